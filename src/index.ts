@@ -1,0 +1,6 @@
+/**
+ * kiln: Keras-style models in TypeScript, compiled to fused WebGPU kernels.
+ * This entry holds the frontend (the Keras API) and the IR tools; `kiln/runtime` is the small runtime.
+ */
+export * from './frontend/index.js';
+export * as ir from './ir/index.js';
