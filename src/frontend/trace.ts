@@ -63,7 +63,9 @@ export function traceGraph(spec: TraceSpec): Traced {
     let attrs = node.attrs;
     const variable = node.op === 'weight' ? variableOf(node.id) : undefined;
     if (variable) {
+      const reg = variable.regularizer;
       attrs = { ...attrs, trainable: variable.trainable };
+      if (reg) attrs = { ...attrs, regularizer: { className: reg.className, config: { ...reg.getConfig() } } };
       variables.push(variable);
     }
     const id = add({ ...plain(node, inputs), attrs });

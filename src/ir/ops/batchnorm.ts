@@ -9,14 +9,8 @@ import { alloc } from './indexing.js';
 
 const PARAMS = ['gamma', 'beta', 'movingMean', 'movingVar'] as const;
 
-/**
- * Factor applied to the biased batch variance before it enters the moving average: n/(n−1) as
- * docs/ops.md specifies (1 when n = 1, where the correction is undefined).
- */
-export function besselFactor(n: number): number {
-  return n > 1 ? n / (n - 1) : 1;
-}
 
+/** Registry row for batchNorm. */
 export const batchNormOps: OpDef[] = [
   defineOp({
     name: 'batchNorm',
@@ -66,7 +60,7 @@ export const batchNormOps: OpDef[] = [
           for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) sq += (x.data[at(o, ch, i)] - mean) ** 2;
           variance = sq / n;
           newMean.data[ch] = movingMean.data[ch] * momentum + mean * (1 - momentum);
-          newVar.data[ch] = movingVar.data[ch] * momentum + variance * besselFactor(n) * (1 - momentum);
+          newVar.data[ch] = movingVar.data[ch] * momentum + variance * (1 - momentum);
         } else {
           newMean.data[ch] = movingMean.data[ch];
           newVar.data[ch] = movingVar.data[ch];

@@ -70,4 +70,5 @@ function binaryOp(name: string, row: BinaryRow): OpDef {
   });
 }
 
+/** Registry rows built from the binary table. */
 export const binaryOps: OpDef[] = Object.entries(BINARY).map(([name, row]) => binaryOp(name, row));

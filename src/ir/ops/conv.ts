@@ -111,4 +111,5 @@ function convOp(op: ConvKind): OpDef {
   });
 }
 
+/** Registry rows for conv2d and depthwiseConv2d. */
 export const convOps: OpDef[] = [convOp('conv2d'), convOp('depthwiseConv2d')];

@@ -4,6 +4,7 @@ import { uniform } from '../random.js';
 import { attrFloat, attrInt, defineOp, expectBoolScalar, expectDtype, fail, tensor } from './common.js';
 import { alloc } from './indexing.js';
 
+/** Registry row for dropout. */
 export const dropoutOps: OpDef[] = [
   defineOp({
     name: 'dropout',

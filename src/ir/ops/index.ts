@@ -11,6 +11,7 @@ import { convOps } from './conv.js';
 import { poolOps } from './pool.js';
 import { batchNormOps } from './batchnorm.js';
 import { dropoutOps } from './dropout.js';
+import { fusedOps } from './fused.js';
 
 registerOps(sourceOps);
 registerOps(unaryOps);
@@ -23,3 +24,4 @@ registerOps(convOps);
 registerOps(poolOps);
 registerOps(batchNormOps);
 registerOps(dropoutOps);
+registerOps(fusedOps);

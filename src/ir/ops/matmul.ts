@@ -27,6 +27,7 @@ function geometry(a: readonly Dim[], b: readonly Dim[], ta: boolean, tb: boolean
   return { batch, m, k: mergeDim(ka, kb), n };
 }
 
+/** Registry row for matmul. */
 export const matmulOps: OpDef[] = [
   defineOp({
     name: 'matmul',

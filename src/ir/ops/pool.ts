@@ -76,4 +76,5 @@ function poolOp(op: 'maxPool2d' | 'avgPool2d'): OpDef {
   });
 }
 
+/** Registry rows for maxPool2d and avgPool2d. */
 export const poolOps: OpDef[] = [poolOp('maxPool2d'), poolOp('avgPool2d')];

@@ -143,6 +143,7 @@ const argMax = defineOp({
   },
 });
 
+/** Registry rows for the reductions, argMax, softmax and logSoftmax. */
 export const reduceOps: OpDef[] = [
   ...Object.entries(REDUCE).map(([name, row]) => reduceOp(name, row)),
   argMax,

@@ -3,6 +3,7 @@ import type { OpDef } from '../registry.js';
 import { attrDtype, defineOp, expectDtype, expectSameDtype, tensor } from './common.js';
 import { alloc, at, broadcastMap, broadcastShapes } from './indexing.js';
 
+/** Registry rows for cast and where. */
 export const selectOps: OpDef[] = [
   defineOp({
     name: 'cast',

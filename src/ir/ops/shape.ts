@@ -71,6 +71,7 @@ function padShape(shape: readonly Dim[], paddings: readonly number[]): Dim[] {
   return shape.map((d, i) => (d === null ? null : d + paddings[2 * i] + paddings[2 * i + 1]));
 }
 
+/** Registry rows for reshape, transpose, concat, slice, pad, gather and oneHot. */
 export const shapeOps: OpDef[] = [
   defineOp({
     name: 'reshape',

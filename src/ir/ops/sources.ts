@@ -19,6 +19,7 @@ function concreteShape(op: string, shape: readonly (number | null)[]): number[] 
   return shape as number[];
 }
 
+/** Registry rows for input, weight and constant. */
 export const sourceOps: OpDef[] = [
   defineOp({
     name: 'input',
@@ -38,7 +39,8 @@ export const sourceOps: OpDef[] = [
       shape: { kind: 'shape' },
       dtype: { kind: 'dtype', default: 'float32' },
       trainable: { kind: 'bool', default: true },
-      regularizer: { kind: 'json' },
+      // validate() requires a default for every attr that may be left out; null means no regularizer.
+      regularizer: { kind: 'json', default: null },
     },
     infer: (_, attrs) => {
       attrString('weight', attrs, 'name');

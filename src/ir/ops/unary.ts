@@ -94,4 +94,5 @@ function unaryOp(name: string, row: UnaryRow): OpDef {
   });
 }
 
+/** Registry rows built from the unary table. */
 export const unaryOps: OpDef[] = Object.entries(UNARY).map(([name, row]) => unaryOp(name, row));

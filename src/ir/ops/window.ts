@@ -5,6 +5,7 @@ import { attrEnum, attrInts, fail } from './common.js';
 
 /** TF padding modes. */
 export type Padding = 'same' | 'valid';
+/** The padding values, for attr schemas. */
 export const PADDINGS: readonly Padding[] = ['same', 'valid'];
 
 /** Geometry of a 2-d window op over an NHWC input. */

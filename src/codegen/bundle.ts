@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import type { Graph, Node, ValueRef } from '../ir/types.js';
+import { KilnError } from '../ir/errors.js';
+import type { NDArray } from '../ir/ndarray.js';
+import { nodeIndex } from '../ir/graph.js';
+import { BINDING_ALIGNMENT, BUNDLE_FORMAT, BUNDLE_VERSION, type Bundle, type BundleDType, type KernelEntry, type Manifest, type Step, type WeightEntry } from '../runtime/format.js';
+import type { KernelSpec, LowerContext, Operand } from './kernel.js';
+import { ALIASING_OPS, SOURCE_OPS, lowerNode } from './lower/index.js';
+import { planMemory } from './plan.js';
+import { numel } from './indexing.js';
+import { KILN_VERSION } from './version.js';
+
+/** A graph that cannot be turned into a bundle as it is. */
+export class CodegenError extends KilnError {}
+
+const sha = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+const align = (n: number) => Math.ceil(n / BINDING_ALIGNMENT) * BINDING_ALIGNMENT;
+
+function bundleDType(dtype: string, what: string): BundleDType {
+  if (dtype === 'float32' || dtype === 'int32' || dtype === 'bool') return dtype;
+  throw new CodegenError(`${what} has dtype ${dtype}, which kiln cannot run yet`, { what });
+}
+
+/** What went into a bundle, for inspection and tests. */
+export interface BundleReport {
+  /** One entry per step: the kernel it runs and the node(s) it covers. */
+  readonly steps: readonly { kernel: string; name: string }[];
+  readonly kernels: readonly KernelSpec[];
+}
+
+/**
+ * Lowers a compiled (specialized, fused) graph and its weights into a bundle: weights laid out in
+ * weights.bin, values in one arena, each node's kernels deduplicated by the hash of their WGSL.
+ */
+export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>, modelName: string, batch: number): { bundle: Bundle; report: BundleReport } {
+  const byId = nodeIndex(graph);
+  const rootNode = (r: ValueRef): { node: Node; ref: ValueRef } => {
+    let ref = r;
+    let node = byId.get(ref.node)!;
+    while (ALIASING_OPS.has(node.op)) {
+      ref = node.inputs[0];
+      node = byId.get(ref.node)!;
+    }
+    return { node, ref };
+  };
+
+  // Weights and constants read by kernels live in the weights buffer.
+  const weightData = new Map<string, NDArray>(weights);
+  const constName = (n: Node) => `__const_${n.id}`;
+  for (const n of graph.nodes) {
+    if (n.op !== 'constant') continue;
+    const shape = n.outputs[0].shape as number[];
+    const values = n.attrs.value as number[];
+    const data = new Float32Array(numel(shape)).map((_, i) => values[values.length === 1 ? 0 : i]);
+    weightData.set(constName(n), { shape, dtype: n.outputs[0].dtype, data: n.outputs[0].dtype === 'float32' ? data : Int32Array.from(data) });
+  }
+  const operand = (r: ValueRef): Operand => {
+    const { node, ref } = rootNode(r);
+    if (node.op === 'weight') return { kind: 'weight', name: node.attrs.name as string };
+    if (node.op === 'constant') return { kind: 'weight', name: constName(node) };
+    return { kind: 'value', ref };
+  };
+
+  const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData };
+  const perNode = graph.nodes.map((n) => lowerNode(n, ctx));
+  const used = new Set<string>();
+  for (const specs of perNode) for (const s of specs) for (const b of s.bindings) if (b.operand.kind === 'weight') used.add(b.operand.name);
+
+  const entries: WeightEntry[] = [];
+  let wsize = 0;
+  for (const name of used) {
+    const w = weightData.get(name);
+    if (!w) throw new CodegenError(`no value for weight '${name}'`, { weight: name });
+    entries.push({ name, shape: [...w.shape], dtype: bundleDType(w.dtype, `weight '${name}'`), offset: wsize, size: 4 * w.data.length });
+    wsize = align(wsize + 4 * w.data.length);
+  }
+  const weightBytes = new Uint8Array(wsize);
+  for (const e of entries) {
+    const w = weightData.get(e.name)!;
+    const typed = e.dtype === 'float32' ? Float32Array.from(w.data as ArrayLike<number>) : Int32Array.from(w.data as ArrayLike<number>);
+    weightBytes.set(new Uint8Array(typed.buffer), e.offset);
+  }
+  const weightAt = new Map(entries.map((e) => [e.name, e]));
+
+  const plan = planMemory(graph, { isAlias: (n) => ALIASING_OPS.has(n.op), inArena: (n) => !SOURCE_OPS.has(n.op) || n.op === 'input' });
+  const slotOf = (ref: ValueRef, what: string) => {
+    const s = plan.slots.get(`${ref.node}:${ref.output}`);
+    if (!s) throw new CodegenError(`${what} has no place in the arena`, { what });
+    return s;
+  };
+
+  const kernels = new Map<string, KernelEntry>();
+  const files = new Map<string, Uint8Array>();
+  const steps: Step[] = [];
+  const report: { kernel: string; name: string }[] = [];
+  const allSpecs: KernelSpec[] = [];
+  for (const spec of perNode.flat()) {
+    allSpecs.push(spec);
+    const hash = sha(`${spec.entryPoint}\n${spec.wgsl}`);
+    const id = hash.slice(0, 16);
+    if (!kernels.has(id)) {
+      const file = `kernels/${id}.wgsl`;
+      const bytes = new TextEncoder().encode(spec.wgsl);
+      files.set(file, bytes);
+      kernels.set(id, { id, file, sha256: sha(bytes), entryPoint: spec.entryPoint, workgroupSize: [...spec.workgroupSize] as [number, number, number] });
+    }
+    const bindings = spec.bindings.map((b, binding) => {
+      if (b.operand.kind === 'weight') {
+        const e = weightAt.get(b.operand.name)!;
+        return { binding, buffer: 'weights' as const, offset: e.offset, size: Math.max(4, e.size) };
+      }
+      const s = slotOf(b.operand.ref, `a value of '${spec.name}'`);
+      return { binding, buffer: 'arena' as const, offset: s.offset, size: Math.max(4, s.size) };
+    });
+    steps.push({ kernel: id, name: spec.name, dispatch: [...spec.dispatch] as [number, number, number], bindings });
+    report.push({ kernel: id, name: spec.name });
+  }
+
+  const inputs = graph.nodes.filter((n) => n.op === 'input').map((n) => ({
+    name: n.attrs.name as string,
+    shape: n.outputs[0].shape as number[],
+    dtype: bundleDType(n.outputs[0].dtype, `input '${n.attrs.name}'`),
+    offset: slotOf({ node: n.id, output: 0 }, `input '${n.attrs.name}'`).offset,
+  }));
+  const outputs = graph.outputs.map((o) => {
+    const { ref } = rootNode(o.value);
+    const t = byId.get(o.value.node)!.outputs[o.value.output];
+    if (operand(o.value).kind === 'weight') throw new CodegenError(`output '${o.name}' is a weight or constant, not computed; kiln bundles compute their outputs`, { output: o.name });
+    return { name: o.name, shape: t.shape as number[], dtype: bundleDType(t.dtype, `output '${o.name}'`), offset: slotOf(ref, `output '${o.name}'`).offset };
+  });
+
+  files.set('weights.bin', weightBytes);
+  const manifest: Manifest = {
+    format: BUNDLE_FORMAT,
+    version: BUNDLE_VERSION,
+    kiln: KILN_VERSION,
+    model: { name: modelName, batch, inputs, outputs },
+    arena: { size: plan.arenaSize },
+    weights: { file: 'weights.bin', size: wsize, sha256: sha(weightBytes), entries },
+    kernels: [...kernels.values()],
+    steps,
+  };
+  files.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
+  return { bundle: { manifest, files }, report: { steps: report, kernels: allSpecs } };
+}

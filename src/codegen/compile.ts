@@ -1,0 +1,41 @@
+import type { Model } from '../frontend/model.js';
+import { ModelError } from '../ir/errors.js';
+import { inference, runPipeline } from '../passes/pipelines.js';
+import type { Program } from '../passes/program.js';
+import type { Bundle } from '../runtime/format.js';
+import { buildBundle, type BundleReport } from './bundle.js';
+
+/** Options of compiling a model. */
+export interface CompileOptions {
+  /** Only inference is compiled so far; training arrives with the training issue. */
+  mode?: 'inference';
+  /** The batch size baked into every shape (default 1). A bundle runs exactly this batch. */
+  batch?: number;
+  /** Validate the graph after every pass. */
+  check?: boolean;
+  /** Called with each pass's name and its result (`kiln compile --dump-after`). */
+  onPass?: (name: string, program: Program) => void;
+}
+
+/** A compiled model in memory, with what went into it. */
+export interface Compiled {
+  readonly bundle: Bundle;
+  readonly program: Program;
+  readonly report: BundleReport;
+  /** Milliseconds from the traced graph to the finished bundle. */
+  readonly millis: number;
+}
+
+/** Compiles a model (or an already traced program) into a bundle in memory: passes, then codegen. */
+export function compileBundle(model: Model | { name: string; program: Program }, options: CompileOptions = {}): Compiled {
+  const mode = options.mode ?? 'inference';
+  if (mode !== 'inference') throw new ModelError(`compile mode '${mode}' is not supported yet: kiln compiles inference only until training lands`);
+  const batch = options.batch ?? 1;
+  if (!Number.isInteger(batch) || batch < 1) throw new ModelError(`batch must be a positive integer, got ${batch}`);
+  const start = performance.now();
+  const source = 'program' in model ? model.program : { graph: model.toGraph(), weights: model.weightValues() };
+  const name = model.name;
+  const program = runPipeline(source, inference, { phase: 'inference', batch }, { check: options.check, onPass: options.onPass });
+  const { bundle, report } = buildBundle(program.graph, program.weights, name, batch);
+  return { bundle, program, report, millis: performance.now() - start };
+}

@@ -1,0 +1,46 @@
+import type { Graph, Node, TensorType, ValueRef } from '../ir/types.js';
+import type { NDArray } from '../ir/ndarray.js';
+
+/** What a kernel binding reads or writes: a graph value (arena) or a weight (weights buffer). */
+export type Operand = { readonly kind: 'value'; readonly ref: ValueRef } | { readonly kind: 'weight'; readonly name: string };
+
+/** One binding of a kernel, in binding order: outputs first, then inputs. */
+export interface KernelBinding {
+  readonly operand: Operand;
+  readonly access: 'read' | 'read_write';
+}
+
+/** A compute kernel ready for the bundle: WGSL with shapes baked in, its dispatch and bindings. */
+export interface KernelSpec {
+  /** The graph node(s) it runs, for inspection. */
+  readonly name: string;
+  readonly wgsl: string;
+  readonly entryPoint: string;
+  readonly workgroupSize: readonly [number, number, number];
+  readonly dispatch: readonly [number, number, number];
+  readonly bindings: readonly KernelBinding[];
+}
+
+/** What a lowering sees besides its node. */
+export interface LowerContext {
+  readonly graph: Graph;
+  /** Type of any value of the graph. */
+  type(ref: ValueRef): TensorType;
+  /** The operand a node input binds to (a weight for weight nodes, a constant's stand-in weight, else the value). */
+  operand(ref: ValueRef): Operand;
+  /** Values of weights and constants, for lowerings that specialize on them. */
+  readonly weights: ReadonlyMap<string, NDArray>;
+}
+
+/** Turns one node into the kernels that run it (none for nodes that only rename memory). */
+export type Lowering = (node: Node, ctx: LowerContext) => KernelSpec[];
+
+/** An operand for a node's input. */
+export function inputOperand(ctx: LowerContext, node: Node, i: number): Operand {
+  return ctx.operand(node.inputs[i]);
+}
+
+/** The operand for a node's own output. */
+export function outputOperand(node: Node, output = 0): Operand {
+  return { kind: 'value', ref: { node: node.id, output } };
+}

@@ -1,0 +1,75 @@
+import type { Graph, Node, ValueRef } from '../ir/types.js';
+import { BINDING_ALIGNMENT } from '../runtime/format.js';
+import { numel } from './indexing.js';
+
+/** Where a value lives in the arena, in bytes. */
+export interface Slot {
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** The arena layout of one compiled graph: every input and intermediate has a slot; dead values' memory is reused. */
+export interface MemoryPlan {
+  readonly arenaSize: number;
+  /** By value key `node:output`; aliases (reshape) share their source's slot. */
+  readonly slots: ReadonlyMap<string, Slot>;
+}
+
+const key = (r: ValueRef) => `${r.node}:${r.output}`;
+const align = (n: number) => Math.ceil(n / BINDING_ALIGNMENT) * BINDING_ALIGNMENT;
+
+/**
+ * Plans the arena: values are live from the step that writes them to the last step that reads them
+ * (graph inputs from the start, graph outputs to the end); a value takes the lowest aligned offset
+ * that overlaps no value live at the same time, so a step's output never overlaps its inputs.
+ */
+export function planMemory(graph: Graph, opts: { isAlias: (n: Node) => boolean; inArena: (n: Node) => boolean }): MemoryPlan {
+  const root = new Map<string, string>();
+  const rootOf = (r: ValueRef) => root.get(key(r)) ?? key(r);
+  const bytes = new Map<string, number>();
+  const def = new Map<string, number>();
+  const last = new Map<string, number>();
+
+  graph.nodes.forEach((n, step) => {
+    if (opts.isAlias(n)) {
+      root.set(key({ node: n.id, output: 0 }), rootOf(n.inputs[0]));
+    } else if (opts.inArena(n)) {
+      n.outputs.forEach((t, output) => {
+        const k = key({ node: n.id, output });
+        bytes.set(k, 4 * numel(t.shape as number[]));
+        def.set(k, n.op === 'input' ? -1 : step);
+        last.set(k, n.op === 'input' ? -1 : step);
+      });
+    }
+    for (const r of n.inputs) {
+      const k = rootOf(r);
+      if (last.has(k)) last.set(k, Math.max(last.get(k)!, step));
+    }
+  });
+  for (const o of graph.outputs) {
+    const k = rootOf(o.value);
+    if (last.has(k)) last.set(k, Infinity);
+  }
+
+  const placed: { k: string; offset: number; size: number }[] = [];
+  const slots = new Map<string, Slot>();
+  let arenaSize = 0;
+  const order = [...bytes.keys()].sort((a, b) => def.get(a)! - def.get(b)! || bytes.get(b)! - bytes.get(a)!);
+  for (const k of order) {
+    const size = bytes.get(k)!;
+    const live = placed.filter((p) => last.get(p.k)! >= def.get(k)! && def.get(p.k)! <= last.get(k)!).sort((a, b) => a.offset - b.offset);
+    let offset = 0;
+    for (const p of live) {
+      if (offset + align(size) <= p.offset) break;
+      offset = Math.max(offset, align(p.offset + p.size));
+    }
+    placed.push({ k, offset, size });
+    slots.set(k, { offset, size });
+    arenaSize = Math.max(arenaSize, offset + size);
+  }
+  for (const [alias, r] of root) {
+    const s = slots.get(r);
+    if (s) slots.set(alias, s);
+  }
+  return { arenaSize: align(arenaSize), slots };
+}

@@ -1,0 +1,40 @@
+import type { Graph, Node, TensorType } from '../ir/types.js';
+import { refKey } from '../ir/graph.js';
+import { fusionPass, type Group } from './fusion.js';
+import { consumersOf, isBinary, isUnary, PRODUCERS } from './util.js';
+
+const sameType = (a: TensorType, b: TensorType) => a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+
+/**
+ * Groups of a producer and the chain of elementwise ops that follows it: each link is the only reader
+ * of the one before, and keeps the producer's output type (its other operand, a bias, a residual or a
+ * scalar, broadcasts without enlarging). Later producers choose first, so a residual add joining two
+ * producers lands in the later one's group.
+ */
+export function planEpilogues(graph: Graph): Group[] {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const readers = consumersOf(graph);
+  const claimed = new Set<number>();
+  const groups: Group[] = [];
+  const producers = graph.nodes.filter((n) => PRODUCERS.includes(n.op)).reverse();
+  for (const p of producers) {
+    const chain: Node[] = [p];
+    for (;;) {
+      const rs = readers.get(refKey({ node: chain.at(-1)!.id, output: 0 })) ?? [];
+      const next = rs.length === 1 && rs[0] >= 0 ? byId.get(rs[0])! : undefined;
+      const fits = next && !claimed.has(next.id) && (isUnary(next.op) || isBinary(next.op)) && next.device === p.device && sameType(next.outputs[0], p.outputs[0]);
+      if (!fits) break;
+      chain.push(next);
+    }
+    if (chain.length < 2) continue;
+    chain.forEach((n) => claimed.add(n.id));
+    groups.push(chain.map((n) => n.id));
+  }
+  return groups;
+}
+
+/**
+ * fuseEpilogues: matmul/conv2d/depthwiseConv2d plus its following elementwise chain (bias add,
+ * activation, residual add, …) becomes one `fused` node of kind 'epilogue'. Softmax stays its own op.
+ */
+export const fuseEpilogues = fusionPass('fuseEpilogues', 'epilogue', planEpilogues);

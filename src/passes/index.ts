@@ -1,0 +1,14 @@
+/** Graph-to-graph passes and the named pipelines that chain them. */
+export type { Pass, PassContext, Program } from './program.js';
+export { rewrite, rule, type Rule, type RuleContext } from './rewrite.js';
+export { GraphBuilder } from './builder.js';
+export { specializeBatch } from './bind-batch.js';
+export { foldLearningPhase } from './learning-phase.js';
+export { constantFold, MAX_FOLDED_ELEMENTS } from './constant-fold.js';
+export { foldBatchNorm } from './fold-batchnorm.js';
+export { cse } from './cse.js';
+export { dce } from './dce.js';
+export { fuseEpilogues, planEpilogues } from './fuse-epilogues.js';
+export { fuseElementwise, planElementwise, MAX_ELEMENTWISE_GROUP } from './fuse-elementwise.js';
+export { inference, runPipeline, type PipelineOptions } from './pipelines.js';
+export { isElementwise, isUnary, isBinary, PRODUCERS } from './util.js';

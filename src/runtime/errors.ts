@@ -1,0 +1,10 @@
+import { KilnError } from '../ir/errors.js';
+
+/** A bundle that cannot be read: wrong format or version, missing or corrupted file. */
+export class BundleError extends KilnError {}
+
+/** No usable WebGPU adapter or device. */
+export class AdapterError extends KilnError {}
+
+/** Inputs given to predict that do not match the bundle's signature. */
+export class PredictInputError extends KilnError {}

@@ -1,0 +1,85 @@
+/**
+ * The bundle format: plain data that the compiler writes and the runtime reads. A bundle is a folder
+ * (manifest.json, kernels/*.wgsl, weights.bin) or the same files in one container file.
+ */
+
+/** Readers refuse bundles of another format version, with a message saying which. */
+export const BUNDLE_FORMAT = 'kiln-bundle';
+export const BUNDLE_VERSION = 1;
+
+/** Element type of a bundle tensor; every element takes 4 bytes on the GPU (bool as u32). */
+export type BundleDType = 'float32' | 'int32' | 'bool';
+
+/** A model input or output: its name, static shape (batch included), dtype, and place in the arena. */
+export interface TensorSignature {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: BundleDType;
+  /** Byte offset in the arena. */
+  readonly offset: number;
+}
+
+/** A weight's place in weights.bin (and in the weights buffer, which mirrors it). */
+export interface WeightEntry {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: BundleDType;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** One distinct compute shader. */
+export interface KernelEntry {
+  readonly id: string;
+  readonly file: string;
+  readonly sha256: string;
+  readonly entryPoint: string;
+  readonly workgroupSize: readonly [number, number, number];
+}
+
+/** Which GPU buffer a binding reads or writes. */
+export type BufferName = 'arena' | 'weights';
+
+/** One binding of a step: a byte range of a buffer. */
+export interface StepBinding {
+  readonly binding: number;
+  readonly buffer: BufferName;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** One dispatch of a kernel with its bindings; a call runs all steps in order in one submit. */
+export interface Step {
+  readonly kernel: string;
+  /** The graph nodes this step runs, for `kiln inspect`. */
+  readonly name: string;
+  readonly dispatch: readonly [number, number, number];
+  readonly bindings: readonly StepBinding[];
+}
+
+/** The manifest: signature, buffers, kernels and the steps of one call. */
+export interface Manifest {
+  readonly format: typeof BUNDLE_FORMAT;
+  readonly version: number;
+  /** The kiln version that wrote it. */
+  readonly kiln: string;
+  readonly model: {
+    readonly name: string;
+    readonly batch: number;
+    readonly inputs: readonly TensorSignature[];
+    readonly outputs: readonly TensorSignature[];
+  };
+  readonly arena: { readonly size: number };
+  readonly weights: { readonly file: string; readonly size: number; readonly sha256: string; readonly entries: readonly WeightEntry[] };
+  readonly kernels: readonly KernelEntry[];
+  readonly steps: readonly Step[];
+}
+
+/** A bundle in memory: the manifest and the contents of its other files, by relative path. */
+export interface Bundle {
+  readonly manifest: Manifest;
+  readonly files: ReadonlyMap<string, Uint8Array>;
+}
+
+/** Byte alignment of every binding offset (WebGPU's minStorageBufferOffsetAlignment upper bound). */
+export const BINDING_ALIGNMENT = 256;

@@ -1,0 +1,70 @@
+import { AdapterError } from './errors.js';
+
+/** What the runtime learned about the adapter it opened. */
+export interface AdapterDescription {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  /** True for software adapters (lavapipe, SwiftShader). */
+  readonly isFallback: boolean;
+}
+
+/** An open device and the adapter behind it. */
+export interface GpuContext {
+  readonly device: GPUDevice;
+  readonly adapter: AdapterDescription;
+}
+
+const INSTALL_HELP = [
+  'kiln needs a WebGPU adapter, and found none.',
+  '  On Debian/Ubuntu without a GPU: run `bash scripts/setup.sh` in the kiln folder (as root it installs',
+  '  Mesa ≥ 24 lavapipe: `apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1` on bookworm).',
+  '  Elsewhere: install a Vulkan driver (your GPU vendor\'s, or Mesa ≥ 24 lavapipe) and the Vulkan loader',
+  '  (libvulkan1 / vulkan-loader), and set XDG_RUNTIME_DIR if it is unset.',
+].join('\n');
+
+let gpuPromise: Promise<GPU> | undefined;
+
+/** WebGPU's entry point: the browser's `navigator.gpu`, else Dawn through the `webgpu` package in Node. */
+export function getGpu(): Promise<GPU> {
+  gpuPromise ??= (async () => {
+    const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+    if (nav?.gpu) return nav.gpu;
+    process.env.XDG_RUNTIME_DIR ??= `/tmp/runtime-${process.getuid?.() ?? 0}`;
+    const dawn = 'webgpu';
+    const { create, globals } = (await import(/* @vite-ignore */ dawn)) as { create: (flags: string[]) => GPU; globals: object };
+    Object.assign(globalThis, globals);
+    return create([]);
+  })();
+  return gpuPromise;
+}
+
+/** Opens a device on the default adapter with the adapter's own limits; fails with install instructions when there is none. */
+export async function openDevice(options: { powerPreference?: GPUPowerPreference } = {}): Promise<GpuContext> {
+  const gpu = await getGpu();
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new AdapterError(INSTALL_HELP);
+  const wanted: Record<string, number> = {};
+  for (const key of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const) {
+    wanted[key] = adapter.limits[key];
+  }
+  const device = await adapter.requestDevice({ requiredLimits: wanted });
+  const info = adapter.info;
+  return {
+    device,
+    adapter: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+    },
+  };
+}
+
+/** One line naming an adapter, for logs: `mesa llvmpipe (software)`. */
+export function describeAdapter(a: AdapterDescription): string {
+  const name = a.description || [a.vendor, a.architecture, a.device].filter(Boolean).join(' ');
+  return `${name}${a.isFallback ? ' (software adapter)' : ''}`;
+}

@@ -1,0 +1,103 @@
+import { BUNDLE_FORMAT, BUNDLE_VERSION, type Bundle, type Manifest } from './format.js';
+import { BundleError } from './errors.js';
+import { isContainer, unpackFiles } from './container.js';
+import { Net } from './net.js';
+import type { GpuContext } from './gpu.js';
+
+/** Where a bundle comes from: a path (folder or single file) in Node, a URL in a browser, or one in memory. */
+export type BundleSource = string | URL | Bundle;
+
+/** Options of loadBundle. */
+export interface LoadOptions {
+  /** An already open device (else the default adapter is opened). */
+  gpu?: GpuContext;
+}
+
+/** SHA-256 of bytes, as lowercase hex. */
+export async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Checks format, version and every file's hash; throws BundleError naming what is wrong. */
+export async function verifyBundle(bundle: Bundle, source = 'bundle'): Promise<void> {
+  const m = bundle.manifest as Partial<Manifest>;
+  if (m.format !== BUNDLE_FORMAT) throw new BundleError(`${source}: not a kiln bundle (format ${JSON.stringify(m.format)})`, { source });
+  if (m.version !== BUNDLE_VERSION) {
+    throw new BundleError(`${source}: bundle format version ${m.version} (written by kiln ${m.kiln}); this kiln reads version ${BUNDLE_VERSION}: compile the model again`, { source });
+  }
+  const checks = [{ file: m.weights!.file, sha: m.weights!.sha256, what: 'weights' }, ...m.kernels!.map((k) => ({ file: k.file, sha: k.sha256, what: `kernel ${k.id}` }))];
+  for (const c of checks) {
+    const bytes = bundle.files.get(c.file);
+    if (!bytes) throw new BundleError(`${source}: missing ${c.what} file '${c.file}'`, { source, file: c.file });
+    if ((await sha256(bytes)) !== c.sha) throw new BundleError(`${source}: ${c.what} file '${c.file}' is corrupted (its hash does not match the manifest)`, { source, file: c.file });
+  }
+}
+
+function parseManifest(bytes: Uint8Array | undefined, source: string): Manifest {
+  if (!bytes) throw new BundleError(`${source}: no manifest.json`, { source });
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as Manifest;
+  } catch (e) {
+    throw new BundleError(`${source}: manifest.json is not valid JSON (${(e as Error).message})`, { source });
+  }
+}
+
+async function readFromPath(path: string): Promise<Bundle> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const stat = await fs.stat(path).catch(() => {
+    throw new BundleError(`no bundle at '${path}'`, { source: path });
+  });
+  if (stat.isFile()) {
+    const bytes = new Uint8Array(await fs.readFile(path));
+    const files = unpackFiles(bytes, path);
+    return { manifest: parseManifest(files.get('manifest.json'), path), files };
+  }
+  const manifest = parseManifest(await fs.readFile(join(path, 'manifest.json')).catch(() => undefined), path);
+  const files = new Map<string, Uint8Array>();
+  for (const file of [manifest.weights?.file, ...(manifest.kernels ?? []).map((k) => k.file)]) {
+    if (!file) continue;
+    const bytes = await fs.readFile(join(path, file)).catch(() => undefined);
+    if (bytes) files.set(file, new Uint8Array(bytes));
+  }
+  return { manifest, files };
+}
+
+async function readFromUrl(url: URL): Promise<Bundle> {
+  const get = async (u: URL) => {
+    const r = await fetch(u);
+    if (!r.ok) throw new BundleError(`could not fetch ${u}: HTTP ${r.status}`, { source: String(u) });
+    return new Uint8Array(await r.arrayBuffer());
+  };
+  const first = await get(url);
+  if (isContainer(first)) {
+    const files = unpackFiles(first, String(url));
+    return { manifest: parseManifest(files.get('manifest.json'), String(url)), files };
+  }
+  const manifest = parseManifest(first, String(url));
+  const base = new URL('.', url);
+  const files = new Map<string, Uint8Array>();
+  await Promise.all([manifest.weights.file, ...manifest.kernels.map((k) => k.file)].map(async (f) => files.set(f, await get(new URL(f, base)))));
+  return { manifest, files };
+}
+
+/** Reads and verifies a bundle without opening a device. */
+export async function readBundle(source: BundleSource): Promise<Bundle> {
+  let bundle: Bundle;
+  let name = 'bundle';
+  if (typeof source === 'string' && !/^https?:/.test(source)) {
+    name = source;
+    bundle = await readFromPath(source);
+  } else if (typeof source === 'string' || source instanceof URL) {
+    name = String(source);
+    bundle = await readFromUrl(new URL(String(source), (globalThis as { location?: { href: string } }).location?.href));
+  } else bundle = source;
+  await verifyBundle(bundle, name);
+  return bundle;
+}
+
+/** Loads a compiled bundle and prepares it on the GPU: `const net = await loadBundle('build/mlp.kiln')`. */
+export async function loadBundle(source: BundleSource, options: LoadOptions = {}): Promise<Net> {
+  return Net.create(await readBundle(source), options.gpu);
+}

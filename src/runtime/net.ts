@@ -1,0 +1,181 @@
+import type { Bundle, Manifest, TensorSignature } from './format.js';
+import { BundleError, PredictInputError } from './errors.js';
+import { openDevice, type AdapterDescription, type GpuContext } from './gpu.js';
+
+/** Typed data for one tensor: Float32Array for float32, Int32Array for int32 and bool. */
+export type TensorData = Float32Array | Int32Array;
+
+/** Inputs or outputs of a call, by name. */
+export type TensorMap = Record<string, TensorData>;
+
+const ARRAY_OF = { float32: Float32Array, int32: Int32Array, bool: Int32Array } as const;
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * A loaded bundle on one GPU device: buffers, pipelines and bind groups are made once; each
+ * `predict` writes the inputs, records every step into one command buffer, submits once, and reads
+ * back only the outputs. Calls are queued, so concurrent predicts are safe.
+ */
+export class Net {
+  /** Queue submissions made so far (one per predict). */
+  submits = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private destroyed = false;
+
+  private constructor(
+    readonly manifest: Manifest,
+    readonly device: GPUDevice,
+    readonly adapter: AdapterDescription,
+    private readonly arena: GPUBuffer,
+    private readonly weights: GPUBuffer,
+    private readonly staging: GPUBuffer,
+    private readonly steps: readonly { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; dispatch: readonly [number, number, number] }[],
+    private readonly ownsDevice: boolean,
+  ) {}
+
+  /** Creates buffers, uploads weights and builds every pipeline in parallel. */
+  static async create(bundle: Bundle, gpu?: GpuContext): Promise<Net> {
+    const ctx = gpu ?? (await openDevice());
+    const { device } = ctx;
+    const m = bundle.manifest;
+    device.pushErrorScope('validation');
+    const arena = device.createBuffer({ size: Math.max(16, align4(m.arena.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, label: 'kiln arena' });
+    const weights = device.createBuffer({ size: Math.max(16, align4(m.weights.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'kiln weights' });
+    const weightBytes = bundle.files.get(m.weights.file);
+    if (weightBytes && weightBytes.byteLength) device.queue.writeBuffer(weights, 0, padded(weightBytes) as Uint8Array<ArrayBuffer>);
+    const outBytes = m.model.outputs.reduce((n, o) => n + 4 * sizeOf(o.shape), 0);
+    const staging = device.createBuffer({ size: Math.max(16, outBytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'kiln readback' });
+    const decoder = new TextDecoder();
+    const pipelines = new Map(
+      await Promise.all(
+        m.kernels.map(async (k) => {
+          const code = bundle.files.get(k.file);
+          if (!code) throw new BundleError(`bundle has no kernel file '${k.file}'`, { file: k.file });
+          const module = device.createShaderModule({ code: decoder.decode(code), label: k.id });
+          const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: k.entryPoint }, label: k.id }).catch(async (e) => {
+            const info = await module.getCompilationInfo();
+            const messages = info.messages.map((msg) => `  ${msg.lineNum}:${msg.linePos} ${msg.message}`).join('\n');
+            throw new BundleError(`kernel '${k.id}' (${k.file}) failed to compile: ${(e as Error).message}\n${messages}`, { kernel: k.id });
+          });
+          return [k.id, pipeline] as const;
+        }),
+      ),
+    );
+    const buffers = { arena, weights };
+    const steps = m.steps.map((s) => {
+      const pipeline = pipelines.get(s.kernel);
+      if (!pipeline) throw new BundleError(`step '${s.name}' uses unknown kernel '${s.kernel}'`);
+      const bindGroup = device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: s.bindings.map((b) => ({ binding: b.binding, resource: { buffer: buffers[b.buffer], offset: b.offset, size: b.size } })),
+        label: s.name,
+      });
+      return { pipeline, bindGroup, dispatch: s.dispatch };
+    });
+    const error = await device.popErrorScope();
+    if (error) throw new BundleError(`bundle '${m.model.name}' could not be set up on this device: ${error.message}`);
+    return new Net(m, device, ctx.adapter, arena, weights, staging, steps, !gpu);
+  }
+
+  /** The model's input signature. */
+  get inputs(): readonly TensorSignature[] {
+    return this.manifest.model.inputs;
+  }
+  /** The model's output signature. */
+  get outputs(): readonly TensorSignature[] {
+    return this.manifest.model.outputs;
+  }
+
+  /** Runs the model on one batch; resolves to the outputs by name. */
+  predict(inputs: Record<string, TensorData | readonly number[]>): Promise<TensorMap> {
+    const checked = this.checkInputs(inputs);
+    const run = this.queue.then(() => this.run(checked));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Fills every intermediate and output with a value (NaN in tests, so anything left unwritten shows). */
+  async fill(value: number): Promise<void> {
+    const data = new Float32Array(this.arena.size / 4).fill(value);
+    this.device.queue.writeBuffer(this.arena, 0, data);
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Frees the buffers (and the device, when the net opened it). */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const b of [this.arena, this.weights, this.staging]) b.destroy();
+    if (this.ownsDevice) this.device.destroy();
+  }
+
+  private checkInputs(inputs: Record<string, TensorData | readonly number[]>): Map<TensorSignature, TensorData> {
+    if (this.destroyed) throw new PredictInputError(`model '${this.manifest.model.name}' was destroyed`);
+    const sig = this.manifest.model.inputs;
+    const names = sig.map((s) => s.name);
+    for (const key of Object.keys(inputs)) {
+      if (!names.includes(key)) throw new PredictInputError(`unknown input '${key}'; model '${this.manifest.model.name}' takes ${names.map((n) => `'${n}'`).join(', ')}`, { input: key });
+    }
+    const out = new Map<TensorSignature, TensorData>();
+    for (const s of sig) {
+      const given = inputs[s.name];
+      const want = `${sizeOf(s.shape)} ${s.dtype} values (shape [${s.shape.join(', ')}])`;
+      if (given === undefined) throw new PredictInputError(`missing input '${s.name}': expected ${want}`, { input: s.name });
+      const Ctor = ARRAY_OF[s.dtype];
+      let data: TensorData;
+      if (Array.isArray(given)) data = Ctor.from(given as number[]);
+      else if (given instanceof Ctor) data = given as TensorData;
+      else throw new PredictInputError(`input '${s.name}' must be a ${Ctor.name} of ${want}, got ${(given as object).constructor?.name ?? typeof given}`, { input: s.name });
+      if (data.length !== sizeOf(s.shape)) {
+        const perSample = sizeOf(s.shape.slice(1));
+        const hint = data.length % perSample === 0 ? `; that is a batch of ${data.length / perSample}, but this bundle was compiled for batch ${this.manifest.model.batch}: compile again with that batch` : '';
+        throw new PredictInputError(`input '${s.name}' expects ${want}, got ${data.length}${hint}`, { input: s.name });
+      }
+      out.set(s, data);
+    }
+    return out;
+  }
+
+  private async run(inputs: Map<TensorSignature, TensorData>): Promise<TensorMap> {
+    const { device } = this;
+    for (const [s, data] of inputs) device.queue.writeBuffer(this.arena, s.offset, data.buffer, data.byteOffset, data.byteLength);
+    const encoder = device.createCommandEncoder({ label: 'kiln predict' });
+    const pass = encoder.beginComputePass();
+    for (const step of this.steps) {
+      pass.setPipeline(step.pipeline);
+      pass.setBindGroup(0, step.bindGroup);
+      pass.dispatchWorkgroups(step.dispatch[0], step.dispatch[1], step.dispatch[2]);
+    }
+    pass.end();
+    let at = 0;
+    const slices = this.manifest.model.outputs.map((o) => {
+      const bytes = 4 * sizeOf(o.shape);
+      encoder.copyBufferToBuffer(this.arena, o.offset, this.staging, at, bytes);
+      const slice = { o, at, bytes };
+      at += bytes;
+      return slice;
+    });
+    device.queue.submit([encoder.finish()]);
+    this.submits++;
+    await this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at));
+    const mapped = this.staging.getMappedRange(0, Math.max(4, at));
+    const result: TensorMap = {};
+    for (const { o, at: off, bytes } of slices) result[o.name] = new ARRAY_OF[o.dtype](mapped.slice(off, off + bytes));
+    this.staging.unmap();
+    return result;
+  }
+}
+
+function align4(n: number): number {
+  return Math.ceil(n / 4) * 4;
+}
+
+function padded(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteLength % 4 === 0) return bytes;
+  const out = new Uint8Array(align4(bytes.byteLength));
+  out.set(bytes);
+  return out;
+}
+
+export { BundleError };

@@ -1,0 +1,150 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { Input, Model, clearSession, layers, ops } from '../../src/index.js';
+import { LEARNING_PHASE } from '../../src/ir/index.js';
+import { specializeBatch } from '../../src/passes/bind-batch.js';
+import { foldLearningPhase } from '../../src/passes/learning-phase.js';
+import { constantFold } from '../../src/passes/constant-fold.js';
+import { foldBatchNorm } from '../../src/passes/fold-batchnorm.js';
+import { cse } from '../../src/passes/cse.js';
+import { dce } from '../../src/passes/dce.js';
+import { fuseEpilogues } from '../../src/passes/fuse-epilogues.js';
+import { fuseElementwise } from '../../src/passes/fuse-elementwise.js';
+import { bodyOps, compileChecked, fusedOf, nodesOf, programOf } from './helpers.js';
+import { cnn, denseBn, mlp, resnetBlock, twoBranches } from './models.js';
+
+beforeEach(() => clearSession());
+
+const front = [specializeBatch, foldLearningPhase, constantFold];
+
+describe('specializeBatch', () => {
+  it('bakes the batch into every type; reshape -1 still resolves (CNN flatten)', () => {
+    const p = compileChecked(programOf(cnn()), [specializeBatch]);
+    for (const n of p.graph.nodes) for (const t of n.outputs) expect(t.shape, n.name).not.toContain(null);
+    expect(nodesOf(p, 'reshape')[0].outputs[0].shape).toEqual([2, 36]);
+    expect(nodesOf(p, 'input').find((n) => n.attrs.name !== LEARNING_PHASE)!.attrs.shape).toEqual([2, 8, 8, 3]);
+  });
+});
+
+describe('foldLearningPhase and constantFold', () => {
+  it('the learning phase becomes a constant; inference drops dropout', () => {
+    const p = compileChecked(programOf(mlp()), front);
+    expect(nodesOf(p, 'input').map((n) => n.attrs.name)).not.toContain(LEARNING_PHASE);
+    expect(nodesOf(p, 'dropout')).toHaveLength(0);
+  });
+
+  it('training keeps dropout, batchNorm and the updates, with a true learning phase', () => {
+    const ctx = { phase: 'training', batch: 2 } as const;
+    const p = compileChecked(programOf(resnetBlock()), front, ctx);
+    expect(nodesOf(p, 'batchNorm')).toHaveLength(2);
+    expect(p.graph.updates).toHaveLength(4);
+    expect(nodesOf(p, 'constant').find((n) => n.outputs[0].dtype === 'bool')!.attrs.value).toEqual([1]);
+  });
+
+  it('inference batchNorm becomes scale and shift weights; its moving-stat outputs are the stats; updates go', () => {
+    const p = compileChecked(programOf(resnetBlock()), front);
+    expect(nodesOf(p, 'batchNorm')).toHaveLength(0);
+    expect(p.graph.updates).toHaveLength(0);
+    expect([...p.weights.keys()]).toContain('batch_normalization/folded_scale');
+    expect([...p.weights.keys()]).toContain('batch_normalization_1/folded_shift');
+  });
+
+  it('folds ops on constants, up to the size cap', () => {
+    const x = Input({ shape: [3] });
+    const c = ops.mul(ops.add(ops.constant([1, 2, 3], [3]), 1), ops.exp(ops.constant(0.5)));
+    const m = new Model({ inputs: x, outputs: ops.add(x, c) });
+    const p = compileChecked(programOf(m), [...front, dce]);
+    expect(p.graph.nodes.map((n) => n.op).sort()).toEqual(['add', 'constant', 'input']);
+    expect(nodesOf(p, 'constant')[0].attrs.value).toEqual([2, 3, 4].map((v) => v * Math.exp(0.5)));
+  });
+});
+
+describe('foldBatchNorm', () => {
+  it('resnet: conv (no bias) → BN folds into conv + one bias add', () => {
+    const p = compileChecked(programOf(resnetBlock()), [...front, foldBatchNorm, dce]);
+    expect(nodesOf(p, 'mul')).toHaveLength(0);
+    const convs = nodesOf(p, 'conv2d');
+    expect(convs).toHaveLength(2);
+    for (const conv of convs) expect(p.graph.nodes.find((n) => n.inputs[1]?.node === conv.inputs[1].node)?.attrs.name).toMatch(/folded_kernel$/);
+    expect([...p.weights.keys()].filter((k) => /folded_(kernel|bias)$/.test(k))).toHaveLength(4);
+    expect([...p.weights.keys()].filter((k) => /folded_(scale|shift)$|moving|gamma|beta/.test(k))).toHaveLength(0);
+  });
+
+  it('Dense → BN folds into the dense kernel and bias', () => {
+    const p = compileChecked(programOf(denseBn()), [...front, foldBatchNorm, dce]);
+    expect(p.graph.nodes.map((n) => n.op)).toEqual(['input', 'weight', 'matmul', 'weight', 'add']);
+  });
+
+  it('leaves a kernel that is read elsewhere alone', () => {
+    const x = Input({ shape: [5] });
+    const bn = layers.BatchNormalization();
+    const dense = layers.Dense(5);
+    const m = new Model({ inputs: x, outputs: ops.add(bn(dense(x)), dense(x)) });
+    const p = compileChecked(programOf(m), [...front, foldBatchNorm, cse, dce]);
+    expect(nodesOf(p, 'mul')).toHaveLength(1);
+  });
+});
+
+describe('cse and dce', () => {
+  it('cse merges identical nodes and removes identity', () => {
+    const x = Input({ shape: [4] });
+    const a = ops.relu(ops.identity(x));
+    const b = ops.relu(x);
+    const m = new Model({ inputs: x, outputs: ops.add(ops.mul(a, 2), ops.mul(b, 2)) });
+    const p = compileChecked(programOf(m), [cse, dce]);
+    expect(p.graph.nodes.map((n) => n.op)).toEqual(['input', 'relu', 'constant', 'mul', 'add']);
+  });
+
+  it('dce keeps unused graph inputs and drops unread weights', () => {
+    const x = Input({ shape: [4], name: 'x' });
+    const unused = Input({ shape: [3], name: 'unused' });
+    const dead = layers.Dense(2);
+    dead(x);
+    const m = new Model({ inputs: [x, unused], outputs: layers.Dense(2)(x) });
+    const program = programOf(m);
+    const p = compileChecked({ ...program, weights: new Map([...program.weights, ['stale', program.weights.get('dense_1/bias')!]]) }, [dce]);
+    expect(nodesOf(p, 'input').map((n) => n.attrs.name)).toEqual(['x', 'unused']);
+    expect([...p.weights.keys()].sort()).toEqual(['dense_1/bias', 'dense_1/kernel']);
+  });
+});
+
+describe('fuseEpilogues', () => {
+  it('the CNN conv + bias + relu and dense + bias are epilogues; pool and softmax stay', () => {
+    const p = compileChecked(programOf(cnn()), [...front, cse, dce, fuseEpilogues]);
+    expect(fusedOf(p, 'epilogue').map(bodyOps)).toEqual([['conv2d', 'add', 'relu'], ['matmul', 'add']]);
+    expect(nodesOf(p, 'maxPool2d')).toHaveLength(1);
+    expect(nodesOf(p, 'softmax')).toHaveLength(1);
+  });
+
+  it('a residual add joining two producers fuses into the later one', () => {
+    const p = compileChecked(programOf(twoBranches()), [...front, dce, fuseEpilogues]);
+    const groups = fusedOf(p, 'epilogue');
+    expect(groups.map(bodyOps)).toEqual([['conv2d', 'add'], ['conv2d', 'add', 'add', 'relu']]);
+    // The later group reads the earlier one's result as its residual operand.
+    expect(groups[1].inputs.map((r) => r.node)).toContain(groups[0].id);
+  });
+});
+
+describe('fuseElementwise', () => {
+  it('fuses a chain and a DAG of elementwise ops; a lone op stays plain', () => {
+    const x = Input({ shape: [3, 4] });
+    const y = Input({ shape: [4] });
+    const s = ops.sigmoid(x);
+    const chain = ops.tanh(ops.mul(ops.add(ops.mul(x, s), y), 0.5));
+    const lone = ops.exp(ops.softmax(chain));
+    const m = new Model({ inputs: [x, y], outputs: [chain, lone] });
+    const p = compileChecked(programOf(m), [...front, dce, fuseElementwise, dce]);
+    const groups = fusedOf(p, 'elementwise');
+    expect(groups.map(bodyOps)).toEqual([['sigmoid', 'mul', 'add', 'mul', 'tanh']]);
+    expect(nodesOf(p, 'exp')).toHaveLength(1);
+    expect(nodesOf(p, 'constant')).toHaveLength(0);
+  });
+
+  it('does not absorb a value that is also a graph output', () => {
+    const x = Input({ shape: [4] });
+    const a = ops.exp(x);
+    const m = new Model({ inputs: x, outputs: [a, ops.neg(ops.abs(a))] });
+    const p = compileChecked(programOf(m), [...front, fuseElementwise, dce]);
+    expect(fusedOf(p, 'elementwise').map(bodyOps)).toEqual([['abs', 'neg']]);
+    expect(nodesOf(p, 'exp')).toHaveLength(1);
+  });
+});
