@@ -1,12 +1,15 @@
 /**
  * Finds the model a model file exports, for every command that takes `<model.ts>`: ts-morph reads
- * the file's exports without running it (syntax first, the type checker only where syntax cannot
- * tell), then the file is imported through tsx and the chosen export is checked at run time.
+ * the file's exports without running it (initializers such as `new Sequential(...)`, type annotations
+ * such as `: Model`, classes extending Model), then the file is imported through tsx and the chosen
+ * export is checked at run time. Exports that reading cannot settle (the result of an imported
+ * function, a re-export) are settled by their run-time values: exact, and seconds faster than
+ * ts-morph's type checker.
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Node, Project, SyntaxKind, type ClassDeclaration, type Expression, type SourceFile, type Type } from 'ts-morph';
+import { Node, Project, SyntaxKind, type ClassDeclaration, type Expression, type SourceFile } from 'ts-morph';
 import { Model } from '../frontend/model.js';
 import { CliError, isKilnError } from './errors.js';
 
@@ -46,6 +49,13 @@ export function listExports(file: string): ExportInfo[] {
   const abs = resolveModelFile(file);
   const project = new Project({ tsConfigFilePath: resolve(ROOT, 'tsconfig.json'), skipAddingFilesFromTsConfig: true });
   const sf = project.addSourceFileAtPath(abs);
+  const syntaxErrors = (sf.compilerNode as unknown as { parseDiagnostics?: { start?: number; messageText: string | { messageText: string } }[] }).parseDiagnostics ?? [];
+  if (syntaxErrors.length) {
+    const d = syntaxErrors[0];
+    const { line, column } = sf.getLineAndColumnAtPos(d.start ?? 0);
+    const text = typeof d.messageText === 'string' ? d.messageText : d.messageText.messageText;
+    throw new CliError(`${file}:${line}:${column}: syntax error: ${text}${syntaxErrors.length > 1 ? ` (and ${syntaxErrors.length - 1} more)` : ''}`, { file });
+  }
   const found = new Map<string, ExportInfo>();
   const add = (info: ExportInfo) => found.set(info.name, info);
   const ctx = new Syntax(sf);
@@ -88,10 +98,7 @@ export function listExports(file: string): ExportInfo[] {
     }
   }
 
-  let infos = [...found.values()];
-  // Only where syntax could not tell (a call of an imported function, a re-export) ask the type checker.
-  if (infos.some((i) => i.kind === 'unknown')) infos = byType(sf, infos);
-  return infos;
+  return [...found.values()];
 }
 
 /** Classifies exports by syntax alone: fast, no type checker. */
@@ -182,53 +189,6 @@ class Syntax {
   }
 }
 
-/** Settles exports syntax could not classify with their types (a model type, or a function returning one). */
-function byType(sf: SourceFile, infos: ExportInfo[]): ExportInfo[] {
-  let decls: ReadonlyMap<string, Node[]>;
-  try {
-    decls = sf.getExportedDeclarations();
-  } catch {
-    return infos;
-  }
-  const out = infos.filter((i) => !(i.kind === 'unknown' && i.name.startsWith('* from')));
-  const starred = infos.filter((i) => i.name.startsWith('* from'));
-  for (const [name, nodes] of decls) {
-    const node = nodes[0];
-    if (!node || Node.isInterfaceDeclaration(node) || Node.isTypeAliasDeclaration(node)) continue;
-    let info = out.find((i) => i.name === name);
-    if (!info) {
-      if (!starred.length) continue;
-      info = { name, kind: 'unknown', what: starred[0].what.replace('everything exported by', 're-exported from'), line: starred[0].line };
-      out.push(info);
-    }
-    if (info.kind !== 'unknown') continue;
-    let kind: ExportKind = 'unknown';
-    try {
-      const type = node.getType();
-      if (isModelType(type)) kind = 'model';
-      else if (type.getCallSignatures().some((s) => isModelType(s.getReturnType()))) kind = 'factory';
-      else if (Node.isClassDeclaration(node)) kind = isModelType(type) ? 'model-class' : 'other';
-      else if (!type.isAny() && !type.isUnknown()) kind = 'other';
-    } catch {
-      // An unresolvable type leaves the export to the run-time check.
-    }
-    out[out.indexOf(info)] = { ...info, kind };
-  }
-  return out;
-}
-
-function isModelType(type: Type): boolean {
-  const seen = new Set<Type>();
-  const walk = (t: Type): boolean => {
-    if (seen.has(t)) return false;
-    seen.add(t);
-    const name = t.getSymbol()?.getName();
-    if (name && MODEL_CLASSES.has(name) && t.isClass()) return true;
-    return t.getBaseTypes().some(walk);
-  };
-  return walk(type);
-}
-
 /** A kiln Model, by class or, across loader namespaces, by shape. */
 export function isModel(value: unknown): value is Model {
   if (value instanceof Model) return true;
@@ -249,13 +209,20 @@ function describeValue(value: unknown): string {
 
 const isTsxRegistered = () => (globalThis as Record<symbol, unknown>)[Symbol.for('kiln.tsxRegistered')] === true;
 
-/** Imports a TypeScript file: plainly when tsx's loader is registered (bin/kiln.mjs does), else with tsImport. */
-export async function importFile(abs: string, file: string): Promise<Record<string, unknown>> {
+/**
+ * Imports a TypeScript file: plainly when tsx's loader is registered (bin/kiln.mjs does), else with
+ * tsImport. A file loaded as CommonJS (outside an ESM package) shows its exports as `default`'s keys;
+ * `expected` (the names ts-morph found) tells that case apart from a file with only a default export.
+ */
+export async function importFile(abs: string, file: string, expected: readonly string[] = []): Promise<Record<string, unknown>> {
   const url = pathToFileURL(abs).href;
+  let mod: Record<string, unknown>;
   try {
-    if (isTsxRegistered()) return await import(url);
-    const { tsImport } = await import('tsx/esm/api');
-    return await tsImport(url, import.meta.url);
+    if (isTsxRegistered()) mod = await import(url);
+    else {
+      const { tsImport } = await import('tsx/esm/api');
+      mod = await tsImport(url, import.meta.url);
+    }
   } catch (e) {
     if (isKilnError(e)) {
       const Ctor = e.constructor as new (m: string, c: Record<string, unknown>) => Error;
@@ -264,8 +231,13 @@ export async function importFile(abs: string, file: string): Promise<Record<stri
       throw err;
     }
     const err = e instanceof Error ? e : new Error(String(e));
-    throw new CliError(`${file} failed to load: ${err.name}: ${err.message}`, { file, cause: err });
+    const err2 = new CliError(`${file} failed to load: ${err.name}: ${err.message}`, { file });
+    err2.cause = err;
+    throw err2;
   }
+  const cjs = mod.default;
+  if (cjs !== null && typeof cjs === 'object' && expected.some((n) => n !== 'default' && !(n in mod) && n in cjs)) return cjs as Record<string, unknown>;
+  return mod;
 }
 
 function exportList(infos: readonly ExportInfo[]): string {
@@ -280,7 +252,9 @@ async function toModel(value: unknown, name: string, info: ExportInfo | undefine
       value = await (value as () => unknown)();
     } catch (e) {
       if (isKilnError(e)) throw e;
-      throw new CliError(`${file}: calling factory '${name}()' failed: ${(e as Error).message}`, { file, cause: e });
+      const err = new CliError(`${file}: calling factory '${name}()' failed: ${(e as Error).message}`, { file });
+      err.cause = e;
+      throw err;
     }
   }
   if (!isModel(value)) {
@@ -297,38 +271,61 @@ async function toModel(value: unknown, name: string, info: ExportInfo | undefine
   return value;
 }
 
+/** A class whose instances are models (a Model subclass), by prototype chain or shape. */
+function isModelClass(value: unknown): boolean {
+  if (typeof value !== 'function' || !value.prototype) return false;
+  return value.prototype instanceof Model || ['toTraced', 'summary', 'toGraph'].every((k) => typeof value.prototype[k] === 'function');
+}
+
+/** Classifies what reading left unknown by the values, and lists what `export *` brought in. */
+function settle(infos: readonly ExportInfo[], mod: Record<string, unknown>): ExportInfo[] {
+  const star = infos.find((i) => i.name.startsWith('* from'));
+  const out: ExportInfo[] = infos.filter((i) => !i.name.startsWith('* from'));
+  if (star) {
+    for (const name of Object.keys(mod)) {
+      if (!out.some((i) => i.name === name)) out.push({ name, kind: 'unknown', what: star.what.replace('everything exported by', 're-exported from'), line: star.line });
+    }
+  }
+  return out.map((i) => {
+    if (i.kind !== 'unknown' || !(i.name in mod)) return i;
+    const value = mod[i.name];
+    const kind: ExportKind = isModel(value) ? 'model' : isModelClass(value) ? 'model-class' : 'other';
+    return { ...i, kind, what: kind === 'other' ? `${i.what}: ${describeValue(value)}` : i.what };
+  });
+}
+
 /**
  * Loads the model a file exports: `exportName` if given; else the one model export; else an error
  * that lists the file's exports (none), or the model exports and asks for --export (several).
  */
 export async function loadModel(file: string, exportName?: string): Promise<LoadedModel> {
   const abs = resolveModelFile(file);
-  const infos = listExports(file);
+  let infos = listExports(file);
+  let mod: Record<string, unknown> | undefined;
+  const load = async (): Promise<Record<string, unknown>> => {
+    mod ??= await importFile(abs, file, infos.map((i) => i.name));
+    infos = settle(infos, mod);
+    return mod;
+  };
+
   if (exportName !== undefined) {
-    const info = infos.find((i) => i.name === exportName);
-    const hasStar = infos.some((i) => i.name.startsWith('* from'));
-    if (!info && !hasStar) throw new CliError(`${file} has no export named '${exportName}'; ${exportList(infos)}`, { file, export: exportName });
-    const mod = await importFile(abs, file);
-    if (!(exportName in mod)) throw new CliError(`${file} has no export named '${exportName}'; ${exportList(infos)}`, { file, export: exportName });
-    return { model: await toModel(mod[exportName], exportName, info, file), exportName, file };
+    const noSuch = () => new CliError(`${file} has no export named '${exportName}'; ${exportList(infos)}`, { file, export: exportName });
+    if (!infos.some((i) => i.name === exportName || i.name.startsWith('* from'))) throw noSuch();
+    const values = await load();
+    if (!(exportName in values)) throw noSuch();
+    return { model: await toModel(values[exportName], exportName, infos.find((i) => i.name === exportName), file), exportName, file };
   }
 
+  if (infos.some((i) => i.kind === 'unknown')) await load();
   let models = infos.filter((i) => i.kind === 'model');
-  let mod: Record<string, unknown> | undefined;
-  if (!models.length && infos.some((i) => i.kind === 'unknown')) {
-    // Types could not tell (e.g. an untyped import): look at the values themselves.
-    mod = await importFile(abs, file);
-    models = infos.filter((i) => i.kind === 'unknown' && isModel(mod![i.name]));
-  }
   if (!models.length) {
     const factories = infos.filter((i) => i.kind === 'factory');
     if (factories.length === 1) models = factories;
   }
   if (models.length > 1) {
     // `export const model = ...; export default model;` is one model under two names.
-    mod ??= await importFile(abs, file);
-    const values = new Set(models.map((m) => mod![m.name]));
-    if (values.size === 1) models = [models.find((m) => m.name !== 'default') ?? models[0]];
+    const values = await load();
+    if (new Set(models.map((m) => values[m.name])).size === 1) models = [models.find((m) => m.name !== 'default') ?? models[0]];
   }
   if (models.length > 1) {
     throw new CliError(
@@ -345,6 +342,6 @@ export async function loadModel(file: string, exportName?: string): Promise<Load
     throw new CliError(`${file} exports no model (no exported Model or Sequential); ${exportList(infos)}.${hint}`, { file });
   }
   const pick = models[0];
-  mod ??= await importFile(abs, file);
-  return { model: await toModel(mod[pick.name], pick.name, pick, file), exportName: pick.name, file };
+  const values = await load();
+  return { model: await toModel(values[pick.name], pick.name, pick, file), exportName: pick.name, file };
 }

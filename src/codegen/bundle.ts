@@ -64,7 +64,7 @@ export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>,
   const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData };
   const perNode = graph.nodes.map((n) => lowerNode(n, ctx));
   const used = new Set<string>();
-  for (const specs of perNode) for (const s of specs) for (const b of s.bindings) if (b.operand.kind === 'weight') used.add(b.operand.name);
+  for (const specs of perNode) for (const s of specs) for (const b of s.operands) if (b.operand.kind === 'weight') used.add(b.operand.name);
 
   const entries: WeightEntry[] = [];
   let wsize = 0;
@@ -104,15 +104,11 @@ export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>,
       files.set(file, bytes);
       kernels.set(id, { id, file, sha256: sha(bytes), entryPoint: spec.entryPoint, workgroupSize: [...spec.workgroupSize] as [number, number, number] });
     }
-    const bindings = spec.bindings.map((b, binding) => {
-      if (b.operand.kind === 'weight') {
-        const e = weightAt.get(b.operand.name)!;
-        return { binding, buffer: 'weights' as const, offset: e.offset, size: Math.max(4, e.size) };
-      }
-      const s = slotOf(b.operand.ref, `a value of '${spec.name}'`);
-      return { binding, buffer: 'arena' as const, offset: s.offset, size: Math.max(4, s.size) };
+    const params = spec.operands.map((b) => {
+      if (b.operand.kind === 'weight') return weightAt.get(b.operand.name)!.offset / 4;
+      return slotOf(b.operand.ref, `a value of '${spec.name}'`).offset / 4;
     });
-    steps.push({ kernel: id, name: spec.name, dispatch: [...spec.dispatch] as [number, number, number], bindings });
+    steps.push({ kernel: id, name: spec.name, dispatch: [...spec.dispatch] as [number, number, number], params });
     report.push({ kernel: id, name: spec.name });
   }
 

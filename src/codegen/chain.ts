@@ -85,5 +85,5 @@ function typeOfInput(body: Body, n: Node, i: number): DType {
 
 /** Reads a param bound as `name` with shape `shape`, broadcast to the output: flat index when shapes match. */
 export function broadcastRead(name: string, shape: readonly number[], outShape: readonly number[]): string {
-  return sameShape(shape, outShape) ? `${name}[i]` : `${name}[${broadcastIndex(shape, outShape)}]`;
+  return sameShape(shape, outShape) ? `${name}(i)` : `${name}(${broadcastIndex(shape, outShape)})`;
 }

@@ -4,13 +4,13 @@ import type { NDArray } from '../ir/ndarray.js';
 /** What a kernel binding reads or writes: a graph value (arena) or a weight (weights buffer). */
 export type Operand = { readonly kind: 'value'; readonly ref: ValueRef } | { readonly kind: 'weight'; readonly name: string };
 
-/** One binding of a kernel, in binding order: outputs first, then inputs. */
-export interface KernelBinding {
+/** One operand of a kernel, in order: outputs first, then inputs; its offset goes in the step's params. */
+export interface KernelOperand {
   readonly operand: Operand;
-  readonly access: 'read' | 'read_write';
+  readonly role: 'in' | 'out';
 }
 
-/** A compute kernel ready for the bundle: WGSL with shapes baked in, its dispatch and bindings. */
+/** A compute kernel ready for the bundle: WGSL with shapes baked in, its dispatch and operands. */
 export interface KernelSpec {
   /** The graph node(s) it runs, for inspection. */
   readonly name: string;
@@ -18,7 +18,7 @@ export interface KernelSpec {
   readonly entryPoint: string;
   readonly workgroupSize: readonly [number, number, number];
   readonly dispatch: readonly [number, number, number];
-  readonly bindings: readonly KernelBinding[];
+  readonly operands: readonly KernelOperand[];
 }
 
 /** What a lowering sees besides its node. */

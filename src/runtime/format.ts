@@ -37,24 +37,18 @@ export interface KernelEntry {
   readonly workgroupSize: readonly [number, number, number];
 }
 
-/** Which GPU buffer a binding reads or writes. */
-export type BufferName = 'arena' | 'weights';
-
-/** One binding of a step: a byte range of a buffer. */
-export interface StepBinding {
-  readonly binding: number;
-  readonly buffer: BufferName;
-  readonly offset: number;
-  readonly size: number;
-}
-
-/** One dispatch of a kernel with its bindings; a call runs all steps in order in one submit. */
+/**
+ * One dispatch of a kernel; a call runs all steps in order in one submit. Every kernel binds the
+ * same three things: the arena (read-write), the weights (read) and a small uniform block holding
+ * this step's `params`: the element offsets of its operands (outputs first, then inputs), so
+ * kernels with the same shapes are one WGSL text however their operands are placed.
+ */
 export interface Step {
   readonly kernel: string;
   /** The graph nodes this step runs, for `kiln inspect`. */
   readonly name: string;
   readonly dispatch: readonly [number, number, number];
-  readonly bindings: readonly StepBinding[];
+  readonly params: readonly number[];
 }
 
 /** The manifest: signature, buffers, kernels and the steps of one call. */
@@ -81,5 +75,8 @@ export interface Bundle {
   readonly files: ReadonlyMap<string, Uint8Array>;
 }
 
-/** Byte alignment of every binding offset (WebGPU's minStorageBufferOffsetAlignment upper bound). */
+/** Byte alignment of arena slots and weights (room for vector loads), and of each step's uniform block. */
 export const BINDING_ALIGNMENT = 256;
+
+/** Binding numbers every kernel uses. */
+export const BINDINGS = { arena: 0, weights: 1, params: 2 } as const;

@@ -1,4 +1,4 @@
-import type { Bundle, Manifest, TensorSignature } from './format.js';
+import { BINDING_ALIGNMENT, BINDINGS, type Bundle, type Manifest, type TensorSignature } from './format.js';
 import { BundleError, PredictInputError } from './errors.js';
 import { openDevice, type AdapterDescription, type GpuContext } from './gpu.js';
 
@@ -30,6 +30,7 @@ export class Net {
     private readonly arena: GPUBuffer,
     private readonly weights: GPUBuffer,
     private readonly staging: GPUBuffer,
+    private readonly params: GPUBuffer,
     private readonly steps: readonly { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; dispatch: readonly [number, number, number] }[],
     private readonly ownsDevice: boolean,
   ) {}
@@ -46,6 +47,21 @@ export class Net {
     if (weightBytes && weightBytes.byteLength) device.queue.writeBuffer(weights, 0, padded(weightBytes) as Uint8Array<ArrayBuffer>);
     const outBytes = m.model.outputs.reduce((n, o) => n + 4 * sizeOf(o.shape), 0);
     const staging = device.createBuffer({ size: Math.max(16, outBytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'kiln readback' });
+    // Each step's operand offsets get an aligned block of one uniform buffer.
+    const blockSize = (n: number) => Math.max(16, Math.ceil((4 * n) / 16) * 16);
+    const paramsBytes = new Uint8Array(Math.max(BINDING_ALIGNMENT, m.steps.length * BINDING_ALIGNMENT));
+    m.steps.forEach((s, i) => new Uint32Array(paramsBytes.buffer, i * BINDING_ALIGNMENT, s.params.length).set(s.params));
+    const params = device.createBuffer({ size: paramsBytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'kiln params' });
+    device.queue.writeBuffer(params, 0, paramsBytes);
+    const bindGroupLayout = device.createBindGroupLayout({
+      label: 'kiln kernel',
+      entries: [
+        { binding: BINDINGS.arena, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
+        { binding: BINDINGS.weights, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+        { binding: BINDINGS.params, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+      ],
+    });
+    const layout = device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout] });
     const decoder = new TextDecoder();
     const pipelines = new Map(
       await Promise.all(
@@ -53,7 +69,7 @@ export class Net {
           const code = bundle.files.get(k.file);
           if (!code) throw new BundleError(`bundle has no kernel file '${k.file}'`, { file: k.file });
           const module = device.createShaderModule({ code: decoder.decode(code), label: k.id });
-          const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: k.entryPoint }, label: k.id }).catch(async (e) => {
+          const pipeline = await device.createComputePipelineAsync({ layout, compute: { module, entryPoint: k.entryPoint }, label: k.id }).catch(async (e) => {
             const info = await module.getCompilationInfo();
             const messages = info.messages.map((msg) => `  ${msg.lineNum}:${msg.linePos} ${msg.message}`).join('\n');
             throw new BundleError(`kernel '${k.id}' (${k.file}) failed to compile: ${(e as Error).message}\n${messages}`, { kernel: k.id });
@@ -62,20 +78,23 @@ export class Net {
         }),
       ),
     );
-    const buffers = { arena, weights };
-    const steps = m.steps.map((s) => {
+    const steps = m.steps.map((s, i) => {
       const pipeline = pipelines.get(s.kernel);
       if (!pipeline) throw new BundleError(`step '${s.name}' uses unknown kernel '${s.kernel}'`);
       const bindGroup = device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: s.bindings.map((b) => ({ binding: b.binding, resource: { buffer: buffers[b.buffer], offset: b.offset, size: b.size } })),
+        layout: bindGroupLayout,
+        entries: [
+          { binding: BINDINGS.arena, resource: { buffer: arena } },
+          { binding: BINDINGS.weights, resource: { buffer: weights } },
+          { binding: BINDINGS.params, resource: { buffer: params, offset: i * BINDING_ALIGNMENT, size: blockSize(s.params.length) } },
+        ],
         label: s.name,
       });
       return { pipeline, bindGroup, dispatch: s.dispatch };
     });
     const error = await device.popErrorScope();
     if (error) throw new BundleError(`bundle '${m.model.name}' could not be set up on this device: ${error.message}`);
-    return new Net(m, device, ctx.adapter, arena, weights, staging, steps, !gpu);
+    return new Net(m, device, ctx.adapter, arena, weights, staging, params, steps, !gpu);
   }
 
   /** The model's input signature. */
@@ -89,7 +108,12 @@ export class Net {
 
   /** Runs the model on one batch; resolves to the outputs by name. */
   predict(inputs: Record<string, TensorData | readonly number[]>): Promise<TensorMap> {
-    const checked = this.checkInputs(inputs);
+    let checked: Map<TensorSignature, TensorData>;
+    try {
+      checked = this.checkInputs(inputs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const run = this.queue.then(() => this.run(checked));
     this.queue = run.catch(() => undefined);
     return run;
@@ -106,7 +130,7 @@ export class Net {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const b of [this.arena, this.weights, this.staging]) b.destroy();
+    for (const b of [this.arena, this.weights, this.staging, this.params]) b.destroy();
     if (this.ownsDevice) this.device.destroy();
   }
 

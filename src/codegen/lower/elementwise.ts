@@ -19,19 +19,18 @@ export function lowerElementwise(node: Node, ctx: LowerContext): KernelSpec[] {
   const consts: string[] = [];
   const read = (k: number) => broadcastRead(ins[k], inputTypes[k].shape as number[], outShape);
   const { lines, results } = chainLines(body, read, consts);
-  const stores = results.map((r, k) => `${outs[k]}[i] = ${r};`);
+  const stores = results.map((r, k) => `${outs[k]}(i, ${r});`);
   const count = numel(outShape);
   const { dispatch, flatIndex } = dispatch1d(count, WORKGROUP);
   const needsCoords = inputTypes.some((t) => !sameShape(t.shape as number[], outShape));
   const code = [...lines, ...stores].join('\n');
   const wgsl = render('elementwise', {
-    bindings: b.decls,
-    helpers: [...consts, ...helpersUsed(code).map((h) => WGSL_HELPERS[h])],
+    ...b.header([...consts, ...helpersUsed(code).map((h) => WGSL_HELPERS[h])]),
     wg: WORKGROUP,
     flatIndex,
     count,
     coords: needsCoords ? unravel('i', outShape) : [],
     epilogue: [...lines, ...stores],
   });
-  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [WORKGROUP, 1, 1], dispatch, bindings: b.list }];
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [WORKGROUP, 1, 1], dispatch, operands: b.operands }];
 }

@@ -5,6 +5,7 @@ import { BINARY_WGSL, UNARY_WGSL } from '../wgsl-ops.js';
 import { bodyOf, producerOf } from '../chain.js';
 import { lowerElementwise } from './elementwise.js';
 import { lowerMatmul } from './matmul.js';
+import { lowerSoftmax } from './softmax.js';
 
 /** Ops that only rename memory (same bytes, new shape): the memory plan aliases them, no kernel runs. */
 export const ALIASING_OPS = new Set(['reshape', 'identity']);
@@ -16,6 +17,8 @@ export const SOURCE_OPS = new Set(['input', 'weight', 'constant']);
 export const LOWERINGS: Record<string, Lowering> = {
   ...Object.fromEntries([...Object.keys(UNARY_WGSL), ...Object.keys(BINARY_WGSL), 'cast', 'where'].map((op) => [op, lowerElementwise])),
   matmul: lowerMatmul,
+  softmax: lowerSoftmax,
+  logSoftmax: lowerSoftmax,
 };
 
 /** Lowerings of fused bodies by producer op ('' for pure elementwise chains). */

@@ -39,12 +39,11 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   const consts: string[] = [];
   const { lines, results } = chainLines(body, (k) => broadcastRead(ins[k], inputTypes[k].shape as number[], outShape), consts);
-  const stores = results.map((r, k) => `${outs[k]}[i] = ${r};`);
+  const stores = results.map((r, k) => `${outs[k]}(i, ${r});`);
   const needsCoords = node.inputs.some((_, k) => k !== ai && k !== bi && !sameShape(inputTypes[k].shape as number[], outShape));
   const code = [...lines, ...stores].join('\n');
   const wgsl = render('matmul', {
-    bindings: b.decls,
-    helpers: [...consts, ...helpersUsed(code).map((h) => WGSL_HELPERS[h])],
+    ...b.header([...consts, ...helpersUsed(code).map((h) => WGSL_HELPERS[h])]),
     M, N, K, tile: TILE, tileArea: TILE * TILE,
     a: ins[ai],
     b: ins[bi],
@@ -56,5 +55,5 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
     epilogue: [...lines, ...stores],
   });
   const batches = numel(outBatch);
-  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [TILE, TILE, 1], dispatch: [Math.ceil(N / TILE), Math.ceil(M / TILE), batches], bindings: b.list }];
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [TILE, TILE, 1], dispatch: [Math.ceil(N / TILE), Math.ceil(M / TILE), batches], operands: b.operands }];
 }
