@@ -9,7 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Node, Project, SyntaxKind, type ClassDeclaration, type Expression, type SourceFile } from 'ts-morph';
+import type { ClassDeclaration, Expression, Node as TsNode, SourceFile } from 'ts-morph';
 import { Model } from '../frontend/model.js';
 import { CliError, isKilnError } from './errors.js';
 
@@ -33,6 +33,10 @@ export interface LoadedModel {
   readonly file: string;
 }
 
+let Node: typeof import('ts-morph').Node;
+let Project: typeof import('ts-morph').Project;
+let SyntaxKind: typeof import('ts-morph').SyntaxKind;
+
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MODEL_CLASSES = new Set(['Model', 'Sequential']);
 
@@ -45,8 +49,10 @@ export function resolveModelFile(file: string): string {
 }
 
 /** Lists the values a model file exports, and which of them are models, without running the file. */
-export function listExports(file: string): ExportInfo[] {
+export async function listExports(file: string): Promise<ExportInfo[]> {
   const abs = resolveModelFile(file);
+  // Loaded here, not at the top: it is half a second of start-up that other commands do not need.
+  ({ Node, Project, SyntaxKind } = await import('ts-morph'));
   const project = new Project({ tsConfigFilePath: resolve(ROOT, 'tsconfig.json'), skipAddingFilesFromTsConfig: true });
   const sf = project.addSourceFileAtPath(abs);
   const syntaxErrors = (sf.compilerNode as unknown as { parseDiagnostics?: { start?: number; messageText: string | { messageText: string } }[] }).parseDiagnostics ?? [];
@@ -147,10 +153,10 @@ class Syntax {
   }
 
   /** A function is a factory when its return type, or an expression it returns, is a model. */
-  func(f: Node): Pick<ExportInfo, 'kind' | 'what'> {
-    const ret = (f as unknown as { getReturnTypeNode?: () => Node | undefined }).getReturnTypeNode?.()?.getText();
+  func(f: TsNode): Pick<ExportInfo, 'kind' | 'what'> {
+    const ret = (f as unknown as { getReturnTypeNode?: () => TsNode | undefined }).getReturnTypeNode?.()?.getText();
     if (ret && this.isModelName(ret)) return { kind: 'factory', what: `function returning ${ret}` };
-    const body = (f as unknown as { getBody?: () => Node | undefined }).getBody?.();
+    const body = (f as unknown as { getBody?: () => TsNode | undefined }).getBody?.();
     if (body && !Node.isBlock(body) && Node.isExpression(body) && this.expression(body).kind === 'model') return { kind: 'factory', what: 'function returning a model' };
     const returns = body?.getDescendantsOfKind(SyntaxKind.ReturnStatement).filter((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a)) === f) ?? [];
     if (returns.some((r) => r.getExpression() && this.expression(r.getExpression()!).kind === 'model')) return { kind: 'factory', what: 'function returning a model' };
@@ -178,7 +184,7 @@ class Syntax {
     if (Node.isIdentifier(e)) return this.identifier(e.getText(), depth + 1);
     if (Node.isArrowFunction(e) || Node.isFunctionExpression(e)) return this.func(e);
     if (Node.isClassExpression(e)) return { kind: this.classIsModel(e as unknown as ClassDeclaration) ? 'model-class' : 'other', what: 'class' };
-    const literal: Partial<Record<SyntaxKind, string>> = {
+    const literal: Partial<Record<number, string>> = {
       [SyntaxKind.NumericLiteral]: 'number', [SyntaxKind.StringLiteral]: 'string', [SyntaxKind.NoSubstitutionTemplateLiteral]: 'string',
       [SyntaxKind.TemplateExpression]: 'string', [SyntaxKind.TrueKeyword]: 'boolean', [SyntaxKind.FalseKeyword]: 'boolean',
       [SyntaxKind.NullKeyword]: 'null', [SyntaxKind.ArrayLiteralExpression]: 'array', [SyntaxKind.ObjectLiteralExpression]: 'object',
@@ -300,7 +306,7 @@ function settle(infos: readonly ExportInfo[], mod: Record<string, unknown>): Exp
  */
 export async function loadModel(file: string, exportName?: string): Promise<LoadedModel> {
   const abs = resolveModelFile(file);
-  let infos = listExports(file);
+  let infos = await listExports(file);
   let mod: Record<string, unknown> | undefined;
   const load = async (): Promise<Record<string, unknown>> => {
     mod ??= await importFile(abs, file, infos.map((i) => i.name));

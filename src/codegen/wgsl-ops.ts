@@ -74,6 +74,9 @@ export function castWgsl(x: string, from: DType, to: DType): string {
 
 /** WGSL functions the rows above call; only the ones a kernel uses are emitted. */
 export const WGSL_HELPERS: Readonly<Record<string, string>> = {
+  // WGSL rejects non-finite constant expressions, so NaN and ±inf are made at run time.
+  k_nan: 'fn k_nan() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }',
+  k_inf: 'fn k_inf() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }',
   k_sigmoid: 'fn k_sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }',
   // Abramowitz–Stegun 7.1.26: |error| < 1.5e-7, within f32 tolerance.
   k_erf: `fn k_erf(x: f32) -> f32 {
@@ -84,7 +87,7 @@ export const WGSL_HELPERS: Readonly<Record<string, string>> = {
   // TF semantics: a negative base with an integral exponent keeps its sign; WGSL's pow is undefined there.
   k_pow: `fn k_pow(a: f32, b: f32) -> f32 {
   if (a >= 0.0) { return pow(a, b); }
-  if (b != floor(b)) { return bitcast<f32>(0x7fc00000u); }
+  if (b != floor(b)) { return k_nan(); }
   let m = pow(-a, b);
   return select(m, -m, fract(b * 0.5) != 0.0);
 }`,
@@ -103,13 +106,23 @@ export function wgslType(dtype: DType): 'f32' | 'i32' {
 /** A WGSL literal of a number in a dtype. */
 export function literal(value: number, dtype: DType): string {
   if (wgslType(dtype) === 'i32') return `${Math.trunc(value)}i`;
-  if (Number.isNaN(value)) return 'bitcast<f32>(0x7fc00000u)';
-  if (!Number.isFinite(value)) return value > 0 ? 'bitcast<f32>(0x7f800000u)' : 'bitcast<f32>(0xff800000u)';
+  if (Number.isNaN(value)) return 'k_nan()';
+  if (!Number.isFinite(value)) return value > 0 ? 'k_inf()' : '(-k_inf())';
   const s = String(Math.fround(value));
   return /[.eE]/.test(s) ? s.replace(/e(\d)/, 'e+$1') : `${s}.0`;
 }
 
-/** Names of the helpers an expression calls, so only those are emitted. */
+/** Names of the helpers code calls, directly or through other helpers, so only those are emitted. */
 export function helpersUsed(code: string): string[] {
-  return Object.keys(WGSL_HELPERS).filter((h) => code.includes(`${h}(`));
+  const used = new Set<string>();
+  const visit = (text: string) => {
+    for (const h of Object.keys(WGSL_HELPERS)) {
+      if (!used.has(h) && text.includes(`${h}(`)) {
+        used.add(h);
+        visit(WGSL_HELPERS[h]);
+      }
+    }
+  };
+  visit(code);
+  return Object.keys(WGSL_HELPERS).filter((h) => used.has(h));
 }

@@ -3,12 +3,23 @@ import { refKey } from '../ir/graph.js';
 import { fusionPass, type Group } from './fusion.js';
 import { consumersOf, isBinary, isUnary, PRODUCERS } from './util.js';
 
+/** Rows up to this long keep a whole softmax row in one workgroup's memory (16 KiB of f32). */
+export const MAX_SOFTMAX_ROW = 4096;
+
+/** A softmax over the last axis of a matmul result can end its epilogue: one workgroup owns each row. */
+function endsWithRowSoftmax(p: Node, next: Node | undefined): boolean {
+  if (!next || p.op !== 'matmul' || (next.op !== 'softmax' && next.op !== 'logSoftmax')) return false;
+  const shape = next.outputs[0].shape;
+  const axis = (next.attrs.axis as number | undefined) ?? -1;
+  return (axis === -1 || axis === shape.length - 1) && (shape.at(-1) ?? Infinity) <= MAX_SOFTMAX_ROW;
+}
+
 const sameType = (a: TensorType, b: TensorType) => a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 
 /**
  * Groups of a producer and the chain of elementwise ops that follows it: each link is the only reader
  * of the one before, and keeps the producer's output type (its other operand, a bias, a residual or a
- * scalar, broadcasts without enlarging). Later producers choose first, so a residual add joining two
+ * scalar, broadcasts without enlarging), optionally closed by a row softmax. Later producers choose first, so a residual add joining two
  * producers lands in the later one's group.
  */
 export function planEpilogues(graph: Graph): Group[] {
@@ -23,7 +34,10 @@ export function planEpilogues(graph: Graph): Group[] {
       const rs = readers.get(refKey({ node: chain.at(-1)!.id, output: 0 })) ?? [];
       const next = rs.length === 1 && rs[0] >= 0 ? byId.get(rs[0])! : undefined;
       const fits = next && !claimed.has(next.id) && (isUnary(next.op) || isBinary(next.op)) && next.device === p.device && sameType(next.outputs[0], p.outputs[0]);
-      if (!fits) break;
+      if (!fits) {
+        if (next && !claimed.has(next.id) && next.device === p.device && endsWithRowSoftmax(p, next)) chain.push(next);
+        break;
+      }
       chain.push(next);
     }
     if (chain.length < 2) continue;
@@ -35,6 +49,7 @@ export function planEpilogues(graph: Graph): Group[] {
 
 /**
  * fuseEpilogues: matmul/conv2d/depthwiseConv2d plus its following elementwise chain (bias add,
- * activation, residual add, …) becomes one `fused` node of kind 'epilogue'. Softmax stays its own op.
+ * activation, residual add, …) becomes one `fused` node of kind 'epilogue'; a matmul's chain may end
+ * in a softmax over its rows (the classifier head), which then needs no kernel of its own.
  */
 export const fuseEpilogues = fusionPass('fuseEpilogues', 'epilogue', planEpilogues);

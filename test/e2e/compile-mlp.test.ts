@@ -17,9 +17,10 @@ function mlp() {
 }
 
 describe('the MLP compiles to fused kernels that match the interpreter on the GPU', () => {
-  it('has no dropout kernel, bias and relu inside the matmuls, and one submit per predict', async () => {
+  it('is three kernels: no dropout kernel; bias, relu and the softmax inside the matmuls; one submit per predict', async () => {
     const run = await expectGpuMatchesInterpreter(mlp(), { batch: 5 });
     runs.push(run);
+    expect(run.compiled.report.steps).toHaveLength(3);
     const names = run.compiled.report.steps.map((s) => s.name);
     expect(names.some((n) => n.includes('dropout'))).toBe(false);
     expect(run.compiled.program.graph.nodes.filter((n) => n.op === 'add' || n.op === 'relu')).toHaveLength(0);

@@ -1,5 +1,5 @@
 /** The models the pass specs run on, built with the frontend. Small shapes: tests must take seconds. */
-import { Input, Model, Sequential, layers, type Layer } from '../../src/index.js';
+import { Input, Model, Sequential, layers, type Layer, type SymbolicTensor } from '../../src/index.js';
 import { randomData } from '../support/random.js';
 
 /** The bench MLP: Dense 512 relu, Dropout .2, twice, then Dense 10 softmax. */
@@ -61,4 +61,16 @@ export function twoBranches(): Model {
   const a = layers.Conv2D(4, 3, { padding: 'same' })(x);
   const b = layers.Conv2D(4, 1)(x);
   return new Model({ inputs: x, outputs: layers.Activation('relu')(layers.Add()([a, b])) });
+}
+
+/** A model whose body is raw ops, wrapped in one custom layer as the frontend requires. */
+export function opsModel(inputShapes: number[][], fn: (...xs: SymbolicTensor[]) => SymbolicTensor | SymbolicTensor[]): Model {
+  class Ops extends layers.Layer {
+    override call(inputs: SymbolicTensor | SymbolicTensor[]) {
+      return fn(...(Array.isArray(inputs) ? inputs : [inputs]));
+    }
+  }
+  const xs = inputShapes.map((shape, i) => Input({ shape, name: `in${i}` }));
+  const out = new Ops().apply(xs.length === 1 ? xs[0] : xs);
+  return new Model({ inputs: xs, outputs: out });
 }

@@ -1,12 +1,13 @@
 import type { Node } from '../../ir/types.js';
 import type { KernelSpec, LowerContext } from '../kernel.js';
-import { bodyOf, broadcastRead, chainLines, producerOf } from '../chain.js';
-import { numel, sameShape, strides, unravel } from '../indexing.js';
+import { bodyOf, broadcastRead, chainLines, producerOf, type Body } from '../chain.js';
+import { MAX_GROUPS, numel, sameShape, strides, unravel } from '../indexing.js';
 import { helpersUsed, WGSL_HELPERS } from '../wgsl-ops.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 
 const TILE = 8;
+const ROW_WORKGROUP = 64;
 
 /** Offset of batch entry `batch` of an operand whose batch dims broadcast to the output's. */
 function batchOffset(inBatch: readonly number[], outBatch: readonly number[], matrix: number): string {
@@ -17,8 +18,8 @@ function batchOffset(inBatch: readonly number[], outBatch: readonly number[], ma
   return terms.length ? terms.join(' + ') : '0u';
 }
 
-/** A matmul, alone or with its fused epilogue (bias, activation, residual): tiled through workgroup memory. */
-export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
+/** Everything both matmul kernels need: operands, sizes, the epilogue chain up to `until`. */
+function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
   const inputTypes = node.inputs.map((r) => ctx.type(r));
   const body = bodyOf(node, inputTypes);
   const mm = producerOf(body)!;
@@ -29,31 +30,72 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   const outShape = node.outputs[0].shape as number[];
   const tA = mm.attrs.transposeA === true;
   const tB = mm.attrs.transposeB === true;
-  const M = outShape.at(-2)!;
-  const N = outShape.at(-1)!;
+  const [M, N] = [outShape.at(-2)!, outShape.at(-1)!];
   const K = tA ? aShape.at(-2)! : aShape.at(-1)!;
   const outBatch = outShape.slice(0, -2);
-
   const b = new Bindings();
   const outs = node.outputs.map((_, k) => b.output(node, k));
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   const consts: string[] = [];
-  const { lines, results } = chainLines(body, (k) => broadcastRead(ins[k], inputTypes[k].shape as number[], outShape), consts);
-  const stores = results.map((r, k) => `${outs[k]}(i, ${r});`);
+  const chain = chainLines(epilogue(body), (k) => broadcastRead(ins[k], inputTypes[k].shape as number[], outShape), consts);
   const needsCoords = node.inputs.some((_, k) => k !== ai && k !== bi && !sameShape(inputTypes[k].shape as number[], outShape));
-  const code = [...lines, ...stores].join('\n');
-  const wgsl = render('matmul', {
-    ...b.header([...consts, ...helpersUsed(code).map((h) => WGSL_HELPERS[h])]),
-    M, N, K, tile: TILE, tileArea: TILE * TILE,
-    a: ins[ai],
-    b: ins[bi],
-    aBatchOffset: batchOffset(aShape.slice(0, -2), outBatch, M * K),
-    bBatchOffset: batchOffset(bShape.slice(0, -2), outBatch, K * N),
-    aIndex: tA ? 'ka * M + row' : 'row * K + ka',
-    bIndex: tB ? 'col * K + kb' : 'kb * N + col',
+  return {
+    b, outs, chain, consts, M, N, K,
+    batches: numel(outBatch),
     coords: needsCoords ? unravel('i', outShape) : [],
-    epilogue: [...lines, ...stores],
+    shared: {
+      M, N, K,
+      a: ins[ai],
+      b: ins[bi],
+      aBatchOffset: batchOffset(aShape.slice(0, -2), outBatch, M * K),
+      bBatchOffset: batchOffset(bShape.slice(0, -2), outBatch, K * N),
+    },
+    tA, tB,
+  };
+}
+
+const headerOf = (b: Bindings, consts: string[], code: string) => b.header([...consts, ...helpersUsed(code).map((h) => WGSL_HELPERS[h])]);
+
+/** A matmul, alone or with its fused epilogue (bias, activation, residual): tiled through workgroup memory. */
+export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
+  const inputTypes = node.inputs.map((r) => ctx.type(r));
+  const body = bodyOf(node, inputTypes);
+  const last = body.nodes.find((n) => n.id === body.outputs[0].node)!;
+  if (last.op === 'softmax' || last.op === 'logSoftmax') return lowerMatmulRowSoftmax(node, ctx, last);
+  const s = setup(node, ctx, (x) => x);
+  const stores = s.chain.results.map((r, k) => `${s.outs[k]}(i, ${r});`);
+  const epilogue = [...s.chain.lines, ...stores];
+  const wgsl = render('matmul', {
+    ...headerOf(s.b, s.consts, epilogue.join('\n')),
+    ...s.shared,
+    tile: TILE,
+    tileArea: TILE * TILE,
+    aIndex: s.tA ? 'ka * M + row' : 'row * K + ka',
+    bIndex: s.tB ? 'col * K + kb' : 'kb * N + col',
+    coords: s.coords,
+    epilogue,
   });
-  const batches = numel(outBatch);
-  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [TILE, TILE, 1], dispatch: [Math.ceil(N / TILE), Math.ceil(M / TILE), batches], operands: b.operands }];
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [TILE, TILE, 1], dispatch: [Math.ceil(s.N / TILE), Math.ceil(s.M / TILE), s.batches], operands: s.b.operands }];
+}
+
+/** A matmul whose epilogue ends in a softmax over rows: one workgroup per row keeps the row in workgroup memory. */
+function lowerMatmulRowSoftmax(node: Node, ctx: LowerContext, softmax: Node): KernelSpec[] {
+  const s = setup(node, ctx, (body) => ({ nodes: body.nodes.filter((n) => n !== softmax), outputs: [softmax.inputs[0]] }));
+  const rows = s.M * s.batches;
+  const groupsX = Math.min(rows, MAX_GROUPS);
+  const wgsl = render('matmul-rowsoftmax', {
+    ...headerOf(s.b, s.consts, s.chain.lines.join('\n')),
+    ...s.shared,
+    wg: ROW_WORKGROUP,
+    groupsX,
+    batches: s.batches,
+    aIndex: s.tA ? 'k * M + r' : 'r * K + k',
+    bIndex: s.tB ? 'col * K + k' : 'k * N + col',
+    coords: s.coords,
+    epilogue: s.chain.lines,
+    value: s.chain.results[0],
+    out: s.outs[0],
+    log: softmax.op === 'logSoftmax',
+  });
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [ROW_WORKGROUP, 1, 1], dispatch: [groupsX, Math.ceil(rows / groupsX), 1], operands: s.b.operands }];
 }
