@@ -9,6 +9,7 @@ import { ALIASING_OPS, SOURCE_OPS, lowerNode } from './lower/index.js';
 import { planMemory } from './plan.js';
 import { numel } from './indexing.js';
 import { KILN_VERSION } from './version.js';
+import { typedLoader } from './loader.js';
 
 /** A graph that cannot be turned into a bundle as it is. */
 export class CodegenError extends KilnError {}
@@ -137,5 +138,8 @@ export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>,
     steps,
   };
   files.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
+  const loader = typedLoader(manifest);
+  files.set('index.ts', new TextEncoder().encode(loader.ts));
+  files.set('index.d.ts', new TextEncoder().encode(loader.dts));
   return { bundle: { manifest, files }, report: { steps: report, kernels: allSpecs } };
 }

@@ -4,6 +4,8 @@ import { inference, runPipeline } from '../passes/pipelines.js';
 import type { Program } from '../passes/program.js';
 import type { Bundle } from '../runtime/format.js';
 import { buildBundle, type BundleReport } from './bundle.js';
+import { Net } from '../runtime/net.js';
+import type { GpuContext } from '../runtime/gpu.js';
 
 /** Options of compiling a model. */
 export interface CompileOptions {
@@ -38,4 +40,9 @@ export function compileBundle(model: Model | { name: string; program: Program },
   const program = runPipeline(source, inference, { phase: 'inference', batch }, { check: options.check, onPass: options.onPass });
   const { bundle, report } = buildBundle(program.graph, program.weights, name, batch);
   return { bundle, program, report, millis: performance.now() - start };
+}
+
+/** Compiles a model and loads it on the GPU straight from code, no files: `const net = await compile(model, { batch: 256 })`. */
+export async function compile(model: Model, options: CompileOptions & { gpu?: GpuContext } = {}): Promise<Net> {
+  return Net.create(compileBundle(model, options).bundle, options.gpu);
 }

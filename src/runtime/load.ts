@@ -86,7 +86,12 @@ async function readFromUrl(url: URL): Promise<Bundle> {
 export async function readBundle(source: BundleSource): Promise<Bundle> {
   let bundle: Bundle;
   let name = 'bundle';
-  if (typeof source === 'string' && !/^https?:/.test(source)) {
+  const fileUrl = source instanceof URL ? source.protocol === 'file:' : typeof source === 'string' && source.startsWith('file:');
+  if (fileUrl) {
+    const { fileURLToPath } = await import('node:url');
+    name = fileURLToPath(source as string | URL);
+    bundle = await readFromPath(name);
+  } else if (typeof source === 'string' && !/^https?:/.test(source)) {
     name = source;
     bundle = await readFromPath(source);
   } else if (typeof source === 'string' || source instanceof URL) {
