@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // kiln's command line. It runs the TypeScript sources directly through tsx, so a fresh clone needs no
 // build step: `node bin/kiln.mjs`, `npx kiln`, `npm run kiln --` all land here.
-import { register } from 'tsx/esm/api';
-import { register as registerCjs } from 'tsx/cjs/api';
 import { fileURLToPath } from 'node:url';
 
 // The repo's tsconfig maps `kiln` to src/index.ts, so a model file anywhere can `import ... from 'kiln'`.
-const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
-register({ tsconfig });
-// Model files outside an ESM package ("type": "module") load as CommonJS: compile those too.
-registerCjs({ tsconfig });
+// tsx's CommonJS hooks read it from this variable when they load, hence before the imports below.
+process.env.TSX_TSCONFIG_PATH ??= fileURLToPath(new URL('../tsconfig.json', import.meta.url));
+const { register } = await import('tsx/esm/api');
+const { register: registerCjs } = await import('tsx/cjs/api');
+register({ tsconfig: process.env.TSX_TSCONFIG_PATH });
+// A model file outside an ESM package (no "type": "module" above it) loads as CommonJS: compile it too.
+registerCjs();
 // Tells the model loader that plain import() compiles TypeScript, so model files share kiln's module
 // instances (tsImport would load a second copy of kiln, with its own Model class).
 globalThis[Symbol.for('kiln.tsxRegistered')] = true;

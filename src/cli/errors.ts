@@ -26,8 +26,11 @@ export function formatError(e: unknown, debug: boolean): string {
   if (debug) {
     lines.push(err.stack ?? '');
     for (let c = err.cause; c instanceof Error; c = c.cause) lines.push(`caused by: ${c.stack ?? c.message}`);
-  } else if (!isKilnError(err) || err.cause) {
-    lines.push('kiln: (run with --debug for the stack trace)');
+  } else {
+    // A bug (kiln's, or a model file's own TypeError) needs its stack; kiln's own errors say it all.
+    let root: unknown = err;
+    while (root instanceof Error && root.cause instanceof Error) root = root.cause;
+    if (!isKilnError(root)) lines.push('kiln: (run with --debug for the stack trace)');
   }
   return lines.join('\n');
 }

@@ -6,9 +6,9 @@
  * function, a re-export) are settled by their run-time values: exact, and seconds faster than
  * ts-morph's type checker.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { ClassDeclaration, Expression, Node as TsNode, SourceFile } from 'ts-morph';
 import { Model } from '../frontend/model.js';
 import { CliError, isKilnError } from './errors.js';
@@ -37,7 +37,6 @@ let Node: typeof import('ts-morph').Node;
 let Project: typeof import('ts-morph').Project;
 let SyntaxKind: typeof import('ts-morph').SyntaxKind;
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MODEL_CLASSES = new Set(['Model', 'Sequential']);
 
 /** Resolves and checks the model file path; a missing file or a folder is a one-line error naming it. */
@@ -53,8 +52,9 @@ export async function listExports(file: string): Promise<ExportInfo[]> {
   const abs = resolveModelFile(file);
   // Loaded here, not at the top: it is half a second of start-up that other commands do not need.
   ({ Node, Project, SyntaxKind } = await import('ts-morph'));
-  const project = new Project({ tsConfigFilePath: resolve(ROOT, 'tsconfig.json'), skipAddingFilesFromTsConfig: true });
-  const sf = project.addSourceFileAtPath(abs);
+  // Syntax only: no type checker, so nothing the file imports is read (that would take seconds).
+  const project = new Project({ skipFileDependencyResolution: true, compilerOptions: { allowJs: true } });
+  const sf = project.createSourceFile(abs, readFileSync(abs, 'utf8'), { overwrite: true });
   const syntaxErrors = (sf.compilerNode as unknown as { parseDiagnostics?: { start?: number; messageText: string | { messageText: string } }[] }).parseDiagnostics ?? [];
   if (syntaxErrors.length) {
     const d = syntaxErrors[0];
@@ -68,7 +68,7 @@ export async function listExports(file: string): Promise<ExportInfo[]> {
 
   for (const st of sf.getStatements()) {
     const line = st.getStartLineNumber();
-    if (Node.isVariableStatement(st) && st.isExported()) {
+    if (Node.isVariableStatement(st) && st.hasExportKeyword()) {
       for (const d of st.getDeclarations()) {
         const nameNode = d.getNameNode();
         if (!Node.isIdentifier(nameNode)) {
@@ -77,14 +77,14 @@ export async function listExports(file: string): Promise<ExportInfo[]> {
         }
         add({ name: d.getName(), ...ctx.declaration(d.getTypeNode()?.getText(), d.getInitializer()), line });
       }
-    } else if (Node.isFunctionDeclaration(st) && st.isExported()) {
-      add({ name: st.isDefaultExport() ? 'default' : (st.getName() ?? 'default'), ...ctx.func(st), line });
-    } else if (Node.isClassDeclaration(st) && st.isExported()) {
-      const name = st.isDefaultExport() ? 'default' : (st.getName() ?? 'default');
+    } else if (Node.isFunctionDeclaration(st) && st.hasExportKeyword()) {
+      add({ name: st.hasDefaultKeyword() ? 'default' : (st.getName() ?? 'default'), ...ctx.func(st), line });
+    } else if (Node.isClassDeclaration(st) && st.hasExportKeyword()) {
+      const name = st.hasDefaultKeyword() ? 'default' : (st.getName() ?? 'default');
       const model = ctx.classIsModel(st);
       const ext = st.getExtends()?.getText();
       add({ name, kind: model ? 'model-class' : 'other', what: `class ${st.getName() ?? ''}${ext ? ` extends ${ext}` : ''}`, line });
-    } else if (Node.isEnumDeclaration(st) && st.isExported()) {
+    } else if (Node.isEnumDeclaration(st) && st.hasExportKeyword()) {
       add({ name: st.getName(), kind: 'other', what: 'enum', line });
     } else if (Node.isExportAssignment(st) && !st.isExportEquals()) {
       add({ name: 'default', ...ctx.expression(st.getExpression()), line });

@@ -14,16 +14,20 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 /** The `kiln` program with every command. */
 export function program(): Command {
-  const p = new Command('kiln')
-    .description('Keras-style models in TypeScript, compiled to fused WebGPU kernels.\nToday: the Keras frontend, the IR and its reference interpreter.')
-    .version(pkg.version)
-    .option('--debug', 'print stack traces with errors')
-    .showHelpAfterError('(run "kiln --help" for usage)')
-    .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`kiln: ${text.replace(/^error: /, '')}`) });
-  for (const cmd of [summaryCommand(), runCommand(), graphCommand(), demoCommand()]) {
-    p.addCommand(cmd.exitOverride().option('--debug', 'print stack traces with errors'));
-  }
+  // Usage errors read like every other error: `kiln: <message>`, exit status 1.
+  const style = (c: Command, help: string) =>
+    c
+      .option('--debug', 'print stack traces with errors')
+      .showHelpAfterError(`(run "${help}" for usage)`)
+      .exitOverride()
+      .configureOutput({ outputError: (text, write) => write(`kiln: ${text.replace(/^error: /, '')}`) });
+  const p = style(
+    new Command('kiln')
+      .description('Keras-style models in TypeScript, compiled to fused WebGPU kernels.\nToday: the Keras frontend, the IR and its reference interpreter.')
+      .version(pkg.version),
+    'kiln --help',
+  );
+  for (const cmd of [summaryCommand(), runCommand(), graphCommand(), demoCommand()]) p.addCommand(style(cmd, `kiln ${cmd.name()} --help`));
   return p;
 }
 
