@@ -10,6 +10,7 @@ import { planMemory } from './plan.js';
 import { numel } from './indexing.js';
 import { KILN_VERSION } from './version.js';
 import { typedLoader } from './loader.js';
+import { graphToJSON } from '../ir/json.js';
 
 /** A graph that cannot be turned into a bundle as it is. */
 export class CodegenError extends KilnError {}
@@ -127,6 +128,8 @@ export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>,
   });
 
   files.set('weights.bin', weightBytes);
+  const graphBytes = new TextEncoder().encode(graphToJSON(graph));
+  files.set('graph.json', graphBytes);
   const manifest: Manifest = {
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
@@ -136,6 +139,7 @@ export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>,
     weights: { file: 'weights.bin', size: wsize, sha256: sha(weightBytes), entries },
     kernels: [...kernels.values()],
     steps,
+    graph: { file: 'graph.json', sha256: sha(graphBytes) },
   };
   files.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
   const loader = typedLoader(manifest);

@@ -67,6 +67,8 @@ export interface Manifest {
   readonly weights: { readonly file: string; readonly size: number; readonly sha256: string; readonly entries: readonly WeightEntry[] };
   readonly kernels: readonly KernelEntry[];
   readonly steps: readonly Step[];
+  /** The compiled graph (kiln-graph JSON), for `kiln run --check` and `kiln inspect`; the runtime never reads it. */
+  readonly graph?: { readonly file: string; readonly sha256: string };
 }
 
 /** A bundle in memory: the manifest and the contents of its other files, by relative path. */

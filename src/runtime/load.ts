@@ -27,6 +27,7 @@ export async function verifyBundle(bundle: Bundle, source = 'bundle'): Promise<v
     throw new BundleError(`${source}: bundle format version ${m.version} (written by kiln ${m.kiln}); this kiln reads version ${BUNDLE_VERSION}: compile the model again`, { source });
   }
   const checks = [{ file: m.weights!.file, sha: m.weights!.sha256, what: 'weights' }, ...m.kernels!.map((k) => ({ file: k.file, sha: k.sha256, what: `kernel ${k.id}` }))];
+  if (m.graph && bundle.files.has(m.graph.file)) checks.push({ file: m.graph.file, sha: m.graph.sha256, what: 'graph' });
   for (const c of checks) {
     const bytes = bundle.files.get(c.file);
     if (!bytes) throw new BundleError(`${source}: missing ${c.what} file '${c.file}'`, { source, file: c.file });
@@ -56,7 +57,7 @@ async function readFromPath(path: string): Promise<Bundle> {
   }
   const manifest = parseManifest(await fs.readFile(join(path, 'manifest.json')).catch(() => undefined), path);
   const files = new Map<string, Uint8Array>();
-  for (const file of [manifest.weights?.file, ...(manifest.kernels ?? []).map((k) => k.file)]) {
+  for (const file of [manifest.weights?.file, manifest.graph?.file, ...(manifest.kernels ?? []).map((k) => k.file)]) {
     if (!file) continue;
     const bytes = await fs.readFile(join(path, file)).catch(() => undefined);
     if (bytes) files.set(file, new Uint8Array(bytes));
