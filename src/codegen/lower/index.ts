@@ -6,6 +6,10 @@ import { bodyOf, producerOf } from '../chain.js';
 import { lowerElementwise } from './elementwise.js';
 import { lowerMatmul } from './matmul.js';
 import { lowerSoftmax } from './softmax.js';
+import { lowerConv } from './conv.js';
+import { lowerPool } from './pool.js';
+import { lowerReduce, REDUCE_OPS } from './reduce.js';
+import { lowerConcat, lowerGather, lowerOneHot, lowerPad, lowerSlice, lowerTranspose } from './data-movement.js';
 
 /** Ops that only rename memory (same bytes, new shape): the memory plan aliases them, no kernel runs. */
 export const ALIASING_OPS = new Set(['reshape', 'identity']);
@@ -19,12 +23,25 @@ export const LOWERINGS: Record<string, Lowering> = {
   matmul: lowerMatmul,
   softmax: lowerSoftmax,
   logSoftmax: lowerSoftmax,
+  conv2d: lowerConv,
+  depthwiseConv2d: lowerConv,
+  maxPool2d: lowerPool,
+  avgPool2d: lowerPool,
+  ...Object.fromEntries(REDUCE_OPS.map((op) => [op, lowerReduce])),
+  transpose: lowerTranspose,
+  concat: lowerConcat,
+  slice: lowerSlice,
+  pad: lowerPad,
+  gather: lowerGather,
+  oneHot: lowerOneHot,
 };
 
 /** Lowerings of fused bodies by producer op ('' for pure elementwise chains). */
 export const FUSED_LOWERINGS: Record<string, Lowering> = {
   '': lowerElementwise,
   matmul: lowerMatmul,
+  conv2d: lowerConv,
+  depthwiseConv2d: lowerConv,
 };
 
 /** A node that kiln cannot compile yet. */

@@ -6,8 +6,11 @@ import { helpersUsed, WGSL_HELPERS } from '../wgsl-ops.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 
-const TILE = 8;
 const ROW_WORKGROUP = 64;
+const GEMV_WORKGROUP = 64;
+/** Up to this many rows, one invocation per column computing every row beats tiling. */
+const GEMV_MAX_ROWS = 8;
+const BLOCK = 64;
 
 /** Offset of batch entry `batch` of an operand whose batch dims broadcast to the output's. */
 function batchOffset(inBatch: readonly number[], outBatch: readonly number[], matrix: number): string {
@@ -56,7 +59,10 @@ function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
 
 const headerOf = (b: Bindings, consts: string[], code: string) => b.header([...consts, ...helpersUsed(code).map((h) => WGSL_HELPERS[h])]);
 
-/** A matmul, alone or with its fused epilogue (bias, activation, residual): tiled through workgroup memory. */
+/**
+ * A matmul, alone or with its fused epilogue (bias, activation, residual): register-blocked 64×64 tiles
+ * through workgroup memory, or one invocation per column when there are only a few rows.
+ */
 export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   const inputTypes = node.inputs.map((r) => ctx.type(r));
   const body = bodyOf(node, inputTypes);
@@ -65,17 +71,13 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   const s = setup(node, ctx, (x) => x);
   const stores = s.chain.results.map((r, k) => `${s.outs[k]}(i, ${r});`);
   const epilogue = [...s.chain.lines, ...stores];
-  const wgsl = render('matmul', {
-    ...headerOf(s.b, s.consts, epilogue.join('\n')),
-    ...s.shared,
-    tile: TILE,
-    tileArea: TILE * TILE,
-    aIndex: s.tA ? 'ka * M + row' : 'row * K + ka',
-    bIndex: s.tB ? 'col * K + kb' : 'kb * N + col',
-    coords: s.coords,
-    epilogue,
-  });
-  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [TILE, TILE, 1], dispatch: [Math.ceil(s.N / TILE), Math.ceil(s.M / TILE), s.batches], operands: s.b.operands }];
+  const common = { ...headerOf(s.b, s.consts, epilogue.join('\n')), ...s.shared, coords: s.coords, epilogue };
+  if (s.M <= GEMV_MAX_ROWS) {
+    const wgsl = render('matmul-gemv', { ...common, wg: GEMV_WORKGROUP, aIndex: s.tA ? 'k * M + row' : 'row * K + k', bIndex: s.tB ? 'col * K + k' : 'k * N + col' });
+    return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [GEMV_WORKGROUP, 1, 1], dispatch: [Math.ceil(s.N / GEMV_WORKGROUP), 1, s.batches], operands: s.b.operands }];
+  }
+  const wgsl = render('matmul-blocked', { ...common, aIndex: s.tA ? 'ka * M + row' : 'row * K + ka', bIndex: s.tB ? 'col * K + kb' : 'kb * N + col' });
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [16, 16, 1], dispatch: [Math.ceil(s.N / BLOCK), Math.ceil(s.M / BLOCK), s.batches], operands: s.b.operands }];
 }
 
 /** A matmul whose epilogue ends in a softmax over rows: one workgroup per row keeps the row in workgroup memory. */

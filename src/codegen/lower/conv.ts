@@ -1,0 +1,94 @@
+import type { Node } from '../../ir/types.js';
+import { concreteWindow, type Padding } from '../../ir/ops/window.js';
+import type { KernelSpec, LowerContext } from '../kernel.js';
+import { bodyOf, producerOf } from '../chain.js';
+import { dispatch1d, numel, unravel } from '../indexing.js';
+import { render } from '../templates.js';
+import { Bindings } from './bindings.js';
+import { epilogueCode, producerParam } from './epilogue.js';
+
+const WORKGROUP = 64;
+
+/** Static geometry of a 2-d convolution over an NHWC input: everything a conv template bakes in. */
+export interface ConvGeometry {
+  readonly depthwise: boolean;
+  readonly batch: number;
+  readonly H: number;
+  readonly W: number;
+  readonly cin: number;
+  readonly OH: number;
+  readonly OW: number;
+  readonly cout: number;
+  readonly KH: number;
+  readonly KW: number;
+  readonly SH: number;
+  readonly SW: number;
+  readonly DH: number;
+  readonly DW: number;
+  /** Padding before the first row / column (TF 'same': the smaller half). */
+  readonly top: number;
+  readonly left: number;
+  /** Depthwise channel multiplier (1 for conv2d). */
+  readonly mult: number;
+}
+
+/** The geometry of a conv2d / depthwiseConv2d node given its input and kernel shapes. */
+export function convGeometry(conv: Node, x: readonly number[], w: readonly number[]): ConvGeometry {
+  const pair = (key: string) => ((conv.attrs[key] as number[] | undefined) ?? [1, 1]) as [number, number];
+  const [strides, dilations] = [pair('strides'), pair('dilations')];
+  const padding = ((conv.attrs.padding as Padding | undefined) ?? 'valid');
+  const { oh, ow, top, left } = concreteWindow(x, { kernel: [w[0], w[1]], strides, dilations, padding });
+  const depthwise = conv.op === 'depthwiseConv2d';
+  return {
+    depthwise,
+    batch: x[0], H: x[1], W: x[2], cin: x[3],
+    OH: oh, OW: ow, cout: depthwise ? w[2] * w[3] : w[3],
+    KH: w[0], KW: w[1],
+    SH: strides[0], SW: strides[1], DH: dilations[0], DW: dilations[1],
+    top, left,
+    mult: depthwise ? w[3] : 1,
+  };
+}
+
+/** The main loop of a conv kernel: template, its data and the dispatch; the epilogue plumbing is the caller's. */
+interface ConvMain {
+  readonly template: string;
+  readonly data: Record<string, unknown>;
+  readonly workgroupSize: [number, number, number];
+  readonly dispatch: [number, number, number];
+}
+
+/** Direct convolution: one invocation per output element, coordinates `c0..c3` = (batch, oy, ox, channel). */
+function directConv(g: ConvGeometry, x: string, w: string): ConvMain {
+  const count = g.batch * g.OH * g.OW * g.cout;
+  const { dispatch, flatIndex } = dispatch1d(count, WORKGROUP);
+  // Kernel floats per tap (ky, kx): HWIO has cin·cout, depthwise cin·mult = cout.
+  const tap = g.depthwise ? g.cout : g.cin * g.cout;
+  return {
+    template: 'conv2d',
+    data: { ...g, tap, x, w, count, wg: WORKGROUP, flatIndex, coords: unravel('i', [g.batch, g.OH, g.OW, g.cout]) },
+    workgroupSize: [WORKGROUP, 1, 1],
+    dispatch,
+  };
+}
+
+/**
+ * conv2d / depthwiseConv2d, alone or as the producer of a fused epilogue (bias, activation,
+ * residual): the accumulation in `acc`, then the chain at output element `i`.
+ */
+export function lowerConv(node: Node, ctx: LowerContext): KernelSpec[] {
+  const inputTypes = node.inputs.map((r) => ctx.type(r));
+  const body = bodyOf(node, inputTypes);
+  const conv = producerOf(body)!;
+  const [xi, wi] = [producerParam(body, 0), producerParam(body, 1)];
+  const g = convGeometry(conv, inputTypes[xi].shape as number[], inputTypes[wi].shape as number[]);
+  const outShape = node.outputs[0].shape as number[];
+  const b = new Bindings();
+  const outs = node.outputs.map((_, k) => b.output(node, k));
+  const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
+  if (numel(outShape) !== g.batch * g.OH * g.OW * g.cout) throw new Error(`conv '${node.name}': output [${outShape}] does not match its geometry`);
+  const epi = epilogueCode(body, ins, outs, inputTypes, outShape);
+  const main = directConv(g, ins[xi], ins[wi]);
+  const wgsl = render(main.template, { ...b.header(epi.helpers), ...main.data, epilogue: epi.lines });
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands }];
+}

@@ -1,0 +1,44 @@
+import { afterAll, describe, it } from 'vitest';
+import { Input, Model, layers, ops, clearSession, type SymbolicTensor } from '../../src/index.js';
+import { expectGpuMatchesInterpreter, type GpuRun } from '../support/gpu.js';
+
+const runs: GpuRun[] = [];
+afterAll(() => runs.forEach((r) => r.net.destroy()));
+
+/** y = x·W (+ epilogue) for a given batch: covers the GEMV path (≤ 8 rows) and the blocked path, edges included. */
+const cases: [string, number, number, number][] = [
+  ['one row (GEMV)', 1, 37, 19],
+  ['eight rows (GEMV)', 8, 16, 70],
+  ['blocked, sizes not multiples of the tile', 67, 45, 81],
+  ['blocked, several tiles each way', 130, 33, 129],
+];
+
+describe('matmul kernels match the interpreter', () => {
+  for (const [what, batch, k, n] of cases) {
+    it(`${what}: ${batch}×${k} · ${k}×${n} with bias and relu`, async () => {
+      clearSession();
+      const x = Input({ shape: [k] });
+      runs.push(await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: layers.Dense(n, { activation: 'relu' })(x) }), { batch, rtol: 1e-4, atol: 1e-5 }));
+    });
+  }
+
+  it('batched, with transposeA and transposeB', async () => {
+    clearSession();
+    class BatchedMatmul extends layers.Layer {
+      override call(inputs: SymbolicTensor | SymbolicTensor[]) {
+        const [a, b] = inputs as SymbolicTensor[];
+        return ops.matmul(ops.matmul(a, b, true, false), b, false, true);
+      }
+    }
+    const a = Input({ shape: [9, 70] });
+    const b = Input({ shape: [9, 20] });
+    // aᵀ·b is 70×20; times bᵀ (20×9) gives 70×9.
+    runs.push(await expectGpuMatchesInterpreter(new Model({ inputs: [a, b], outputs: new BatchedMatmul()([a, b]) }), { batch: 3 }));
+  });
+
+  it('Dense on sequences (rank-3 input, rank-2 kernel)', async () => {
+    clearSession();
+    const x = Input({ shape: [5, 12] });
+    runs.push(await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: layers.Dense(7, { activation: 'tanh' })(x) }), { batch: 2 }));
+  });
+});

@@ -1,0 +1,92 @@
+/** GPU reduction kernels (reduceSum/Mean/Max/Min/Prod over any axes, argMax) against the float64 interpreter. */
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { Input, Model, layers, ops, clearSession, type SymbolicTensor } from '../../src/index.js';
+import type { DType } from '../../src/ir/types.js';
+import { expectGpuMatchesInterpreter, type GpuRun } from '../support/gpu.js';
+
+const runs: GpuRun[] = [];
+afterAll(() => runs.forEach((r) => r.net.destroy()));
+beforeEach(() => clearSession());
+
+const TOL = { rtol: 1e-4, atol: 1e-5 };
+const EXACT = { rtol: 0, atol: 0 };
+
+/** A model whose body is `fn` on one input, wrapped in a custom layer. */
+function opModel(shape: number[], fn: (x: SymbolicTensor) => SymbolicTensor, dtype: DType = 'float32'): Model {
+  class Reduce extends layers.Layer {
+    override call(x: SymbolicTensor) {
+      return fn(x);
+    }
+  }
+  const x = Input({ shape, dtype });
+  return new Model({ inputs: x, outputs: new Reduce().apply(x) as SymbolicTensor });
+}
+
+async function check(model: Model, tol = TOL, batch = 2, intRange?: number): Promise<GpuRun> {
+  const run = await expectGpuMatchesInterpreter(model, { batch, seed: 5, intRange, ...tol });
+  runs.push(run);
+  return run;
+}
+
+const REDUCERS = { sum: ops.sum, mean: ops.mean, max: ops.max, min: ops.min, prod: ops.prod } as const;
+
+/** [label, input shape without the batch, axes, keepDims]; axes count the batch. */
+const AXES: [string, number[], number[], boolean][] = [
+  ['last axis', [3, 5], [-1], false],
+  ['axis 1 keepDims', [4, 3], [1], true],
+  ['height and width (global pooling)', [4, 5, 3], [1, 2], false],
+  ['non-adjacent axes 1 and 3, keepDims', [3, 4, 5], [1, 3], true],
+  ['the batch axis', [3, 4], [0], false],
+  ['batch and last axis', [3, 4], [0, 2], true],
+  ['every axis (empty axes)', [3, 4], [], false],
+];
+
+describe('reductions over any axes match the interpreter', () => {
+  for (const [name, reduce] of Object.entries(REDUCERS)) {
+    it.each(AXES)(`${name}: %s`, async (_, shape, axes, keepDims) => {
+      const run = await check(opModel(shape, (x) => reduce(x, axes, keepDims)));
+      expect(run.compiled.report.steps).toHaveLength(1);
+    });
+  }
+});
+
+describe('long reductions fold each output with a whole workgroup', () => {
+  // 300 and 2·150 reduced elements: past the cooperative threshold, not multiples of the workgroup.
+  it.each(Object.entries(REDUCERS).filter(([n]) => n !== 'prod'))('%s over 300 elements', async (_, reduce) => {
+    await check(opModel([10, 30, 2], (x) => reduce(x, [1, 2], false)), { rtol: 1e-4, atol: 1e-4 });
+  });
+  it.each(Object.entries(REDUCERS).filter(([n]) => n !== 'prod'))('%s over non-adjacent axes, 2·150 elements', async (_, reduce) => {
+    await check(opModel([2, 3, 150], (x) => reduce(x, [1, 3], true)), { rtol: 1e-4, atol: 1e-4 });
+  });
+  it('prod over 260 elements near 1', async () => {
+    await check(opModel([260], (x) => ops.prod(ops.add(ops.mul(x, 0.01), 1), [1])), { rtol: 1e-4, atol: 1e-5 });
+  });
+  it('sum of everything', async () => {
+    await check(opModel([9, 33], (x) => ops.sum(x)), { rtol: 1e-4, atol: 1e-4 }, 3);
+  });
+});
+
+describe('int32 reductions are exact', () => {
+  it.each(['sum', 'max', 'min', 'prod'] as const)('%s over axis 1 and over everything', async (name) => {
+    await check(opModel([4, 3], (x) => REDUCERS[name](x, [1], false), 'int32'), EXACT, 2, 5);
+    await check(opModel([4, 3], (x) => REDUCERS[name](x, [], true), 'int32'), EXACT, 2, name === 'prod' ? 3 : 50);
+    await check(opModel([300], (x) => REDUCERS[name](x, [1], false), 'int32'), EXACT, 2, name === 'prod' ? 2 : 50);
+  });
+});
+
+describe('argMax gives the int32 index of the first maximum', () => {
+  it.each([
+    ['last axis', [7], -1],
+    ['a middle axis', [5, 3, 4], 2],
+    ['axis 1 of rank 4', [4, 3, 2], 1],
+    ['the batch axis', [6], 0],
+  ] as const)('over %s', async (_, shape, axis) => {
+    const run = await check(opModel([...shape], (x) => ops.argMax(x, axis)), EXACT, 3);
+    expect(run.compiled.bundle.manifest.model.outputs[0].dtype).toBe('int32');
+  });
+
+  it('ties keep the first index (int32 input with few values)', async () => {
+    await check(opModel([9, 4], (x) => ops.argMax(x, 1), 'int32'), EXACT, 4, 3);
+    await check(opModel([300], (x) => ops.argMax(x, -1), 'int32'), EXACT, 2, 4);
+  });
+});
