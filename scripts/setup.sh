@@ -31,7 +31,8 @@ _kiln_setup_main() {
   command -v node >/dev/null || die "node is not installed (need Node >= 20.19 and npm)"
   command -v npm >/dev/null || die "npm is not installed"
   local stamp=node_modules/.kiln-setup-stamp want have=""
-  want="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)"
+  # Only what decides node_modules counts: editing "scripts" must not trigger a reinstall.
+  want="$( { node -e 'const p=require("./package.json");console.log(JSON.stringify([p.dependencies,p.devDependencies,p.allowScripts]))'; cat package-lock.json 2>/dev/null; } | sha256sum | cut -d' ' -f1)"
   [[ -f "$stamp" ]] && have="$(cat "$stamp")"
   if [[ ! -d node_modules || "$have" != "$want" ]]; then
     # No stamp but node_modules present (installed by hand): accept it if npm sees it complete.

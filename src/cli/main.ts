@@ -4,9 +4,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { compileCommand } from './compile.js';
 import { demoCommand } from './demo.js';
 import { formatError } from './errors.js';
 import { graphCommand } from './graph.js';
+import { inspectCommand } from './inspect.js';
 import { runCommand } from './run.js';
 import { summaryCommand } from './summary.js';
 
@@ -23,11 +25,11 @@ export function program(): Command {
       .configureOutput({ outputError: (text, write) => write(`kiln: ${text.replace(/^error: /, '')}`) });
   const p = style(
     new Command('kiln')
-      .description('Keras-style models in TypeScript, compiled to fused WebGPU kernels.\nToday: the Keras frontend, the IR and its reference interpreter.')
+      .description('Keras-style models in TypeScript, compiled to fused WebGPU kernels.\nToday: the Keras frontend, the IR and its reference interpreter, the compiler and the GPU runtime for inference.')
       .version(pkg.version),
     'kiln --help',
   );
-  for (const cmd of [summaryCommand(), runCommand(), graphCommand(), demoCommand()]) p.addCommand(style(cmd, `kiln ${cmd.name()} --help`));
+  for (const cmd of [summaryCommand(), compileCommand(), runCommand(), inspectCommand(), graphCommand(), demoCommand()]) p.addCommand(style(cmd, `kiln ${cmd.name()} --help`));
   return p;
 }
 

@@ -24,9 +24,9 @@ interface Result {
   stderr: string;
 }
 
-function kiln(args: string[]): Promise<Result> {
+function kiln(args: string[], env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -104,16 +104,26 @@ const spawned = {
   noExport: ['summary', noModel],
   several: ['summary', 'samples/shared_weights.ts'],
   missing: ['summary', missing],
+  // No Vulkan driver to be found: Dawn has no adapter.
+  demoNoAdapter: ['demo', '--data-dir', fakeData, '--count', '4', '--batch', '4'],
 } satisfies Record<string, string[]>;
+
+/** Environment of spawned cases that need one. */
+const spawnEnv: Partial<Record<keyof typeof spawned, Record<string, string>>> = {
+  demoNoAdapter: { VK_ICD_FILENAMES: join(tmp, 'no-such-icd.json'), VK_DRIVER_FILES: join(tmp, 'no-such-icd.json') },
+};
 
 /** In this process, through main(). */
 const direct = {
   siamese: ['summary', 'samples/shared_weights.ts', '--export', 'siamese'],
-  runNoInterpret: ['run', 'samples/mlp.ts', '--random-input'],
+  runGpu: ['run', 'samples/mlp.ts', '--random-input', '--seed', '7'],
+  runInterpretSame: ['run', 'samples/mlp.ts', '--interpret', '--random-input', '--seed', '7'],
+  runNoRandom: ['run', 'samples/mlp.ts'],
   graph: ['graph', 'samples/cnn.ts'],
   wrongExport: ['summary', 'samples/shared_weights.ts', '--export', 'nope'],
   unbuilt: ['run', unbuilt, '--interpret', '--random-input'],
-  demo: ['demo', '--data-dir', fakeData, '--count', '12'],
+  demo: ['demo', '--data-dir', fakeData, '--count', '12', '--batch', '8'],
+  demoInterpret: ['demo', '--interpret', '--data-dir', fakeData, '--count', '12'],
   demoMissing: ['demo', '--data-dir', join(tmp, 'nowhere')],
   demoCorrupt: ['demo', '--data-dir', corruptData],
 } satisfies Record<string, string[]>;
@@ -122,7 +132,7 @@ const runs = { ...spawned, ...direct };
 let results: Record<keyof typeof runs, Result>;
 
 beforeAll(async () => {
-  const children = Promise.all(Object.entries(spawned).map(async ([k, args]) => [k, await kiln(args)] as const));
+  const children = Promise.all(Object.entries(spawned).map(async ([k, args]) => [k, await kiln(args, spawnEnv[k as keyof typeof spawned])] as const));
   const here: (readonly [string, Result])[] = [];
   // One at a time: they share this process's console.
   for (const [k, args] of Object.entries(direct)) here.push([k, await inProcess(args)]);
@@ -199,10 +209,21 @@ describe('kiln run --interpret --random-input', () => {
     expect(sum).toBeCloseTo(2, 5);
   });
 
-  it('without --interpret says the GPU runtime is not there yet', () => {
-    const line = fails('runNoInterpret');
-    expect(line).toContain('--interpret');
-    expect(line).toMatch(/GPU runtime/);
+  it('without --interpret compiles in memory, runs on the GPU, and prints the same inputs and nearly the same checksum', () => {
+    const out = results.runGpu.stdout;
+    expect(results.runGpu.code, results.runGpu.stderr).toBe(0);
+    expect(out).toMatch(/compiled in memory for batch 2: 3 kernels \(3 distinct\)/);
+    expect(out).toMatch(/^adapter: \S/m);
+    expect(out).toContain("input  'input_layer': (2, 784) float32, uniform in [-1, 1)");
+    expect(out).toMatch(/output '\w+': \(2, 10\) float32/);
+    const first = (text: string) => /first \[([^\]]*)\]/.exec(text)![1].split(', ').slice(0, 6).map(Number);
+    const gpu = first(out);
+    const ref = first(ok('runInterpretSame'));
+    gpu.forEach((x, i) => expect(Math.abs(x - ref[i])).toBeLessThan(1e-5 + 1e-4 * Math.abs(ref[i])));
+  });
+
+  it('without --random-input says inputs from files are not supported yet', () => {
+    expect(fails('runNoRandom')).toContain('--random-input');
   });
 });
 
@@ -253,14 +274,38 @@ describe('model file errors: one line, exit code 1', () => {
 });
 
 describe('kiln demo', () => {
-  it('classifies Fashion-MNIST test images with the sample MLP and says what is not there yet', () => {
-    const out = ok('demo');
+  it('compiles the sample MLP, classifies Fashion-MNIST test images on the GPU, names the adapter, and says the weights are untrained', () => {
+    const r = results.demo;
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout;
     expect(out).toContain('Total params: 669,706');
+    expect(out).toMatch(/^adapter: \S+/m);
+    expect(out).toMatch(/compiled for batch 8: 3 kernels \(3 distinct\)/);
     expect(out).toContain('12 test images');
     expect(out).toContain('Ankle boot');
     expect(out).toMatch(/accuracy: \d+\/12 \(/);
     expect(out).toMatch(/untrained/);
-    expect(out).toMatch(/Training .*GPU runtime arrive with later issues/);
+    // 12 images in batches of 8: the second batch is padded.
+    expect(out).toMatch(/GPU time: .* for 12 images, 2 batches of 8 \(one submit each\)/);
+    expect(out).toContain("The first batch matches kiln's reference interpreter");
+    expect(out).toMatch(/Training \(fit\) is the next issue/);
+  });
+
+  it('with --interpret runs the old way, on the reference interpreter', () => {
+    const out = ok('demoInterpret');
+    expect(out).toContain('12 test images');
+    expect(out).toMatch(/accuracy: \d+\/12 \(/);
+    expect(out).toContain("reference interpreter (plain TypeScript, float64)");
+    expect(out).not.toMatch(/^adapter:/m);
+  });
+
+  it('without a WebGPU adapter ends with the setup instructions', () => {
+    const r = results.demoNoAdapter;
+    expect(r.code).toBe(1);
+    const err = r.stderr.trimEnd();
+    expect(err).toContain('kiln: kiln needs a WebGPU adapter, and found none.');
+    expect(err.slice(err.indexOf('kiln: kiln needs'))).toContain('bash scripts/setup.sh');
+    expect(err.split('\n').at(-1)).toMatch(/XDG_RUNTIME_DIR/);
   });
 
   it('names the missing file and says how to install the dataset', () => {

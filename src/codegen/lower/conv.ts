@@ -6,6 +6,7 @@ import { dispatch1d, numel, unravel } from '../indexing.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 import { epilogueCode, producerParam } from './epilogue.js';
+import { gemmData, gemmDispatch } from './gemm.js';
 
 const WORKGROUP = 64;
 
@@ -73,6 +74,31 @@ function directConv(g: ConvGeometry, x: string, w: string): ConvMain {
 }
 
 /**
+ * conv2d as an implicit GEMM: rows are output pixels (batch·OH·OW), columns output channels, K the
+ * kernel taps (KH·KW·cin, HWIO order); loadA gathers the input patch element or padding's zero.
+ */
+function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[]): ConvMain {
+  const [M, N, K] = [g.batch * g.OH * g.OW, g.cout, g.KH * g.KW * g.cin];
+  const loaders = [
+    `fn loadA(batch: u32, m: u32, k: u32) -> f32 {
+    if (m >= ${M}u || k >= ${K}u) { return 0.0; }
+    let ox = m % ${g.OW}u; let t = m / ${g.OW}u; let oy = t % ${g.OH}u; let n = t / ${g.OH}u;
+    let ci = k % ${g.cin}u; let tap = k / ${g.cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
+    let iy = i32(oy * ${g.SH}u + ky * ${g.DH}u) - ${g.top}i; let ix = i32(ox * ${g.SW}u + kx * ${g.DW}u) - ${g.left}i;
+    if (iy < 0i || iy >= ${g.H}i || ix < 0i || ix >= ${g.W}i) { return 0.0; }
+    return ${x}(((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.cin}u + ci);
+}`,
+    `fn loadB(batch: u32, k: u32, c: u32) -> f32 { if (k >= ${K}u || c >= ${N}u) { return 0.0; } return ${w}(k * ${N}u + c); }`,
+  ];
+  return {
+    template: 'gemm',
+    data: { ...gemmData(M, N, K, loaders), coords: unravel('i', outShape) },
+    workgroupSize: [16, 16, 1],
+    dispatch: gemmDispatch(M, N, 1),
+  };
+}
+
+/**
  * conv2d / depthwiseConv2d, alone or as the producer of a fused epilogue (bias, activation,
  * residual): the accumulation in `acc`, then the chain at output element `i`.
  */
@@ -88,7 +114,7 @@ export function lowerConv(node: Node, ctx: LowerContext): KernelSpec[] {
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   if (numel(outShape) !== g.batch * g.OH * g.OW * g.cout) throw new Error(`conv '${node.name}': output [${outShape}] does not match its geometry`);
   const epi = epilogueCode(body, ins, outs, inputTypes, outShape);
-  const main = directConv(g, ins[xi], ins[wi]);
+  const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : gemmConv(g, ins[xi], ins[wi], outShape);
   const wgsl = render(main.template, { ...b.header(epi.helpers), ...main.data, epilogue: epi.lines });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands }];
 }

@@ -5,12 +5,12 @@ import { MAX_GROUPS, numel, sameShape, strides, unravel } from '../indexing.js';
 import { helpersUsed, WGSL_HELPERS } from '../wgsl-ops.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
+import { gemmData, gemmDispatch } from './gemm.js';
 
 const ROW_WORKGROUP = 64;
 const GEMV_WORKGROUP = 64;
 /** Up to this many rows, one invocation per column computing every row beats tiling. */
 const GEMV_MAX_ROWS = 8;
-const BLOCK = 64;
 
 /** Offset of batch entry `batch` of an operand whose batch dims broadcast to the output's. */
 function batchOffset(inBatch: readonly number[], outBatch: readonly number[], matrix: number): string {
@@ -60,8 +60,8 @@ function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
 const headerOf = (b: Bindings, consts: string[], code: string) => b.header([...consts, ...helpersUsed(code).map((h) => WGSL_HELPERS[h])]);
 
 /**
- * A matmul, alone or with its fused epilogue (bias, activation, residual): register-blocked 64×64 tiles
- * through workgroup memory, or one invocation per column when there are only a few rows.
+ * A matmul, alone or with its fused epilogue (bias, activation, residual): the register-blocked GEMM
+ * (shaders/gemm.wgsl.hbs), or one invocation per column when there are only a few rows.
  */
 export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   const inputTypes = node.inputs.map((r) => ctx.type(r));
@@ -76,8 +76,12 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
     const wgsl = render('matmul-gemv', { ...common, wg: GEMV_WORKGROUP, aIndex: s.tA ? 'k * M + row' : 'row * K + k', bIndex: s.tB ? 'col * K + k' : 'k * N + col' });
     return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [GEMV_WORKGROUP, 1, 1], dispatch: [Math.ceil(s.N / GEMV_WORKGROUP), 1, s.batches], operands: s.b.operands }];
   }
-  const wgsl = render('matmul-blocked', { ...common, aIndex: s.tA ? 'ka * M + row' : 'row * K + ka', bIndex: s.tB ? 'col * K + kb' : 'kb * N + col' });
-  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [16, 16, 1], dispatch: [Math.ceil(s.N / BLOCK), Math.ceil(s.M / BLOCK), s.batches], operands: s.b.operands }];
+  const loaders = [
+    `fn loadA(batch: u32, row: u32, ka: u32) -> f32 { if (row >= M || ka >= K) { return 0.0; } return ${s.shared.a}(${s.shared.aBatchOffset} + ${s.tA ? 'ka * M + row' : 'row * K + ka'}); }`,
+    `fn loadB(batch: u32, kb: u32, col: u32) -> f32 { if (kb >= K || col >= N) { return 0.0; } return ${s.shared.b}(${s.shared.bBatchOffset} + ${s.tB ? 'col * K + kb' : 'kb * N + col'}); }`,
+  ];
+  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders) });
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [16, 16, 1], dispatch: gemmDispatch(s.M, s.N, s.batches), operands: s.b.operands }];
 }
 
 /** A matmul whose epilogue ends in a softmax over rows: one workgroup per row keeps the row in workgroup memory. */

@@ -1,0 +1,81 @@
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { compileBundle } from '../codegen/compile.js';
+import { writeBundle } from '../codegen/write.js';
+import { printGraph } from '../ir/printer.js';
+import { inference } from '../passes/pipelines.js';
+import type { Program } from '../passes/program.js';
+import { isBundleKind, pathKind } from './bundle-files.js';
+import { fmtBytes, fmtMs, kernelCount, weightEntries } from './describe.js';
+import { CliError } from './errors.js';
+import { loadModel } from './load-model.js';
+import { EXPORT_HELP, intOption } from './options.js';
+
+interface CompileCliOptions {
+  out: string;
+  export?: string;
+  batch: number;
+  singleFile?: boolean;
+  check?: boolean;
+  dumpAfter?: string;
+  force?: boolean;
+}
+
+const PASS_NAMES = inference.map((p) => p.name);
+const passList = () => [...new Set(PASS_NAMES)].join(', ');
+
+/**
+ * `kiln compile <model.ts> -o <out>`: traces the model, runs the inference pipeline, generates the
+ * kernels and writes the bundle; prints one summary of what it wrote.
+ */
+export function compileCommand(): Command {
+  return new Command('compile')
+    .description('compile a model file into a bundle (WGSL kernels, weights, manifest, typed loader) for one batch size')
+    .argument('<model.ts>', 'TypeScript file that exports a Model or Sequential')
+    .requiredOption('-o, --out <path>', 'where to write the bundle: a folder, or one file with --single-file')
+    .option('-e, --export <name>', EXPORT_HELP)
+    .option('-b, --batch <n>', 'the batch size baked into every shape; the bundle runs exactly this batch', intOption(1, 1 << 20), 1)
+    .option('--single-file', 'write the bundle as one file instead of a folder')
+    .option('--check', 'validate the graph after every pass')
+    .option('--dump-after <pass>', `print the graph after a pass of the inference pipeline (${passList()}), or 'all'`)
+    .option('-f, --force', 'replace a bundle already at the output path (anything else there is never replaced)')
+    .action(async (file: string, opts: CompileCliOptions) => {
+      const dump = opts.dumpAfter;
+      if (dump !== undefined && dump !== 'all' && !PASS_NAMES.includes(dump)) {
+        throw new CliError(`--dump-after: unknown pass '${dump}'; the inference pipeline runs ${passList()} (or give 'all')`, { pass: dump });
+      }
+      const out = opts.out;
+      const existing = pathKind(out);
+      if (existing === 'file' || existing === 'folder') throw new CliError(`'${out}' exists and is not a kiln bundle; refusing to overwrite it (give another -o path)`, { path: out });
+      if (isBundleKind(existing) && !opts.force) throw new CliError(`'${out}' already holds a kiln bundle; pass --force to replace it`, { path: out });
+
+      const { model, exportName } = await loadModel(file, opts.export);
+      const dumps: { name: string; index: number; program: Program }[] = [];
+      let index = 0;
+      const onPass = (name: string, program: Program) => {
+        index++;
+        if (dump === 'all' || dump === name) dumps.push({ name, index, program });
+      };
+      // Timed from the trace (compileBundle traces the model) to the last byte written; dumps print afterwards.
+      const t0 = performance.now();
+      const compiled = compileBundle(model, { batch: opts.batch, check: opts.check, onPass });
+      await writeBundle(compiled.bundle, out, { singleFile: opts.singleFile, overwrite: existing !== 'missing' });
+      const ms = performance.now() - t0;
+
+      for (const d of dumps) {
+        console.log(`// after pass ${d.index} of ${PASS_NAMES.length}: ${d.name}`);
+        console.log(printGraph(d.program.graph));
+      }
+      const m = compiled.bundle.manifest;
+      const kernelFiles = m.kernels.length;
+      console.log(`compiled model '${m.model.name}' (export '${exportName}' of ${file}) for batch ${m.model.batch}${opts.check ? ', graph validated after every pass' : ''}`);
+      console.log(`  ${kernelCount(m)}, one submit per predict`);
+      console.log(`  arena         ${fmtBytes(m.arena.size)}`);
+      console.log(`  weights       ${fmtBytes(m.weights.size)}, ${weightEntries(m)}`);
+      console.log(`  compile time  ${fmtMs(ms)}, from the traced graph to the written bundle`);
+      const what = opts.singleFile
+        ? 'one file'
+        : `a folder: manifest.json, ${kernelFiles} kernel file${kernelFiles === 1 ? '' : 's'}, weights.bin, graph.json, typed loader index.ts`;
+      console.log(`wrote ${resolve(out)} (${what})`);
+    });
+}

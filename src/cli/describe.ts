@@ -1,0 +1,29 @@
+/** Small formatting helpers shared by the commands that print bundles: compile, inspect, run, demo. */
+import type { Manifest } from '../runtime/format.js';
+
+/** Bytes with thousands separators and a binary-prefixed size: `2,679,040 bytes (2.55 MiB)`. */
+export function fmtBytes(n: number): string {
+  const exact = `${n.toLocaleString('en-US')} bytes`;
+  if (n < 1024) return exact;
+  const [v, unit] = n < 1024 ** 2 ? [n / 1024, 'KiB'] : n < 1024 ** 3 ? [n / 1024 ** 2, 'MiB'] : [n / 1024 ** 3, 'GiB'];
+  return `${exact} (${v.toFixed(2)} ${unit})`;
+}
+
+/** `3 kernels (3 distinct)`: kernel launches per call (steps), and the distinct shaders they use. */
+export function kernelCount(m: Manifest): string {
+  return `${m.steps.length} kernel${m.steps.length === 1 ? '' : 's'} (${m.kernels.length} distinct)`;
+}
+
+/** A dispatch or workgroup size: `(32, 64, 1)`. */
+export const fmtDims = (d: readonly number[]) => `(${d.join(', ')})`;
+
+/** Milliseconds for people: `151 ms`, `2.4 ms`. */
+export const fmtMs = (ms: number) => `${ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)} ms`;
+
+/** Weight entries, telling weights from the constants codegen folded into weights.bin: `6 entries` / `7 entries (6 weights, 1 constant)`. */
+export function weightEntries(m: Manifest): string {
+  const n = m.weights.entries.length;
+  const consts = m.weights.entries.filter((e) => e.name.startsWith('__const_')).length;
+  const base = `${n} entr${n === 1 ? 'y' : 'ies'}`;
+  return consts ? `${base} (${n - consts} weight${n - consts === 1 ? '' : 's'}, ${consts} constant${consts === 1 ? '' : 's'})` : base;
+}
