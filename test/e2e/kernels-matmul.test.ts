@@ -1,6 +1,7 @@
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Input, Model, layers, ops, clearSession, type SymbolicTensor } from '../../src/index.js';
 import { expectGpuMatchesInterpreter, type GpuRun } from '../support/gpu.js';
+import { gemmTiles } from '../../src/codegen/lower/gemm.js';
 
 const runs: GpuRun[] = [];
 afterAll(() => runs.forEach((r) => r.net.destroy()));
@@ -41,4 +42,49 @@ describe('matmul kernels match the interpreter', () => {
     const x = Input({ shape: [5, 12] });
     runs.push(await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: layers.Dense(7, { activation: 'tanh' })(x) }), { batch: 2 }));
   });
+});
+
+describe('a matmul epilogue ending in a row softmax matches the interpreter', () => {
+  for (const [what, n, act] of [['few columns (split K)', 10, 'softmax'], ['many columns (a lane per column)', 70, 'softmax']] as const) {
+    it(`${what}: Dense(${n}, ${act}) is one kernel`, async () => {
+      clearSession();
+      const x = Input({ shape: [300] });
+      const run = await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: layers.Dense(n, { activation: act })(x) }), { batch: 3 });
+      runs.push(run);
+      expect(run.compiled.report.steps).toHaveLength(1);
+    });
+  }
+  it('logSoftmax over rows', async () => {
+    clearSession();
+    class LogSoftmaxHead extends layers.Layer {
+      override call(x: SymbolicTensor) {
+        return ops.logSoftmax(x);
+      }
+    }
+    const x = Input({ shape: [50] });
+    const run = await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: new LogSoftmaxHead()(layers.Dense(12)(x)) }), { batch: 2 });
+    runs.push(run);
+    expect(run.compiled.report.steps).toHaveLength(1);
+  });
+});
+
+describe('GEMM tilings', () => {
+  // Shapes that land on each candidate of src/codegen/lower/gemm.ts (rows, output width, expected block).
+  const shapes: [number, number, string][] = [
+    [2048, 1024, '128×64'],
+    [32768, 32, '256×32'],
+    [8192, 64, '64×64'],
+    [16384, 16, '128×16'],
+    [4096, 32, '32×32'],
+    [9, 20, '16×16'],
+  ];
+  for (const [rows, n, block] of shapes) {
+    it(`${rows}×${n} uses ${block} blocks and gives the interpreter’s result`, async () => {
+      const t = gemmTiles(rows, n);
+      expect(`${t.WY * t.TM}×${t.WX * t.TN}`).toBe(block);
+      clearSession();
+      const x = Input({ shape: [7] });
+      runs.push(await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: layers.Dense(n, { activation: 'relu' })(x) }), { batch: rows }));
+    });
+  }
 });

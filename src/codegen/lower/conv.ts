@@ -93,8 +93,7 @@ function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly numb
   return {
     template: 'gemm',
     data: { ...gemmData(M, N, K, loaders), coords: unravel('i', outShape) },
-    workgroupSize: [16, 16, 1],
-    dispatch: gemmDispatch(M, N, 1),
+    ...gemmDispatch(M, N),
   };
 }
 

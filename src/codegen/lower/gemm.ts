@@ -1,21 +1,50 @@
-/** The shared register-blocked GEMM: tile shapes, and the template data both matmul and conv fill. */
+/** The shared register-blocked GEMM: tile configurations, and the template data matmul and conv fill. */
 
-/** Thread-tile shape (TM rows × TN columns per invocation, 16×16 invocations) for an output N columns wide. */
-export function gemmTiles(N: number): { TM: number; TN: number; BM: number; BN: number } {
-  // Narrow outputs (32 conv channels) get tall tiles so no invocation idles on absent columns.
-  const TN = N >= 64 ? 4 : N >= 32 ? 2 : 1;
-  const TM = TN === 4 ? 4 : 8;
-  return { TM, TN, BM: 16 * TM, BN: 16 * TN };
+/** One tiling: WX×WY invocations, each a TM×TN tile, BK-deep staging. */
+export interface GemmTiles {
+  readonly WX: number;
+  readonly WY: number;
+  readonly TM: number;
+  readonly TN: number;
+  readonly BK: number;
+}
+
+/** Candidates, most work per invocation first; all stage at most 12 KiB in workgroup memory. */
+const CANDIDATES: readonly GemmTiles[] = [
+  { WX: 16, WY: 16, TM: 8, TN: 4, BK: 8 }, // 128×64
+  { WX: 8, WY: 32, TM: 8, TN: 4, BK: 8 }, // 256×32: narrow outputs (32 conv channels)
+  { WX: 16, WY: 16, TM: 4, TN: 4, BK: 16 }, // 64×64
+  { WX: 16, WY: 16, TM: 8, TN: 1, BK: 16 }, // 128×16
+  { WX: 16, WY: 16, TM: 2, TN: 2, BK: 16 }, // 32×32
+  { WX: 16, WY: 16, TM: 1, TN: 1, BK: 16 }, // 16×16
+];
+
+/** Enough workgroups to fill a large GPU; fewer leave units idle, so smaller tiles win then. */
+const MIN_WORKGROUPS = 128;
+
+const blockM = (t: GemmTiles) => t.WY * t.TM;
+const blockN = (t: GemmTiles) => t.WX * t.TN;
+const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.ceil(M / blockM(t)) * Math.ceil(N / blockN(t)) * batches;
+
+/**
+ * The tiling for an M×N output: the first candidate whose block is no wider than the output (rounded
+ * up to 16) and that still gives enough workgroups; failing that, the one giving the most (the
+ * smallest block on a tie, wasting the least work).
+ */
+export function gemmTiles(M: number, N: number, batches = 1): GemmTiles {
+  const fits = CANDIDATES.filter((t) => blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
+  return fits.find((t) => groups(t, M, N, batches) >= MIN_WORKGROUPS) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
 
 /** Template data of shaders/gemm.wgsl.hbs for an M×N×K problem, given the WGSL of `loadA` and `loadB`. */
-export function gemmData(M: number, N: number, K: number, loaders: string[]) {
-  const t = gemmTiles(N);
-  return { M, N, K, ...t, tileA: 16 * t.BM, tileB: 16 * t.BN, loadsA: (16 * t.BM) / 256, loadsB: Math.max(1, (16 * t.BN) / 256), loaders };
+export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1) {
+  const t = gemmTiles(M, N, batches);
+  const [BM, BN] = [blockM(t), blockN(t)];
+  return { M, N, K, ...t, BM, BN, threads: t.WX * t.WY, tileA: t.BK * BM, tileB: t.BK * BN, loaders };
 }
 
-/** Workgroup counts covering M×N for `batches` batch entries. */
-export function gemmDispatch(M: number, N: number, batches: number): [number, number, number] {
-  const t = gemmTiles(N);
-  return [Math.ceil(N / t.BN), Math.ceil(M / t.BM), batches];
+/** Workgroup size and counts covering M×N for `batches` batch entries. */
+export function gemmDispatch(M: number, N: number, batches = 1): { workgroupSize: [number, number, number]; dispatch: [number, number, number] } {
+  const t = gemmTiles(M, N, batches);
+  return { workgroupSize: [t.WX, t.WY, 1], dispatch: [Math.ceil(N / blockN(t)), Math.ceil(M / blockM(t)), batches] };
 }

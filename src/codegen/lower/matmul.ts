@@ -8,6 +8,8 @@ import { Bindings } from './bindings.js';
 import { gemmData, gemmDispatch } from './gemm.js';
 
 const ROW_WORKGROUP = 64;
+/** Below this many columns the row-softmax kernel splits each dot product across the workgroup. */
+const SPLIT_K_BELOW = 32;
 const GEMV_WORKGROUP = 64;
 /** Up to this many rows, one invocation per column computing every row beats tiling. */
 const GEMV_MAX_ROWS = 8;
@@ -80,8 +82,8 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
     `fn loadA(batch: u32, row: u32, ka: u32) -> f32 { if (row >= M || ka >= K) { return 0.0; } return ${s.shared.a}(${s.shared.aBatchOffset} + ${s.tA ? 'ka * M + row' : 'row * K + ka'}); }`,
     `fn loadB(batch: u32, kb: u32, col: u32) -> f32 { if (kb >= K || col >= N) { return 0.0; } return ${s.shared.b}(${s.shared.bBatchOffset} + ${s.tB ? 'col * K + kb' : 'kb * N + col'}); }`,
   ];
-  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders) });
-  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [16, 16, 1], dispatch: gemmDispatch(s.M, s.N, s.batches), operands: s.b.operands }];
+  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches) });
+  return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.batches), operands: s.b.operands }];
 }
 
 /** A matmul whose epilogue ends in a softmax over rows: one workgroup per row keeps the row in workgroup memory. */
@@ -102,6 +104,7 @@ function lowerMatmulRowSoftmax(node: Node, ctx: LowerContext, softmax: Node): Ke
     value: s.chain.results[0],
     out: s.outs[0],
     log: softmax.op === 'logSoftmax',
+    splitK: s.N < SPLIT_K_BELOW,
   });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [ROW_WORKGROUP, 1, 1], dispatch: [groupsX, Math.ceil(rows / groupsX), 1], operands: s.b.operands }];
 }
