@@ -159,3 +159,17 @@ describe('the resnet block', () => {
     expect(bodies).toEqual([['conv2d', 'add', 'relu'], ['conv2d', 'add', 'add', 'relu']]);
   });
 });
+
+describe('conv2d at sizes that pick the large GEMM tiles', () => {
+  // 32 images of 16×16×8 → 8192 output pixels: the 256×32 and 128×64 blocks of src/codegen/lower/gemm.ts.
+  for (const filters of [32, 64]) {
+    it(`${filters} filters, 3×3 same, strides 1 and 2`, async () => {
+      for (const strides of [1, 2]) {
+        clearSession();
+        const x = Input({ shape: [16, 16, 8] });
+        const model = new Model({ inputs: x, outputs: layers.Conv2D(filters, 3, { padding: 'same', strides, activation: 'relu' })(x) });
+        runs.push(await expectGpuMatchesInterpreter(model, { batch: 32, ...TOL }));
+      }
+    });
+  }
+});

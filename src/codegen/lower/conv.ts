@@ -79,20 +79,11 @@ function directConv(g: ConvGeometry, x: string, w: string): ConvMain {
  */
 function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[]): ConvMain {
   const [M, N, K] = [g.batch * g.OH * g.OW, g.cout, g.KH * g.KW * g.cin];
-  const loaders = [
-    `fn loadA(batch: u32, m: u32, k: u32) -> f32 {
-    if (m >= ${M}u || k >= ${K}u) { return 0.0; }
-    let ox = m % ${g.OW}u; let t = m / ${g.OW}u; let oy = t % ${g.OH}u; let n = t / ${g.OH}u;
-    let ci = k % ${g.cin}u; let tap = k / ${g.cin}u; let kx = tap % ${g.KW}u; let ky = tap / ${g.KW}u;
-    let iy = i32(oy * ${g.SH}u + ky * ${g.DH}u) - ${g.top}i; let ix = i32(ox * ${g.SW}u + kx * ${g.DW}u) - ${g.left}i;
-    if (iy < 0i || iy >= ${g.H}i || ix < 0i || ix >= ${g.W}i) { return 0.0; }
-    return ${x}(((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.cin}u + ci);
-}`,
-    `fn loadB(batch: u32, k: u32, c: u32) -> f32 { if (k >= ${K}u || c >= ${N}u) { return 0.0; } return ${w}(k * ${N}u + c); }`,
-  ];
+  const data = gemmData(M, N, K, []);
+  const rowsPerPass = data.threads / data.BK;
   return {
-    template: 'gemm',
-    data: { ...gemmData(M, N, K, loaders), coords: unravel('i', outShape) },
+    template: 'conv-gemm',
+    data: { ...g, ...data, x, w, rowsPerPass, loadsA: data.BM / rowsPerPass, coords: unravel('i', outShape) },
     ...gemmDispatch(M, N),
   };
 }

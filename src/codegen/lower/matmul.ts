@@ -10,8 +10,7 @@ import { gemmData, gemmDispatch } from './gemm.js';
 const ROW_WORKGROUP = 64;
 /** Below this many columns the row-softmax kernel splits each dot product across the workgroup. */
 const SPLIT_K_BELOW = 32;
-const GEMV_WORKGROUP = 64;
-/** Up to this many rows, one invocation per column computing every row beats tiling. */
+/** Up to this many rows, columns split K across a workgroup (shaders/matmul-gemv.wgsl.hbs) beat tiling. */
 const GEMV_MAX_ROWS = 8;
 
 /** Offset of batch entry `batch` of an operand whose batch dims broadcast to the output's. */
@@ -75,8 +74,8 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   const epilogue = [...s.chain.lines, ...stores];
   const common = { ...headerOf(s.b, s.consts, epilogue.join('\n')), ...s.shared, coords: s.coords, epilogue };
   if (s.M <= GEMV_MAX_ROWS) {
-    const wgsl = render('matmul-gemv', { ...common, wg: GEMV_WORKGROUP, aIndex: s.tA ? 'k * M + row' : 'row * K + k', bIndex: s.tB ? 'col * K + k' : 'k * N + col' });
-    return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [GEMV_WORKGROUP, 1, 1], dispatch: [Math.ceil(s.N / GEMV_WORKGROUP), 1, s.batches], operands: s.b.operands }];
+    const wgsl = render('matmul-gemv', { ...common, partSize: 16 * 16 * s.M, aIndex: s.tA ? 'k * M + row' : 'row * K + k', bIndex: s.tB ? 'col * K + k' : 'k * N + col' });
+    return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [16, 16, 1], dispatch: [Math.ceil(s.N / 16), 1, s.batches], operands: s.b.operands }];
   }
   const loaders = [
     `fn loadA(batch: u32, row: u32, ka: u32) -> f32 { if (row >= M || ka >= K) { return 0.0; } return ${s.shared.a}(${s.shared.aBatchOffset} + ${s.tA ? 'ka * M + row' : 'row * K + ka'}); }`,
