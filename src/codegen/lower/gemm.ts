@@ -32,6 +32,8 @@ const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.cei
  * smallest block on a tie, wasting the least work).
  */
 export function gemmTiles(M: number, N: number, batches = 1): GemmTiles {
+  const forced = tilesFromEnv();
+  if (forced) return forced;
   const fits = CANDIDATES.filter((t) => blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
   return fits.find((t) => groups(t, M, N, batches) >= MIN_WORKGROUPS) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
@@ -47,4 +49,12 @@ export function gemmData(M: number, N: number, K: number, loaders: string[], bat
 export function gemmDispatch(M: number, N: number, batches = 1): { workgroupSize: [number, number, number]; dispatch: [number, number, number] } {
   const t = gemmTiles(M, N, batches);
   return { workgroupSize: [t.WX, t.WY, 1], dispatch: [Math.ceil(N / blockN(t)), Math.ceil(M / blockM(t)), batches] };
+}
+
+/** A tiling forced for experiments, `KILN_GEMM_TILES=WX,WY,TM,TN,BK` (Node only; `kiln tune` will replace this). */
+function tilesFromEnv(): GemmTiles | undefined {
+  const spec = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_GEMM_TILES;
+  if (!spec) return undefined;
+  const [WX, WY, TM, TN, BK] = spec.split(',').map(Number);
+  return { WX, WY, TM, TN, BK };
 }
