@@ -1,4 +1,4 @@
-import type { Attrs, AttrValue, TensorType } from './types.js';
+import type { Attrs, AttrValue, Node, TensorType, ValueRef } from './types.js';
 import type { NDArray, Precision, Storage } from './ndarray.js';
 import type { DType } from './types.js';
 import { GraphError } from './errors.js';
@@ -21,12 +21,27 @@ export interface RefContext {
   alloc(dtype: DType, size: number): Storage;
 }
 
+/** What a gradient rule sees: the forward node's values in the graph being built, and a way to add ops. */
+export interface GradContext {
+  /** The forward node (its attrs, with defaults filled in). */
+  readonly node: Node;
+  readonly attrs: Attrs;
+  /** The forward node's inputs and outputs, as values of the graph being built. */
+  readonly inputs: readonly ValueRef[];
+  readonly outputs: readonly ValueRef[];
+  /** The gradient of the loss with respect to each output (null: the output does not reach the loss). */
+  readonly grads: readonly (ValueRef | null)[];
+  /** Adds a node to the graph being built; its types are inferred. */
+  emit(op: string, inputs: readonly ValueRef[], attrs?: Attrs): ValueRef[];
+  /** The static type of a value of the graph being built. */
+  type(ref: ValueRef): TensorType;
+}
+
 /**
- * Reverse-mode gradient rule: given the node's inputs, outputs and the gradients of its outputs,
- * returns one gradient per input (null where the input is not differentiable). Filled by the
- * training work; the signature is fixed here so every op has one slot.
+ * Reverse-mode gradient rule: returns one gradient per input, shaped like that input (null where the
+ * input is not differentiable or gets no gradient).
  */
-export type GradientRule = (ctx: unknown) => unknown;
+export type GradientRule = (ctx: GradContext) => (ValueRef | null)[];
 
 /** Everything kiln knows about one op: one row of the registry table. */
 export interface OpDef {
