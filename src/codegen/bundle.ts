@@ -34,7 +34,14 @@ export interface BundleReport {
  * Lowers a compiled (specialized, fused) graph and its weights into a bundle: weights laid out in
  * weights.bin, values in one arena, each node's kernels deduplicated by the hash of their WGSL.
  */
-export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>, modelName: string, batch: number): { bundle: Bundle; report: BundleReport } {
+export function buildBundle(
+  graph: Graph,
+  weights: ReadonlyMap<string, NDArray>,
+  modelName: string,
+  batch: number,
+  options: { mode?: 'inference' | 'training' } = {},
+): { bundle: Bundle; report: BundleReport } {
+  const training = options.mode === 'training';
   const byId = nodeIndex(graph);
   const rootNode = (r: ValueRef): { node: Node; ref: ValueRef } => {
     let ref = r;
@@ -58,7 +65,8 @@ export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>,
   }
   const operand = (r: ValueRef): Operand => {
     const { node, ref } = rootNode(r);
-    if (node.op === 'weight') return { kind: 'weight', name: node.attrs.name as string };
+    // Training updates weights, so they live in the (writable) arena.
+    if (node.op === 'weight') return training ? { kind: 'value', ref } : { kind: 'weight', name: node.attrs.name as string };
     if (node.op === 'constant') return { kind: 'weight', name: constName(node) };
     return { kind: 'value', ref };
   };
@@ -68,6 +76,8 @@ export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>,
   const used = new Set<string>();
   for (const specs of perNode) for (const s of specs) for (const b of s.operands) if (b.operand.kind === 'weight') used.add(b.operand.name);
 
+  const stateNodes = training ? graph.nodes.filter((n) => n.op === 'weight') : [];
+  for (const n of stateNodes) used.add(n.attrs.name as string);
   const entries: WeightEntry[] = [];
   let wsize = 0;
   for (const name of used) {
@@ -84,7 +94,12 @@ export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>,
   }
   const weightAt = new Map(entries.map((e) => [e.name, e]));
 
-  const plan = planMemory(graph, { isAlias: (n) => ALIASING_OPS.has(n.op), inArena: (n) => !SOURCE_OPS.has(n.op) || n.op === 'input' });
+  const plan = planMemory(graph, {
+    isAlias: (n) => ALIASING_OPS.has(n.op),
+    inArena: (n) => !SOURCE_OPS.has(n.op) || n.op === 'input' || (training && n.op === 'weight'),
+    pinned: (n) => training && n.op === 'weight',
+    keepAlive: graph.updates.map((u) => u.value),
+  });
   const slotOf = (ref: ValueRef, what: string) => {
     const s = plan.slots.get(`${ref.node}:${ref.output}`);
     if (!s) throw new CodegenError(`${what} has no place in the arena`, { what });
@@ -127,6 +142,24 @@ export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>,
     return { name: o.name, shape: t.shape as number[], dtype: bundleDType(t.dtype, `output '${o.name}'`), offset: slotOf(ref, `output '${o.name}'`).offset };
   });
 
+  const weightNodeOf = new Map(stateNodes.map((n) => [n.attrs.name as string, n]));
+  const state = stateNodes.map((n) => {
+    const name = n.attrs.name as string;
+    const e = weightAt.get(name)!;
+    return { name, shape: e.shape, dtype: e.dtype, offset: slotOf({ node: n.id, output: 0 }, `weight '${name}'`).offset, init: e.offset, size: e.size };
+  });
+  const copies = training
+    ? graph.updates.flatMap((u) => {
+        const target = weightNodeOf.get(u.weight);
+        if (!target) throw new CodegenError(`update of '${u.weight}', which is not a weight of the graph`, { weight: u.weight });
+        const from = operand(u.value);
+        if (from.kind !== 'value') throw new CodegenError(`update of '${u.weight}' takes a constant value; nothing to compute`, { weight: u.weight });
+        const src = slotOf(from.ref, `the new value of '${u.weight}'`);
+        const dst = slotOf({ node: target.id, output: 0 }, `weight '${u.weight}'`);
+        return src.offset === dst.offset ? [] : [{ from: src.offset, to: dst.offset, size: dst.size }];
+      })
+    : [];
+  if (!training && graph.updates.length) throw new CodegenError(`an inference bundle cannot apply updates (${graph.updates.map((u) => u.weight).join(', ')}); compile with mode 'training'`);
   files.set('weights.bin', weightBytes);
   const graphBytes = new TextEncoder().encode(graphToJSON(graph));
   files.set('graph.json', graphBytes);
@@ -134,11 +167,13 @@ export function buildBundle(graph: Graph, weights: ReadonlyMap<string, NDArray>,
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
     kiln: KILN_VERSION,
+    mode: training ? 'training' : 'inference',
     model: { name: modelName, batch, inputs, outputs },
     arena: { size: plan.arenaSize },
     weights: { file: 'weights.bin', size: wsize, sha256: sha(weightBytes), entries },
     kernels: [...kernels.values()],
     steps,
+    ...(training ? { state, copies } : {}),
     graph: { file: 'graph.json', sha256: sha(graphBytes) },
   };
   files.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 1)));

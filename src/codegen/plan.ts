@@ -20,10 +20,11 @@ const align = (n: number) => Math.ceil(n / BINDING_ALIGNMENT) * BINDING_ALIGNMEN
 
 /**
  * Plans the arena: values are live from the step that writes them to the last step that reads them
- * (graph inputs from the start, graph outputs to the end); a value takes the lowest aligned offset
+ * (graph inputs from the start, graph outputs and `keepAlive` values to the end, `pinned` nodes' values
+ * always); a value takes the lowest aligned offset
  * that overlaps no value live at the same time, so a step's output never overlaps its inputs.
  */
-export function planMemory(graph: Graph, opts: { isAlias: (n: Node) => boolean; inArena: (n: Node) => boolean }): MemoryPlan {
+export function planMemory(graph: Graph, opts: { isAlias: (n: Node) => boolean; inArena: (n: Node) => boolean; pinned?: (n: Node) => boolean; keepAlive?: readonly ValueRef[] }): MemoryPlan {
   const root = new Map<string, string>();
   const rootOf = (r: ValueRef) => root.get(key(r)) ?? key(r);
   const bytes = new Map<string, number>();
@@ -37,8 +38,9 @@ export function planMemory(graph: Graph, opts: { isAlias: (n: Node) => boolean; 
       n.outputs.forEach((t, output) => {
         const k = key({ node: n.id, output });
         bytes.set(k, 4 * numel(t.shape as number[]));
-        def.set(k, n.op === 'input' ? -1 : step);
-        last.set(k, n.op === 'input' ? -1 : step);
+        const pinned = opts.pinned?.(n) ?? false;
+        def.set(k, n.op === 'input' || pinned ? -1 : step);
+        last.set(k, pinned ? Infinity : n.op === 'input' ? -1 : step);
       });
     }
     for (const r of n.inputs) {
@@ -46,8 +48,8 @@ export function planMemory(graph: Graph, opts: { isAlias: (n: Node) => boolean; 
       if (last.has(k)) last.set(k, Math.max(last.get(k)!, step));
     }
   });
-  for (const o of graph.outputs) {
-    const k = rootOf(o.value);
+  for (const r of [...graph.outputs.map((o) => o.value), ...(opts.keepAlive ?? [])]) {
+    const k = rootOf(r);
     if (last.has(k)) last.set(k, Infinity);
   }
 

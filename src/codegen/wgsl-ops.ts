@@ -91,6 +91,13 @@ export const WGSL_HELPERS: Readonly<Record<string, string>> = {
   let m = pow(-a, b);
   return select(m, -m, fract(b * 0.5) != 0.0);
 }`,
+  // The counter-based hash of src/ir/random.ts, bit for bit.
+  k_pcg: `fn k_pcg(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}`,
+  k_uniform: 'fn k_uniform(seed: u32, index: u32) -> f32 { return f32(k_pcg(index + k_pcg(seed)) >> 8u) * (1.0 / 16777216.0); }',
   k_floordiv: `fn k_floordiv(a: i32, b: i32) -> i32 {
   if (b == 0i) { return 0i; }
   let q = a / b;

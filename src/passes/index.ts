@@ -12,3 +12,4 @@ export { fuseEpilogues, planEpilogues } from './fuse-epilogues.js';
 export { fuseElementwise, planElementwise, MAX_ELEMENTWISE_GROUP } from './fuse-elementwise.js';
 export { inference, runPipeline, type PipelineOptions } from './pipelines.js';
 export { isElementwise, isUnary, isBinary, PRODUCERS } from './util.js';
+export { expandBatchNorm } from './expand-batchnorm.js';

@@ -51,12 +51,33 @@ export interface Step {
   readonly params: readonly number[];
 }
 
+/** A value that persists across calls in the arena (a training bundle's weights and optimizer state). */
+export interface StateEntry {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: BundleDType;
+  /** Byte offset of its slot in the arena. */
+  readonly offset: number;
+  /** Byte offset of its initial value in weights.bin. */
+  readonly init: number;
+  readonly size: number;
+}
+
+/** A copy, after all steps, of a new value into a state slot (`weight ← new value`). */
+export interface StateCopy {
+  readonly from: number;
+  readonly to: number;
+  readonly size: number;
+}
+
 /** The manifest: signature, buffers, kernels and the steps of one call. */
 export interface Manifest {
   readonly format: typeof BUNDLE_FORMAT;
   readonly version: number;
   /** The kiln version that wrote it. */
   readonly kiln: string;
+  /** Inference bundles read weights; training bundles update their state every call. */
+  readonly mode?: 'inference' | 'training';
   readonly model: {
     readonly name: string;
     readonly batch: number;
@@ -67,6 +88,10 @@ export interface Manifest {
   readonly weights: { readonly file: string; readonly size: number; readonly sha256: string; readonly entries: readonly WeightEntry[] };
   readonly kernels: readonly KernelEntry[];
   readonly steps: readonly Step[];
+  /** State kept in the arena (training bundles), uploaded from weights.bin at load. */
+  readonly state?: readonly StateEntry[];
+  /** Copies that end every call, in order. */
+  readonly copies?: readonly StateCopy[];
   /** The compiled graph (kiln-graph JSON), for `kiln run --check` and `kiln inspect`; the runtime never reads it. */
   readonly graph?: { readonly file: string; readonly sha256: string };
 }

@@ -24,6 +24,13 @@ const INSTALL_HELP = [
   '  (libvulkan1 / vulkan-loader), and set XDG_RUNTIME_DIR if it is unset.',
 ].join('\n');
 
+const BROWSER_HELP = 'kiln needs WebGPU, and this browser has none (no navigator.gpu): use a browser with WebGPU enabled, on a secure context (https or localhost).';
+
+/** True in Node (and runtimes that mimic it), where Dawn and the file system are available. */
+export function isNode(): boolean {
+  return typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+}
+
 let gpuPromise: Promise<GPU> | undefined;
 
 /** WebGPU's entry point: the browser's `navigator.gpu`, else Dawn through the `webgpu` package in Node. */
@@ -31,6 +38,8 @@ export function getGpu(): Promise<GPU> {
   gpuPromise ??= (async () => {
     const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
     if (nav?.gpu) return nav.gpu;
+    // Only Node goes on to Dawn; a browser without navigator.gpu must never reach the `webgpu` import.
+    if (!isNode()) throw new AdapterError(BROWSER_HELP);
     process.env.XDG_RUNTIME_DIR ??= `/tmp/runtime-${process.getuid?.() ?? 0}`;
     const dawn = 'webgpu';
     const { create, globals } = (await import(/* @vite-ignore */ dawn)) as { create: (flags: string[]) => GPU; globals: object };

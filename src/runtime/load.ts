@@ -2,9 +2,12 @@ import { BUNDLE_FORMAT, BUNDLE_VERSION, type Bundle, type Manifest } from './for
 import { BundleError } from './errors.js';
 import { isContainer, unpackFiles } from './container.js';
 import { Net } from './net.js';
-import type { GpuContext } from './gpu.js';
+import { isNode, type GpuContext } from './gpu.js';
 
-/** Where a bundle comes from: a path (folder or single file) in Node, a URL in a browser, or one in memory. */
+/**
+ * Where a bundle comes from: a path (folder or single file) in Node; in a browser a URL (or a string
+ * resolved against the page) of a single file, of a manifest.json, or of a folder ending in '/'; or one in memory.
+ */
 export type BundleSource = string | URL | Bundle;
 
 /** Options of loadBundle. */
@@ -71,13 +74,15 @@ async function readFromUrl(url: URL): Promise<Bundle> {
     if (!r.ok) throw new BundleError(`could not fetch ${u}: HTTP ${r.status}`, { source: String(u) });
     return new Uint8Array(await r.arrayBuffer());
   };
-  const first = await get(url);
+  // A URL ending in '/' names a bundle folder: read its manifest, then the files next to it.
+  const target = url.pathname.endsWith('/') ? new URL('manifest.json', url) : url;
+  const first = await get(target);
   if (isContainer(first)) {
     const files = unpackFiles(first, String(url));
     return { manifest: parseManifest(files.get('manifest.json'), String(url)), files };
   }
   const manifest = parseManifest(first, String(url));
-  const base = new URL('.', url);
+  const base = new URL('.', target);
   const files = new Map<string, Uint8Array>();
   await Promise.all([manifest.weights.file, ...manifest.kernels.map((k) => k.file)].map(async (f) => files.set(f, await get(new URL(f, base)))));
   return { manifest, files };
@@ -88,11 +93,12 @@ export async function readBundle(source: BundleSource): Promise<Bundle> {
   let bundle: Bundle;
   let name = 'bundle';
   const fileUrl = source instanceof URL ? source.protocol === 'file:' : typeof source === 'string' && source.startsWith('file:');
+  if (fileUrl && !isNode()) throw new BundleError(`${String(source)}: a browser cannot read file: URLs; serve the bundle over http(s)`, { source: String(source) });
   if (fileUrl) {
     const { fileURLToPath } = await import('node:url');
     name = fileURLToPath(source as string | URL);
     bundle = await readFromPath(name);
-  } else if (typeof source === 'string' && !/^https?:/.test(source)) {
+  } else if (typeof source === 'string' && !/^https?:/.test(source) && isNode()) {
     name = source;
     bundle = await readFromPath(source);
   } else if (typeof source === 'string' || source instanceof URL) {

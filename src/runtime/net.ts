@@ -1,4 +1,4 @@
-import { BINDING_ALIGNMENT, BINDINGS, type Bundle, type Manifest, type TensorSignature } from './format.js';
+import { BINDING_ALIGNMENT, BINDINGS, type Bundle, type Manifest, type StateEntry, type TensorSignature } from './format.js';
 import { BundleError, PredictInputError } from './errors.js';
 import { openDevice, type AdapterDescription, type GpuContext } from './gpu.js';
 
@@ -45,6 +45,8 @@ export class Net {
     const weights = device.createBuffer({ size: Math.max(16, align4(m.weights.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'kiln weights' });
     const weightBytes = bundle.files.get(m.weights.file);
     if (weightBytes && weightBytes.byteLength) device.queue.writeBuffer(weights, 0, padded(weightBytes) as Uint8Array<ArrayBuffer>);
+    // A training bundle's state starts from its initial values in weights.bin.
+    for (const e of m.state ?? []) device.queue.writeBuffer(arena, e.offset, weightBytes!.buffer, weightBytes!.byteOffset + e.init, e.size);
     const outBytes = m.model.outputs.reduce((n, o) => n + 4 * sizeOf(o.shape), 0);
     const staging = device.createBuffer({ size: Math.max(16, outBytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'kiln readback' });
     // Each step's operand offsets get an aligned block of one uniform buffer.
@@ -119,11 +121,62 @@ export class Net {
     return run;
   }
 
-  /** Fills every intermediate and output with a value (NaN in tests, so anything left unwritten shows). */
+  /** Fills every intermediate and output with a value (NaN in tests, so anything left unwritten shows); state is kept. */
   async fill(value: number): Promise<void> {
-    const data = new Float32Array(this.arena.size / 4).fill(value);
-    this.device.queue.writeBuffer(this.arena, 0, data);
+    const state = [...(this.manifest.state ?? [])].sort((a, b) => a.offset - b.offset);
+    let at = 0;
+    for (const gap of [...state, { offset: this.arena.size, size: 0 }]) {
+      if (gap.offset > at) this.device.queue.writeBuffer(this.arena, at, new Float32Array((gap.offset - at) / 4).fill(value));
+      at = Math.max(at, gap.offset + gap.size);
+    }
     await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Names of the state a training bundle keeps between calls (weights, optimizer slots, counters). */
+  get stateNames(): string[] {
+    return (this.manifest.state ?? []).map((e) => e.name);
+  }
+
+  /** Reads state values back from the GPU, by name (all of them by default). */
+  readState(names: readonly string[] = this.stateNames): Promise<Record<string, Float32Array>> {
+    const entries = names.map((n) => this.stateEntry(n));
+    const run = this.queue.then(() => this.copyOut(entries));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async copyOut(entries: readonly StateEntry[]): Promise<Record<string, Float32Array>> {
+    const size = entries.reduce((a, e) => a + e.size, 0);
+    const read = this.device.createBuffer({ size: Math.max(4, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    let at = 0;
+    const places = entries.map((e) => {
+      encoder.copyBufferToBuffer(this.arena, e.offset, read, at, e.size);
+      const place = { e, at };
+      at += e.size;
+      return place;
+    });
+    this.device.queue.submit([encoder.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const mapped = read.getMappedRange();
+    const out = Object.fromEntries(places.map(({ e, at: off }) => [e.name, new Float32Array(mapped.slice(off, off + e.size))]));
+    read.unmap();
+    read.destroy();
+    return out;
+  }
+
+  /** Overwrites one state value on the GPU (a learning rate from a schedule, loaded weights). */
+  writeState(name: string, data: Float32Array | readonly number[]): void {
+    const e = this.stateEntry(name);
+    const values = Float32Array.from(data);
+    if (values.byteLength !== e.size) throw new PredictInputError(`state '${name}' holds ${e.size / 4} values (shape [${e.shape.join(', ')}]), got ${values.length}`, { state: name });
+    this.device.queue.writeBuffer(this.arena, e.offset, values);
+  }
+
+  private stateEntry(name: string) {
+    const e = (this.manifest.state ?? []).find((x) => x.name === name);
+    if (!e) throw new PredictInputError(`model '${this.manifest.model.name}' keeps no state named '${name}' (it has: ${this.stateNames.join(', ') || 'none'})`, { state: name });
+    return e;
   }
 
   /**
@@ -199,6 +252,7 @@ export class Net {
       pass.dispatchWorkgroups(step.dispatch[0], step.dispatch[1], step.dispatch[2]);
     }
     pass.end();
+    for (const c of this.manifest.copies ?? []) encoder.copyBufferToBuffer(this.arena, c.from, this.arena, c.to, c.size);
     let at = 0;
     const slices = this.manifest.model.outputs.map((o) => {
       const bytes = 4 * sizeOf(o.shape);

@@ -6,6 +6,7 @@ import { bodyOf, producerOf } from '../chain.js';
 import { lowerElementwise } from './elementwise.js';
 import { lowerMatmul } from './matmul.js';
 import { lowerSoftmax } from './softmax.js';
+import { lowerDropout } from './dropout.js';
 import { lowerConv } from './conv.js';
 import { lowerPool } from './pool.js';
 import { lowerReduce, REDUCE_OPS } from './reduce.js';
@@ -22,6 +23,7 @@ export const LOWERINGS: Record<string, Lowering> = {
   ...Object.fromEntries([...Object.keys(UNARY_WGSL), ...Object.keys(BINARY_WGSL), 'cast', 'where'].map((op) => [op, lowerElementwise])),
   matmul: lowerMatmul,
   softmax: lowerSoftmax,
+  dropout: lowerDropout,
   logSoftmax: lowerSoftmax,
   conv2d: lowerConv,
   depthwiseConv2d: lowerConv,
