@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a kiln checkout: npm dependencies, a working WebGPU adapter (Mesa lavapipe on CPU-only
-# Debian bookworm, from bookworm-backports), and the Fashion-MNIST IDX files for the demo.
+# Debian bookworm, from bookworm-backports), Chromium for the browser test, and the Fashion-MNIST IDX
+# files for the demo.
 # Idempotent and quiet when everything is already in place. Run or source it from any directory:
 #   bash scripts/setup.sh        # or: npm run setup
 #   source scripts/setup.sh      # same, and also exports XDG_RUNTIME_DIR into your shell
@@ -143,6 +144,23 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
       fi
       die "no working WebGPU adapter, and this is not Debian bookworm with apt, so nothing was installed automatically. Install the packages listed above, then run this again"
     fi
+  fi
+
+  # --- Chromium, for the browser test of kiln/runtime (test/e2e/browser.test.ts): Debian's build runs
+  # WebGPU compute headless on the CPU (SwiftShader). KILN_CHROMIUM names another Chromium binary. ---
+  local chromium="${KILN_CHROMIUM:-/usr/bin/chromium}"
+  if [[ -x "$chromium" ]]; then
+    log "chromium present ($chromium)"
+  elif [[ -n "${KILN_CHROMIUM:-}" ]]; then
+    die "KILN_CHROMIUM=$KILN_CHROMIUM is not an executable file"
+  elif [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null && [[ -r /etc/os-release ]] && (. /etc/os-release && [[ "${ID:-}" == debian ]]); then
+    say "installing Chromium for the browser test (apt: chromium)"
+    apt_update_once || die "apt-get update failed"
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null || die "apt-get install chromium failed"
+    [[ -x "$chromium" ]] || die "installed the chromium package, but $chromium is missing"
+  else
+    warn "Chromium not found at $chromium, so test/e2e/browser.test.ts will fail. Install it ('apt-get install chromium' on Debian,"
+    warn "  'apt-get install chromium-browser' or a Chrome with WebGPU elsewhere) and point KILN_CHROMIUM at the binary if it lives elsewhere"
   fi
 
   # --- Fashion-MNIST for the demo; a warning, never fatal. Debian's dataset-fashion-mnist installs the
