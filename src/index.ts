@@ -6,3 +6,4 @@ export * from './frontend/index.js';
 export * as ir from './ir/index.js';
 export { compile, compileBundle, writeBundle, type CompileOptions, type Compiled } from './codegen/index.js';
 export { loadBundle, type Net } from './runtime/index.js';
+export * from './training/index.js';

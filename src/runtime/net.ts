@@ -33,6 +33,7 @@ export class Net {
     private readonly params: GPUBuffer,
     private readonly steps: readonly { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; dispatch: readonly [number, number, number] }[],
     private readonly ownsDevice: boolean,
+    private readonly scratch?: GPUBuffer,
   ) {}
 
   /** Creates buffers, uploads weights and builds every pipeline in parallel. */
@@ -96,7 +97,9 @@ export class Net {
     });
     const error = await device.popErrorScope();
     if (error) throw new BundleError(`bundle '${m.model.name}' could not be set up on this device: ${error.message}`);
-    return new Net(m, device, ctx.adapter, arena, weights, staging, params, steps, !gpu);
+    const copyBytes = (m.copies ?? []).reduce((a, c) => a + c.size, 0);
+    const scratch = copyBytes ? device.createBuffer({ size: copyBytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'kiln state scratch' }) : undefined;
+    return new Net(m, device, ctx.adapter, arena, weights, staging, params, steps, !gpu, scratch);
   }
 
   /** The model's input signature. */
@@ -206,11 +209,17 @@ export class Net {
     return out;
   }
 
+  /** Resolves when every call submitted so far has finished on the GPU. */
+  async flush(): Promise<void> {
+    await this.queue;
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
   /** Frees the buffers (and the device, when the net opened it). */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const b of [this.arena, this.weights, this.staging, this.params]) b.destroy();
+    for (const b of [this.arena, this.weights, this.staging, this.params, this.scratch]) b?.destroy();
     if (this.ownsDevice) this.device.destroy();
   }
 
@@ -252,7 +261,19 @@ export class Net {
       pass.dispatchWorkgroups(step.dispatch[0], step.dispatch[1], step.dispatch[2]);
     }
     pass.end();
-    for (const c of this.manifest.copies ?? []) encoder.copyBufferToBuffer(this.arena, c.from, this.arena, c.to, c.size);
+    // WebGPU copies never stay inside one buffer, so new state goes out to scratch and back.
+    if (this.scratch) {
+      let at = 0;
+      for (const c of this.manifest.copies ?? []) {
+        encoder.copyBufferToBuffer(this.arena, c.from, this.scratch, at, c.size);
+        at += c.size;
+      }
+      at = 0;
+      for (const c of this.manifest.copies ?? []) {
+        encoder.copyBufferToBuffer(this.scratch, at, this.arena, c.to, c.size);
+        at += c.size;
+      }
+    }
     let at = 0;
     const slices = this.manifest.model.outputs.map((o) => {
       const bytes = 4 * sizeOf(o.shape);
@@ -263,6 +284,8 @@ export class Net {
     });
     device.queue.submit([encoder.finish()]);
     this.submits++;
+    // A step with nothing to read (a training step) does not wait for the GPU.
+    if (!slices.length) return {};
     await this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at));
     const mapped = this.staging.getMappedRange(0, Math.max(4, at));
     const result: TensorMap = {};

@@ -12,6 +12,9 @@ import { poolOps } from './pool.js';
 import { batchNormOps } from './batchnorm.js';
 import { dropoutOps } from './dropout.js';
 import { fusedOps } from './fused.js';
+import { scatterOps } from './scatter.js';
+import { convGradOps } from './conv-grad.js';
+import { poolGradOps } from './pool-grad.js';
 
 registerOps(sourceOps);
 registerOps(unaryOps);
@@ -25,3 +28,4 @@ registerOps(poolOps);
 registerOps(batchNormOps);
 registerOps(dropoutOps);
 registerOps(fusedOps);
+registerOps([...scatterOps, ...convGradOps, ...poolGradOps]);

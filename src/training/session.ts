@@ -1,0 +1,127 @@
+import type { Model } from '../frontend/model.js';
+import { ndarray } from '../ir/ndarray.js';
+import { GraphBuilder } from '../passes/builder.js';
+import { runPipeline } from '../passes/pipelines.js';
+import { specializeBatch } from '../passes/bind-batch.js';
+import { foldLearningPhase } from '../passes/learning-phase.js';
+import { constantFold } from '../passes/constant-fold.js';
+import { expandBatchNorm } from '../passes/expand-batchnorm.js';
+import { cse } from '../passes/cse.js';
+import { dce } from '../passes/dce.js';
+import { fuseEpilogues } from '../passes/fuse-epilogues.js';
+import { fuseElementwise } from '../passes/fuse-elementwise.js';
+import { autodiff } from '../passes/autodiff.js';
+import { applyOptimizer, ITERATIONS } from '../passes/optimizer.js';
+import type { PassContext, Program } from '../passes/program.js';
+import { buildBundle } from '../codegen/bundle.js';
+import { Net } from '../runtime/net.js';
+import type { GpuContext } from '../runtime/gpu.js';
+import type { Bundle } from '../runtime/format.js';
+import { accumulateOutputs, NAN_STEP, STEPS, sumOf } from './accumulate.js';
+import { trainingObjective } from './program.js';
+import type { CompiledConfig } from './config.js';
+
+/**
+ * Gives every dropout the optimizer's step counter as its third input, so each step draws a new mask
+ * (Keras's behaviour); the counter is the `iterations` weight that applyOptimizer advances.
+ */
+export function dropoutPerStep(program: Program): Program {
+  const { graph } = program;
+  if (!graph.nodes.some((n) => n.op === 'dropout')) return program;
+  const b = new GraphBuilder();
+  const weights = new Map(program.weights);
+  let counter = graph.nodes.find((n) => n.op === 'weight' && n.attrs.name === ITERATIONS);
+  const map = new Map<number, number>();
+  let step: { node: number; output: number } | undefined;
+  if (!counter) {
+    weights.set(ITERATIONS, ndarray([], 'float32', [0]));
+    step = b.add('weight', [], { name: ITERATIONS, shape: [], dtype: 'float32', trainable: false }, ITERATIONS)[0];
+  }
+  for (const n of graph.nodes) {
+    const inputs = n.inputs.map((r) => ({ node: map.get(r.node)!, output: r.output }));
+    const out = n.op === 'dropout' && inputs.length === 2 ? b.add(n.op, [...inputs, step ?? { node: map.get(counter!.id)!, output: 0 }], n.attrs, n.name) : b.copy(n, inputs);
+    map.set(n.id, out[0].node);
+  }
+  const remap = (r: { node: number; output: number }) => ({ node: map.get(r.node)!, output: r.output });
+  return { graph: b.build(graph.outputs.map((o) => ({ ...o, value: remap(o.value) })), graph.updates.map((u) => ({ ...u, value: remap(u.value) }))), weights };
+}
+
+/** The passes of a training step, in order: the forward graph settled, then differentiated, then fused. */
+export function trainingProgram(model: Model, config: CompiledConfig, batch: number, check = false): { program: Program; metrics: readonly string[]; trainable: readonly string[] } {
+  const objective = trainingObjective(model, config);
+  const ctx: PassContext = { phase: 'training', batch };
+  let p = runPipeline(objective.program, [specializeBatch, foldLearningPhase, constantFold, expandBatchNorm, cse, dce], ctx, { check });
+  p = dropoutPerStep(p);
+  p = autodiff(p, { loss: 'loss', wrt: objective.trainable });
+  p = applyOptimizer(p, { optimizer: config.optimizer, grads: Object.fromEntries(objective.trainable.map((w) => [w, `grad/${w}`])) });
+  p = accumulateOutputs(p);
+  p = runPipeline(p, [constantFold, cse, dce, fuseEpilogues, fuseElementwise, dce], ctx, { check });
+  return { program: p, metrics: objective.metrics, trainable: objective.trainable };
+}
+
+/** One compiled training step on a GPU, with the model's weights and the optimizer's state on it. */
+export class TrainingSession {
+  private constructor(
+    readonly model: Model,
+    readonly net: Net,
+    readonly bundle: Bundle,
+    readonly metrics: readonly string[],
+    readonly batch: number,
+  ) {}
+
+  /** Compiles the model's training step for a batch size and loads it. */
+  static async create(model: Model, config: CompiledConfig, batch: number, gpu?: GpuContext): Promise<TrainingSession> {
+    const { program, metrics } = trainingProgram(model, config, batch);
+    const { bundle } = buildBundle(program.graph, program.weights, model.name, batch, { mode: 'training' });
+    return new TrainingSession(model, await Net.create(bundle, gpu), bundle, metrics, batch);
+  }
+
+  /** Names of the inputs a step takes: the model's inputs, then one target per output. */
+  get inputNames(): string[] {
+    return this.net.inputs.map((s) => s.name);
+  }
+
+  /** Uploads the model's current weights (after setWeights, or a previous fit of another batch size). */
+  pushWeights(): void {
+    const names = new Set(this.net.stateNames);
+    for (const w of this.model.weights) if (names.has(w.name)) this.net.writeState(w.name, w.read());
+  }
+
+  /** Copies the trained weights back into the model's variables. */
+  async pullWeights(): Promise<void> {
+    const names = new Set(this.net.stateNames);
+    const wanted = this.model.weights.filter((w) => names.has(w.name));
+    const values = await this.net.readState(wanted.map((w) => w.name));
+    for (const w of wanted) w.write(values[w.name]);
+  }
+
+  /** Runs one step on a batch: nothing is read back. */
+  step(inputs: Record<string, Float32Array | Int32Array>): Promise<unknown> {
+    return this.net.predict(inputs);
+  }
+
+  /** The epoch's running means so far, and the first step whose loss was not finite (−1 if none). */
+  async readLogs(): Promise<{ logs: Record<string, number>; steps: number; nanStep: number }> {
+    const names = ['loss', ...this.metrics];
+    const state = await this.net.readState([STEPS, NAN_STEP, ...names.map(sumOf)]);
+    const steps = state[STEPS][0];
+    const logs = Object.fromEntries(names.map((n) => [n, steps ? state[sumOf(n)][0] / steps : NaN]));
+    return { logs, steps, nanStep: state[NAN_STEP][0] };
+  }
+
+  /** Zeroes the running sums (at the start of an epoch). */
+  resetLogs(): void {
+    for (const n of ['loss', ...this.metrics]) this.net.writeState(sumOf(n), [0]);
+    this.net.writeState(STEPS, [0]);
+    this.net.writeState(NAN_STEP, [-1]);
+  }
+
+  /** Sets the learning rate the next steps use. */
+  setLearningRate(value: number): void {
+    this.net.writeState('learning_rate', [value]);
+  }
+
+  destroy(): void {
+    this.net.destroy();
+  }
+}
