@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
+import { PROFILES } from '../codegen/profile.js';
 import { compileBundle } from '../codegen/compile.js';
 import { writeBundle } from '../codegen/write.js';
 import { printGraph } from '../ir/printer.js';
@@ -12,6 +13,7 @@ import { loadModel } from './load-model.js';
 import { EXPORT_HELP, intOption } from './options.js';
 
 interface CompileCliOptions {
+  target: string;
   out: string;
   export?: string;
   batch: number;
@@ -36,6 +38,7 @@ export function compileCommand(): Command {
     .option('-e, --export <name>', EXPORT_HELP)
     .option('-b, --batch <n>', 'the batch size baked into every shape; the bundle runs exactly this batch', intOption(1, 1 << 20), 1)
     .option('--single-file', 'write the bundle as one file instead of a folder')
+    .option('--target <profile>', "tune kernels for 'gpu' (many workgroups) or 'cpu' (software adapters such as lavapipe)", 'gpu')
     .option('--check', 'validate the graph after every pass')
     .option('--dump-after <pass>', `print the graph after a pass of the inference pipeline (${passList()}), or 'all'`)
     .option('-f, --force', 'replace a bundle already at the output path (anything else there is never replaced)')
@@ -58,7 +61,9 @@ export function compileCommand(): Command {
       };
       // Timed from the trace (compileBundle traces the model) to the last byte written; dumps print afterwards.
       const t0 = performance.now();
-      const compiled = compileBundle(model, { batch: opts.batch, check: opts.check, onPass });
+      const profile = PROFILES[opts.target as keyof typeof PROFILES];
+      if (!profile) throw new CliError(`unknown --target '${opts.target}'; use ${Object.keys(PROFILES).join(' or ')}`);
+      const compiled = compileBundle(model, { batch: opts.batch, check: opts.check, onPass, profile });
       await writeBundle(compiled.bundle, out, { singleFile: opts.singleFile, overwrite: existing !== 'missing' });
       const ms = performance.now() - t0;
 

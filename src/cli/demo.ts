@@ -1,10 +1,13 @@
 import { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { compileBundle } from '../codegen/compile.js';
+import { profileForAdapter } from '../codegen/profile.js';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadFashionMnist, toUnitFloats, type FashionMnist } from '../data/fashion-mnist.js';
 import type { Model } from '../frontend/model.js';
 import { interpretModel } from '../frontend/run.js';
 import { Net } from '../runtime/net.js';
+import { optimizers } from '../frontend/index.js';
+import { useTrainingDevice } from '../training/fit.js';
 import { compareOutput, DEFAULT_TOLERANCE } from './check.js';
 import { fmtMs, kernelCount } from './describe.js';
 import { CliError } from './errors.js';
@@ -20,11 +23,17 @@ const SHOWN = 16;
 /** Images the demo classifies by default on a software adapter (lavapipe): it runs kernels at CPU speed. */
 const SOFTWARE_COUNT = 1000;
 
+/** Training on a software adapter uses a subset and fewer epochs, so the demo ends in a few minutes on a CPU. */
+const TRAINING = { gpu: { samples: 60_000, epochs: 5 }, software: { samples: 6_000, epochs: 2 } };
+
 interface DemoOptions {
   count?: number;
   batch: number;
   dataDir?: string;
   interpret?: boolean;
+  epochs?: number;
+  trainCount?: number;
+  train: boolean;
 }
 
 const log = (line: string) => console.log(line);
@@ -34,16 +43,19 @@ export function demoCommand(): Command {
   return new Command('demo')
     .description('quick-start demo: compile the sample MLP (samples/mlp.ts) and classify Fashion-MNIST test images on the GPU')
     .option('-n, --count <n>', `how many test images to classify (default: all on a GPU, ${SOFTWARE_COUNT} on a software adapter, 16 with --interpret)`, intOption(1, 1_000_000))
-    .option('-b, --batch <n>', 'batch size compiled into the bundle', intOption(1, 4096), 64)
+    .option('-b, --batch <n>', 'batch size compiled into the training step and the bundle', intOption(1, 4096), 128)
     .option('--data-dir <dir>', `folder with the Fashion-MNIST IDX files (default: $KILN_FASHION_MNIST_DIR or ${FASHION_MNIST_DIR})`)
-    .option('--interpret', "run on kiln's reference interpreter (plain TypeScript, float64) instead of the GPU")
+    .option('--interpret', "run on kiln's reference interpreter (plain TypeScript, float64) instead of the GPU, untrained")
+    .option('-e, --epochs <n>', `training epochs (default ${TRAINING.gpu.epochs} on a GPU, ${TRAINING.software.epochs} on a software adapter)`, intOption(1, 1000))
+    .option('--train-count <n>', `training images (default all ${TRAINING.gpu.samples} on a GPU, ${TRAINING.software.samples} on a software adapter)`, intOption(1, 60_000))
+    .option('--no-train', 'skip training: classify with the untrained weights')
     .action(async (opts: DemoOptions) => {
       const data = loadFashionMnist({ split: 'test', dir: opts.dataDir, limit: opts.count ?? (opts.interpret ? 16 : undefined) });
       const mod = await importFile(MLP, 'samples/mlp.ts');
       const model = mod.model;
       if (!isModel(model)) throw new CliError('samples/mlp.ts no longer exports `model` as a kiln Model');
       if (opts.interpret) return interpreterDemo(model, data);
-      return gpuDemo(model, data, opts.batch, opts.count === undefined);
+      return gpuDemo(model, data, opts);
     });
 }
 
@@ -57,7 +69,7 @@ function argmaxRows(probs: ArrayLike<number>, rows: number, classes: number): nu
 }
 
 /** Prints the per-image table (the first SHOWN rows) and the accuracy over every image. */
-function report(data: FashionMnist, predicted: number[], confidence: number[]): void {
+function report(data: FashionMnist, predicted: number[], confidence: number[], trained = false): void {
   const shown = Math.min(SHOWN, data.count);
   log(`\n${data.count} test images (28×28, scaled to [0, 1])${shown < data.count ? `, the first ${shown}:` : ':'}`);
   log(`  ${'#'.padStart(4)}  ${'label'.padEnd(12)}  ${'predicted'.padEnd(12)}  p`);
@@ -68,23 +80,43 @@ function report(data: FashionMnist, predicted: number[], confidence: number[]): 
   }
   const correct = predicted.filter((p, i) => p === data.labels[i]).length;
   const pct = ((100 * correct) / data.count).toFixed(1);
-  log(`\naccuracy: ${correct}/${data.count} (${pct}%). The weights are untrained (random initialization), so this is about chance (10%).`);
+  log(`\ntest accuracy: ${correct}/${data.count} (${pct}%)${trained ? '' : '. The weights are untrained (random initialization), so this is about chance (10%)'}.`);
+}
+
+/** Trains the model on Fashion-MNIST training images (a subset on a software adapter, and says so). */
+async function train(model: Model, opts: DemoOptions, software: boolean, batch: number): Promise<void> {
+  const plan = software ? TRAINING.software : TRAINING.gpu;
+  const samples = opts.trainCount ?? plan.samples;
+  const epochs = opts.epochs ?? plan.epochs;
+  const data = loadFashionMnist({ split: 'train', dir: opts.dataDir, limit: samples });
+  if (software && opts.trainCount === undefined) log(`  on this software adapter the demo trains on the first ${data.count} of the 60000 training images for ${epochs} epochs (--train-count 60000 --epochs 5 for the full run)`);
+  log(`\ntraining on ${data.count} images, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batch}, Adam 1e-3, sparse categorical cross-entropy:`);
+  model.compile({ optimizer: optimizers.Adam({ learningRate: 1e-3 }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const t0 = performance.now();
+  await model.fit(toUnitFloats(data.images), Float32Array.from(data.labels), { epochs, batchSize: batch, seed: 1, verbose: 1 });
+  const steps = Math.floor(data.count / batch) * epochs;
+  const ms = performance.now() - t0;
+  log(`trained in ${fmtMs(ms)} (${steps} steps, ${(ms / steps).toFixed(1)} ms per step, compile included; one submit per step)`);
 }
 
 /** Compiles the MLP for `batch`, runs every image through it on the GPU (one submit per batch), and checks the first batch against the interpreter. */
-async function gpuDemo(model: Model, all: FashionMnist, batch: number, defaultCount: boolean): Promise<void> {
-  log('kiln demo: the bench MLP from samples/mlp.ts, compiled to WebGPU kernels, classifying Fashion-MNIST test images\n');
+async function gpuDemo(model: Model, all: FashionMnist, opts: DemoOptions): Promise<void> {
+  const batch = opts.batch;
+  const defaultCount = opts.count === undefined;
+  log(`kiln demo: the bench MLP from samples/mlp.ts, compiled to WebGPU kernels, ${opts.train ? 'trained on Fashion-MNIST, then ' : ''}classifying Fashion-MNIST test images\n`);
   model.summary(log);
   log('');
   const gpu = await openGpu(log);
+  useTrainingDevice(gpu);
   try {
+    if (opts.train) await train(model, opts, isSoftwareAdapter(gpu.adapter), batch);
     let data = all;
     if (defaultCount && isSoftwareAdapter(gpu.adapter) && all.count > SOFTWARE_COUNT) {
       const pixels = all.rows * all.cols;
       data = { ...all, count: SOFTWARE_COUNT, images: all.images.subarray(0, SOFTWARE_COUNT * pixels), labels: all.labels.subarray(0, SOFTWARE_COUNT) };
       log(`  so the demo classifies the first ${SOFTWARE_COUNT} of the ${all.count} test images (--count ${all.count} for all of them)`);
     }
-    const compiled = compileBundle(model, { batch });
+    const compiled = compileBundle(model, { batch, profile: profileForAdapter(gpu.adapter) });
     log(`compiled for batch ${batch}: ${kernelCount(compiled.bundle.manifest)} in ${fmtMs(compiled.millis)}`);
     const t0 = performance.now();
     const net = await Net.create(compiled.bundle, gpu);
@@ -113,7 +145,7 @@ async function gpuDemo(model: Model, all: FashionMnist, batch: number, defaultCo
         }
       }
       const ms = performance.now() - t1;
-      report(data, predicted, confidence);
+      report(data, predicted, confidence, opts.train);
       const perSecond = (data.count / ms) * 1000;
       log(`GPU time: ${fmtMs(ms)} for ${data.count} images, ${batches} batch${batches === 1 ? '' : 'es'} of ${batch} (one submit each): ${perSecond.toFixed(0)} images/s.`);
       if (firstBatch) {
@@ -122,7 +154,6 @@ async function gpuDemo(model: Model, all: FashionMnist, batch: number, defaultCo
         log(`The first batch ${c.bad ? 'DIFFERS from' : 'matches'} kiln's reference interpreter (max |diff| ${c.maxAbs.toExponential(2)}; rtol ${DEFAULT_TOLERANCE.rtol}, atol ${DEFAULT_TOLERANCE.atol}).`);
         if (c.bad) throw new CliError(`the GPU's results differ from the reference interpreter in ${c.bad} of ${c.size} values: a kernel bug; please report it with \`kiln run samples/mlp.ts --random-input --check\``);
       }
-      log('Training (fit) is the next issue; then this demo trains the model before classifying.');
     } finally {
       net.destroy();
     }
@@ -143,6 +174,5 @@ function interpreterDemo(model: Model, data: FashionMnist): void {
   const classes = probs.shape[1];
   const predicted = argmaxRows(probs.data, data.count, classes);
   report(data, predicted, predicted.map((k, i) => probs.data[i * classes + k]));
-  log(`This ran on kiln's reference interpreter (plain TypeScript, float64) in ${fmtMs(ms)}; without --interpret it runs compiled on the GPU.`);
-  log('Training (fit) is the next issue; then this demo trains the model before classifying.');
+  log(`This ran on kiln's reference interpreter (plain TypeScript, float64) in ${fmtMs(ms)}; without --interpret it trains and runs compiled on the GPU.`);
 }

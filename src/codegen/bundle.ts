@@ -10,6 +10,7 @@ import { planMemory } from './plan.js';
 import { numel } from './indexing.js';
 import { KILN_VERSION } from './version.js';
 import { typedLoader } from './loader.js';
+import { PROFILES, type TargetProfile } from './profile.js';
 import { graphToJSON } from '../ir/json.js';
 
 /** A graph that cannot be turned into a bundle as it is. */
@@ -39,7 +40,7 @@ export function buildBundle(
   weights: ReadonlyMap<string, NDArray>,
   modelName: string,
   batch: number,
-  options: { mode?: 'inference' | 'training' } = {},
+  options: { mode?: 'inference' | 'training'; profile?: TargetProfile } = {},
 ): { bundle: Bundle; report: BundleReport } {
   const training = options.mode === 'training';
   const byId = nodeIndex(graph);
@@ -71,7 +72,7 @@ export function buildBundle(
     return { kind: 'value', ref };
   };
 
-  const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData };
+  const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData, profile: options.profile ?? PROFILES.gpu };
   const perNode = graph.nodes.map((n) => lowerNode(n, ctx));
   const used = new Set<string>();
   for (const specs of perNode) for (const s of specs) for (const b of s.operands) if (b.operand.kind === 'weight') used.add(b.operand.name);

@@ -5,7 +5,8 @@ import type { Program } from '../passes/program.js';
 import type { Bundle } from '../runtime/format.js';
 import { buildBundle, type BundleReport } from './bundle.js';
 import { Net } from '../runtime/net.js';
-import type { GpuContext } from '../runtime/gpu.js';
+import { openDevice, type GpuContext } from '../runtime/gpu.js';
+import { profileForAdapter, type TargetProfile } from './profile.js';
 
 /** Options of compiling a model. */
 export interface CompileOptions {
@@ -17,6 +18,8 @@ export interface CompileOptions {
   check?: boolean;
   /** Called with each pass's name and its result (`kiln compile --dump-after`). */
   onPass?: (name: string, program: Program) => void;
+  /** What to tune the kernels for (default: a GPU). */
+  profile?: TargetProfile;
 }
 
 /** A compiled model in memory, with what went into it. */
@@ -38,11 +41,12 @@ export function compileBundle(model: Model | { name: string; program: Program },
   const source = 'program' in model ? model.program : { graph: model.toGraph(), weights: model.weightValues() };
   const name = model.name;
   const program = runPipeline(source, inference, { phase: 'inference', batch }, { check: options.check, onPass: options.onPass });
-  const { bundle, report } = buildBundle(program.graph, program.weights, name, batch);
+  const { bundle, report } = buildBundle(program.graph, program.weights, name, batch, { profile: options.profile });
   return { bundle, program, report, millis: performance.now() - start };
 }
 
 /** Compiles a model and loads it on the GPU straight from code, no files: `const net = await compile(model, { batch: 256 })`. */
 export async function compile(model: Model, options: CompileOptions & { gpu?: GpuContext } = {}): Promise<Net> {
-  return Net.create(compileBundle(model, options).bundle, options.gpu);
+  const gpu = options.gpu ?? (await openDevice());
+  return Net.create(compileBundle(model, { profile: profileForAdapter(gpu.adapter), ...options }).bundle, gpu);
 }

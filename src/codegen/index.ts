@@ -6,3 +6,4 @@ export { writeBundle } from './write.js';
 export { planMemory, type MemoryPlan, type Slot } from './plan.js';
 export type { KernelSpec, KernelOperand, Operand, Lowering, LowerContext } from './kernel.js';
 export { LOWERINGS, FUSED_LOWERINGS, lowerNode, UnsupportedOpError } from './lower/index.js';
+export { PROFILES, profileForAdapter, type TargetProfile } from './profile.js';

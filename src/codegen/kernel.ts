@@ -1,5 +1,6 @@
 import type { Graph, Node, TensorType, ValueRef } from '../ir/types.js';
 import type { NDArray } from '../ir/ndarray.js';
+import type { TargetProfile } from './profile.js';
 
 /** What a kernel binding reads or writes: a graph value (arena) or a weight (weights buffer). */
 export type Operand = { readonly kind: 'value'; readonly ref: ValueRef } | { readonly kind: 'weight'; readonly name: string };
@@ -28,6 +29,8 @@ export interface LowerContext {
   type(ref: ValueRef): TensorType;
   /** The operand a node input binds to (a weight for weight nodes, a constant's stand-in weight, else the value). */
   operand(ref: ValueRef): Operand;
+  /** What the kernels are tuned for (a GPU, or a CPU adapter). */
+  readonly profile: TargetProfile;
   /** Values of weights and constants, for lowerings that specialize on them. */
   readonly weights: ReadonlyMap<string, NDArray>;
 }

@@ -1,6 +1,7 @@
 import { Model } from '../frontend/model.js';
 import { KilnError, ModelError } from '../ir/errors.js';
 import { compileBundle } from '../codegen/compile.js';
+import { profileForAdapter } from '../codegen/profile.js';
 import { Net } from '../runtime/net.js';
 import { openDevice, type GpuContext } from '../runtime/gpu.js';
 import type { TensorMap } from '../runtime/net.js';
@@ -41,6 +42,11 @@ const states = new WeakMap<Model, TrainingState>();
 let gpu: Promise<GpuContext> | undefined;
 /** The device training and evaluation share, opened on first use. */
 const device = () => (gpu ??= openDevice());
+
+/** Makes fit/evaluate/predict use an already open device (one the caller chose or opened to print its name). */
+export function useTrainingDevice(ctx: GpuContext): void {
+  gpu = Promise.resolve(ctx);
+}
 
 function stateOf(model: Model): TrainingState {
   const s = states.get(model);
@@ -100,7 +106,7 @@ async function evaluateLogs(model: Model, x: DataArg, y: DataArg, batchSize: num
   const sums = Object.fromEntries(names.map((n) => [n, 0]));
   const gpuCtx = await device();
   await runBatched(
-    (batch) => Net.create(compileBundle({ name: model.name, program: objective.program }, { batch }).bundle, gpuCtx),
+    (batch) => Net.create(compileBundle({ name: model.name, program: objective.program }, { batch, profile: profileForAdapter(gpuCtx.adapter) }).bundle, gpuCtx),
     [...xs.columns, ...ys.columns],
     xs.count,
     batchSize,
@@ -117,7 +123,7 @@ export async function predictModel(model: Model, x: DataArg, args: { batchSize?:
   const outs = model.outputs.map((o) => new Float32Array(xs.count * numel(o.shape)));
   const names = model.outputNames;
   const gpuCtx = await device();
-  await runBatched((batch) => Net.create(compileBundle(model, { batch }).bundle, gpuCtx), xs.columns, xs.count, args.batchSize ?? 32, (out, start, size) => {
+  await runBatched((batch) => Net.create(compileBundle(model, { batch, profile: profileForAdapter(gpuCtx.adapter) }).bundle, gpuCtx), xs.columns, xs.count, args.batchSize ?? 32, (out, start, size) => {
     names.forEach((n, i) => outs[i].set(out[n] as Float32Array, start * (outs[i].length / xs.count)));
     void size;
   });

@@ -15,7 +15,8 @@ import { applyOptimizer, ITERATIONS } from '../passes/optimizer.js';
 import type { PassContext, Program } from '../passes/program.js';
 import { buildBundle } from '../codegen/bundle.js';
 import { Net } from '../runtime/net.js';
-import type { GpuContext } from '../runtime/gpu.js';
+import { openDevice, type GpuContext } from '../runtime/gpu.js';
+import { profileForAdapter } from '../codegen/profile.js';
 import type { Bundle } from '../runtime/format.js';
 import { accumulateOutputs, NAN_STEP, STEPS, sumOf } from './accumulate.js';
 import { trainingObjective } from './program.js';
@@ -71,9 +72,10 @@ export class TrainingSession {
 
   /** Compiles the model's training step for a batch size and loads it. */
   static async create(model: Model, config: CompiledConfig, batch: number, gpu?: GpuContext): Promise<TrainingSession> {
+    const ctx = gpu ?? (await openDevice());
     const { program, metrics } = trainingProgram(model, config, batch);
-    const { bundle } = buildBundle(program.graph, program.weights, model.name, batch, { mode: 'training' });
-    return new TrainingSession(model, await Net.create(bundle, gpu), bundle, metrics, batch);
+    const { bundle } = buildBundle(program.graph, program.weights, model.name, batch, { mode: 'training', profile: profileForAdapter(ctx.adapter) });
+    return new TrainingSession(model, await Net.create(bundle, ctx), bundle, metrics, batch);
   }
 
   /** Names of the inputs a step takes: the model's inputs, then one target per output. */

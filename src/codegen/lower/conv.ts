@@ -77,14 +77,14 @@ function directConv(g: ConvGeometry, x: string, w: string): ConvMain {
  * conv2d as an implicit GEMM: rows are output pixels (batch·OH·OW), columns output channels, K the
  * kernel taps (KH·KW·cin, HWIO order); loadA gathers the input patch element or padding's zero.
  */
-function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[]): ConvMain {
+function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], minWorkgroups: number): ConvMain {
   const [M, N, K] = [g.batch * g.OH * g.OW, g.cout, g.KH * g.KW * g.cin];
-  const data = gemmData(M, N, K, []);
+  const data = gemmData(M, N, K, [], 1, minWorkgroups);
   const rowsPerPass = data.threads / data.BK;
   return {
     template: 'conv-gemm',
     data: { ...g, ...data, x, w, rowsPerPass, loadsA: data.BM / rowsPerPass, coords: unravel('i', outShape) },
-    ...gemmDispatch(M, N),
+    ...gemmDispatch(M, N, 1, minWorkgroups),
   };
 }
 
@@ -104,7 +104,7 @@ export function lowerConv(node: Node, ctx: LowerContext): KernelSpec[] {
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   if (numel(outShape) !== g.batch * g.OH * g.OW * g.cout) throw new Error(`conv '${node.name}': output [${outShape}] does not match its geometry`);
   const epi = epilogueCode(body, ins, outs, inputTypes, outShape);
-  const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : gemmConv(g, ins[xi], ins[wi], outShape);
+  const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : gemmConv(g, ins[xi], ins[wi], outShape, ctx.profile.minWorkgroups);
   const wgsl = render(main.template, { ...b.header(epi.helpers), ...main.data, epilogue: epi.lines });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands }];
 }

@@ -1,4 +1,5 @@
 /** The shared register-blocked GEMM: tile configurations, and the template data matmul and conv fill. */
+import { PROFILES } from '../profile.js';
 
 /** One tiling: WX×WY invocations, each a TM×TN tile, BK-deep staging. */
 export interface GemmTiles {
@@ -19,8 +20,6 @@ const CANDIDATES: readonly GemmTiles[] = [
   { WX: 16, WY: 16, TM: 1, TN: 1, BK: 16 }, // 16×16
 ];
 
-/** Enough workgroups to fill a large GPU; fewer leave units idle, so smaller tiles win then. */
-const MIN_WORKGROUPS = 128;
 
 const blockM = (t: GemmTiles) => t.WY * t.TM;
 const blockN = (t: GemmTiles) => t.WX * t.TN;
@@ -28,26 +27,26 @@ const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.cei
 
 /**
  * The tiling for an M×N output: the first candidate whose block is no wider than the output (rounded
- * up to 16) and that still gives enough workgroups; failing that, the one giving the most (the
+ * up to 16) and that still gives enough workgroups for the target (its profile's `minWorkgroups`); failing that, the one giving the most (the
  * smallest block on a tie, wasting the least work).
  */
-export function gemmTiles(M: number, N: number, batches = 1): GemmTiles {
+export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups): GemmTiles {
   const forced = tilesFromEnv();
   if (forced) return forced;
   const fits = CANDIDATES.filter((t) => blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
-  return fits.find((t) => groups(t, M, N, batches) >= MIN_WORKGROUPS) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
+  return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
 
 /** Template data of shaders/gemm.wgsl.hbs for an M×N×K problem, given the WGSL of `loadA` and `loadB`. */
-export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1) {
-  const t = gemmTiles(M, N, batches);
+export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number) {
+  const t = gemmTiles(M, N, batches, minWorkgroups);
   const [BM, BN] = [blockM(t), blockN(t)];
   return { M, N, K, ...t, BM, BN, threads: t.WX * t.WY, tileA: t.BK * BM, tileB: t.BK * BN, loaders };
 }
 
 /** Workgroup size and counts covering M×N for `batches` batch entries. */
-export function gemmDispatch(M: number, N: number, batches = 1): { workgroupSize: [number, number, number]; dispatch: [number, number, number] } {
-  const t = gemmTiles(M, N, batches);
+export function gemmDispatch(M: number, N: number, batches = 1, minWorkgroups?: number): { workgroupSize: [number, number, number]; dispatch: [number, number, number] } {
+  const t = gemmTiles(M, N, batches, minWorkgroups);
   return { workgroupSize: [t.WX, t.WY, 1], dispatch: [Math.ceil(N / blockN(t)), Math.ceil(M / blockM(t)), batches] };
 }
 

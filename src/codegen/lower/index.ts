@@ -10,6 +10,9 @@ import { lowerDropout } from './dropout.js';
 import { lowerConv } from './conv.js';
 import { lowerPool } from './pool.js';
 import { lowerReduce, REDUCE_OPS } from './reduce.js';
+import { lowerConvGrad } from './conv-grad.js';
+import { lowerPoolGrad } from './pool-grad.js';
+import { lowerScatterAdd } from './scatter.js';
 import { lowerConcat, lowerGather, lowerOneHot, lowerPad, lowerSlice, lowerTranspose } from './data-movement.js';
 
 /** Ops that only rename memory (same bytes, new shape): the memory plan aliases them, no kernel runs. */
@@ -36,6 +39,13 @@ export const LOWERINGS: Record<string, Lowering> = {
   pad: lowerPad,
   gather: lowerGather,
   oneHot: lowerOneHot,
+  scatterAdd: lowerScatterAdd,
+  conv2dBackpropInput: lowerConvGrad,
+  conv2dBackpropFilter: lowerConvGrad,
+  depthwiseConv2dBackpropInput: lowerConvGrad,
+  depthwiseConv2dBackpropFilter: lowerConvGrad,
+  maxPool2dGrad: lowerPoolGrad,
+  avgPool2dGrad: lowerPoolGrad,
 };
 
 /** Lowerings of fused bodies by producer op ('' for pure elementwise chains). */

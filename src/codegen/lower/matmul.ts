@@ -81,8 +81,8 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
     `fn loadA(batch: u32, row: u32, ka: u32) -> f32 { if (row >= M || ka >= K) { return 0.0; } return ${s.shared.a}(${s.shared.aBatchOffset} + ${s.tA ? 'ka * M + row' : 'row * K + ka'}); }`,
     `fn loadB(batch: u32, kb: u32, col: u32) -> f32 { if (kb >= K || col >= N) { return 0.0; } return ${s.shared.b}(${s.shared.bBatchOffset} + ${s.tB ? 'col * K + kb' : 'kb * N + col'}); }`,
   ];
-  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches) });
-  return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.batches), operands: s.b.operands }];
+  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups) });
+  return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.batches, ctx.profile.minWorkgroups), operands: s.b.operands }];
 }
 
 /** A matmul whose epilogue ends in a softmax over rows: one workgroup per row keeps the row in workgroup memory. */

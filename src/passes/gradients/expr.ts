@@ -36,6 +36,7 @@ export class Ops {
     return this.ctx.emit(name, inputs.map((x) => (typeof x === 'number' ? this.scalar(x, dtype) : x)), attrs)[0];
   }
 
+  /** a + b, and likewise sub, mul, div (broadcasting). */
   add(a: Operand, b: Operand): ValueRef {
     return this.op('add', [a, b]);
   }
@@ -60,9 +61,11 @@ export class Ops {
   cmp(name: string, a: Operand, b: Operand): ValueRef {
     return this.op(name, [a, b]);
   }
+  /** reduceSum over axes. */
   sum(x: ValueRef, axes: readonly number[], keepDims: boolean): ValueRef {
     return this.op('reduceSum', [x], { axes: [...axes], keepDims });
   }
+  /** reduceMean over axes. */
   mean(x: ValueRef, axes: readonly number[], keepDims: boolean): ValueRef {
     return this.op('reduceMean', [x], { axes: [...axes], keepDims });
   }

@@ -1,0 +1,128 @@
+/**
+ * Lowerings of the convolution gradients (conv2dBackpropInput / Filter and the depthwise pair) as
+ * implicit GEMMs on the split-K kernel (shaders/split-gemm.wgsl.hbs); the loaders gather the
+ * operands with the forward op's TF window, so they are its exact transposes (src/ir/ops/conv-grad.ts).
+ *
+ * - conv2dBackpropFilter: dw[(tap, ci), co] = Σ_{(n, oy, ox)} patch(x)[(tap, ci), (n, oy, ox)] · dy[(n, oy, ox), co].
+ * - conv2dBackpropInput:  dx[(n, iy, ix), ci] = Σ_{(tap, co)} dy[window that puts tap on (iy, ix), co] · w[tap, ci, co].
+ * - the depthwise ones run the same products once per input channel c (the batch index of the GEMM),
+ *   with m (the multiplier) in place of the output channels.
+ */
+import type { Node } from '../../ir/types.js';
+import { concreteWindow, type Padding } from '../../ir/ops/window.js';
+import type { KernelSpec, LowerContext } from '../kernel.js';
+import { render } from '../templates.js';
+import { Bindings } from './bindings.js';
+import { splitGemm } from './split-gemm.js';
+
+/** Static geometry of a conv gradient: the forward op's input [n, H, W, CIN], output [n, OH, OW, C], kernel [KH, KW, CIN, LAST]. */
+interface GradGeometry {
+  readonly depthwise: boolean;
+  readonly n: number;
+  readonly H: number;
+  readonly W: number;
+  readonly CIN: number;
+  readonly OH: number;
+  readonly OW: number;
+  /** Channels of dy: LAST for conv2d, CIN·LAST for depthwise. */
+  readonly C: number;
+  readonly KH: number;
+  readonly KW: number;
+  /** Last kernel dim: output channels (conv2d) or the multiplier (depthwise). */
+  readonly LAST: number;
+  readonly SH: number;
+  readonly SW: number;
+  readonly DH: number;
+  readonly DW: number;
+  readonly TOP: number;
+  readonly LEFT: number;
+}
+
+const pair = (node: Node, key: string) => ((node.attrs[key] as number[] | undefined) ?? [1, 1]) as [number, number];
+
+/** The geometry from the node's operands: (dy, w) for the input gradients, (x, dy) for the filter ones. */
+function geometry(node: Node, ctx: LowerContext): GradGeometry {
+  const [a, b] = node.inputs.map((r) => ctx.type(r).shape as number[]);
+  const depthwise = node.op.startsWith('depthwise');
+  const wrtInput = node.op.endsWith('Input');
+  const dy = wrtInput ? a : b;
+  const x = wrtInput ? [dy[0], ...pair(node, 'inputSize'), b[2]] : a;
+  const [KH, KW] = wrtInput ? [b[0], b[1]] : pair(node, 'kernelSize');
+  const LAST = depthwise ? dy[3] / x[3] : dy[3];
+  const [strides, dilations] = [pair(node, 'strides'), pair(node, 'dilations')];
+  const padding = (node.attrs.padding as Padding | undefined) ?? 'valid';
+  const { oh, ow, top, left } = concreteWindow(x, { kernel: [KH, KW], strides, dilations, padding });
+  if (oh !== dy[1] || ow !== dy[2]) throw new Error(`'${node.name}': dy [${dy}] is not the forward output for input [${x}]`);
+  return {
+    depthwise, n: x[0], H: x[1], W: x[2], CIN: x[3], OH: oh, OW: ow, C: dy[3], KH, KW, LAST,
+    SH: strides[0], SW: strides[1], DH: dilations[0], DW: dilations[1], TOP: top, LEFT: left,
+  };
+}
+
+/** Loaders of the filter gradient: A is the input patch matrix (rows are kernel taps × channels), B is dy. */
+function filterLoaders(g: GradGeometry, x: string, dy: string, out: string): string[] {
+  const tap = g.depthwise ? 'row' : `row / ${g.CIN}u`;
+  const ci = g.depthwise ? 'batch' : `row % ${g.CIN}u`;
+  return [
+    `fn loadA(batch: u32, row: u32, k: u32) -> f32 {
+    if (row >= M || k >= K) { return 0.0; }
+    let tap = ${tap}; let ci = ${ci};
+    let ox = k % ${g.OW}u; let q = k / ${g.OW}u; let oy = q % ${g.OH}u; let n = q / ${g.OH}u;
+    let iy = i32(oy * ${g.SH}u + (tap / ${g.KW}u) * ${g.DH}u) - ${g.TOP}i;
+    let ix = i32(ox * ${g.SW}u + (tap % ${g.KW}u) * ${g.DW}u) - ${g.LEFT}i;
+    if (iy < 0i || iy >= ${g.H}i || ix < 0i || ix >= ${g.W}i) { return 0.0; }
+    return ${x}(((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.CIN}u + ci);
+}`,
+    `fn loadB(batch: u32, k: u32, col: u32) -> f32 {
+    if (k >= K || col >= N) { return 0.0; }
+    return ${dy}(k * ${g.C}u + ${g.depthwise ? `batch * ${g.LAST}u + col` : 'col'});
+}`,
+    `fn store(batch: u32, row: u32, col: u32, v: f32) { ${out}(${g.depthwise ? `(row * ${g.CIN}u + batch) * ${g.LAST}u + col` : 'row * N + col'}, v); }`,
+  ];
+}
+
+/**
+ * Loaders of the input gradient: A[(n, iy, ix), (tap, j)] is dy at the output pixel whose window puts
+ * that tap on (iy, ix), or 0 where none does (stride gaps, borders); B is the kernel, read as [(tap, j), ci].
+ */
+function inputLoaders(g: GradGeometry, dy: string, w: string, out: string): string[] {
+  const ci = g.depthwise ? 'batch' : 'col';
+  return [
+    `fn loadA(batch: u32, row: u32, k: u32) -> f32 {
+    if (row >= M || k >= K) { return 0.0; }
+    let j = k % ${g.LAST}u; let tap = k / ${g.LAST}u;
+    let ix = row % ${g.W}u; let q = row / ${g.W}u; let iy = q % ${g.H}u; let n = q / ${g.H}u;
+    let ty = i32(iy) + ${g.TOP}i - i32((tap / ${g.KW}u) * ${g.DH}u);
+    let tx = i32(ix) + ${g.LEFT}i - i32((tap % ${g.KW}u) * ${g.DW}u);
+    if (ty < 0i || tx < 0i || ty % ${g.SH}i != 0i || tx % ${g.SW}i != 0i) { return 0.0; }
+    let oy = u32(ty / ${g.SH}i); let ox = u32(tx / ${g.SW}i);
+    if (oy >= ${g.OH}u || ox >= ${g.OW}u) { return 0.0; }
+    return ${dy}(((n * ${g.OH}u + oy) * ${g.OW}u + ox) * ${g.C}u + ${g.depthwise ? `batch * ${g.LAST}u + j` : 'j'});
+}`,
+    `fn loadB(batch: u32, k: u32, col: u32) -> f32 {
+    if (k >= K || col >= N) { return 0.0; }
+    let j = k % ${g.LAST}u; let tap = k / ${g.LAST}u;
+    return ${w}((tap * ${g.CIN}u + ${ci}) * ${g.LAST}u + j);
+}`,
+    `fn store(batch: u32, row: u32, col: u32, v: f32) { ${out}(row * ${g.CIN}u + ${ci}, v); }`,
+  ];
+}
+
+/** conv2dBackpropInput, conv2dBackpropFilter and their depthwise pair: one split-K GEMM kernel each. */
+export function lowerConvGrad(node: Node, ctx: LowerContext): KernelSpec[] {
+  const g = geometry(node, ctx);
+  const b = new Bindings();
+  const out = b.output(node);
+  const [a0, a1] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];
+  const taps = g.KH * g.KW;
+  const pixels = g.n * g.OH * g.OW;
+  // [M, N, K, batches]: the depthwise products run once per input channel.
+  const problem = node.op.endsWith('Input')
+    ? (g.depthwise ? [g.n * g.H * g.W, 1, taps * g.LAST, g.CIN] : [g.n * g.H * g.W, g.CIN, taps * g.LAST, 1])
+    : (g.depthwise ? [taps, g.LAST, pixels, g.CIN] : [taps * g.CIN, g.LAST, pixels, 1]);
+  const loaders = node.op.endsWith('Input') ? inputLoaders(g, a0, a1, out) : filterLoaders(g, a0, a1, out);
+  const [M, N, K, batches] = problem;
+  const kernel = splitGemm(M, N, K, batches, loaders);
+  const wgsl = render('split-gemm', { ...b.header(), ...kernel.data });
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: b.operands }];
+}

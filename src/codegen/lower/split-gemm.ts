@@ -1,0 +1,84 @@
+/**
+ * The split-K batched GEMM (shaders/split-gemm.wgsl.hbs): tilings, and the template data and
+ * dispatch for a problem. Gradient products have small outputs and a long K (batch·pixels), so a
+ * tiling can split K across the slices of a workgroup instead of leaving most of the GPU idle.
+ */
+import { MAX_GROUPS } from '../indexing.js';
+
+/** One tiling: S slices of WX×WY invocations, each a TM×TN tile; S·BK k-values staged per pass. */
+export interface SplitTiles {
+  readonly WX: number;
+  readonly WY: number;
+  readonly S: number;
+  readonly TM: number;
+  readonly TN: number;
+  readonly BK: number;
+}
+
+/** For outputs at least 4 wide, largest block first; every one stages ≤ 8 KiB and has ≤ 256 invocations. */
+const WIDE: readonly SplitTiles[] = [
+  { WX: 16, WY: 16, S: 1, TM: 4, TN: 4, BK: 8 }, // 64×64
+  { WX: 16, WY: 16, S: 1, TM: 2, TN: 2, BK: 16 }, // 32×32
+  { WX: 8, WY: 8, S: 4, TM: 2, TN: 2, BK: 8 }, // 16×16, K in 4
+  { WX: 4, WY: 4, S: 16, TM: 1, TN: 1, BK: 8 }, // 4×4, K in 16
+  { WX: 1, WY: 1, S: 64, TM: 1, TN: 1, BK: 4 }, // one output, K in 64
+];
+
+/** For outputs 1–3 wide (depthwise gradients per channel). */
+const NARROW: readonly SplitTiles[] = [
+  { WX: 1, WY: 64, S: 1, TM: 2, TN: 1, BK: 16 }, // 128×1
+  { WX: 1, WY: 64, S: 4, TM: 1, TN: 1, BK: 4 }, // 64×1, K in 4
+  { WX: 1, WY: 16, S: 16, TM: 1, TN: 1, BK: 4 }, // 16×1, K in 16
+  { WX: 1, WY: 1, S: 64, TM: 1, TN: 1, BK: 4 }, // one output, K in 64
+];
+
+/** Every candidate tiling, for tests that run each. */
+export const SPLIT_TILINGS: readonly SplitTiles[] = [...WIDE, ...NARROW.slice(0, -1)];
+
+/** Parallel work wanted: workgroups × slices that have k-values to do (≈ 128 workgroups of 4). */
+const ENOUGH_WORK = 512;
+
+const blockM = (t: SplitTiles) => t.WY * t.TM;
+const blockN = (t: SplitTiles) => t.WX * t.TN;
+const groups = (t: SplitTiles, M: number, N: number, batches: number) => Math.ceil(M / blockM(t)) * Math.ceil(N / blockN(t)) * batches;
+/** Slices that get any k-value: a slice beyond K only waits at barriers. */
+const busy = (t: SplitTiles, K: number) => Math.min(t.S, Math.ceil(K / t.BK));
+/** Workgroups times their busy slices. */
+const work = (t: SplitTiles, M: number, N: number, K: number, batches: number) => groups(t, M, N, batches) * busy(t, K);
+
+/**
+ * The tiling for `batches` M×N×K products: among the candidates for the output's width whose block
+ * is no wider than it (rounded up to a power of 2) and whose slices are at least half busy, the
+ * largest block that gives enough parallel work; failing that, the one giving the most (the larger
+ * block on a tie). Untuned: chosen by this arithmetic, not by timings.
+ */
+export function splitTiles(M: number, N: number, K: number, batches = 1): SplitTiles {
+  const forced = tilesFromEnv();
+  if (forced) return forced;
+  const width = 2 ** Math.ceil(Math.log2(Math.max(N, 1)));
+  const pool = (N >= 4 ? WIDE : NARROW).filter((t) => blockN(t) <= width && Math.ceil(M / blockM(t)) <= MAX_GROUPS);
+  const usable = pool.filter((t) => 2 * busy(t, K) >= t.S);
+  const fits = usable.length ? usable : pool.length ? pool : [NARROW[NARROW.length - 1]];
+  return fits.find((t) => work(t, M, N, K, batches) >= ENOUGH_WORK) ?? fits.reduce((a, b) => (work(b, M, N, K, batches) > work(a, M, N, K, batches) ? b : a));
+}
+
+/** Template data, workgroup size and dispatch of shaders/split-gemm.wgsl.hbs for `batches` M×N×K products. */
+export function splitGemm(M: number, N: number, K: number, batches: number, loaders: readonly string[]) {
+  const t = splitTiles(M, N, K, batches);
+  const [BM, BN, KC, threads] = [blockM(t), blockN(t), t.S * t.BK, t.WX * t.WY * t.S];
+  const [gx, gy] = [Math.ceil(N / BN), Math.ceil(M / BM)];
+  if (gx > MAX_GROUPS || gy > MAX_GROUPS || batches > MAX_GROUPS) throw new Error(`split GEMM ${M}×${N}×${K} (×${batches}) needs more workgroups than one dispatch holds`);
+  return {
+    data: { M, N, K, ...t, BM, BN, KC, threads, tileA: KC * BM, tileB: KC * BN, split: t.S > 1, part: t.S * BM * BN, loaders },
+    workgroupSize: [threads, 1, 1] as [number, number, number],
+    dispatch: [gx, gy, batches] as [number, number, number],
+  };
+}
+
+/** A tiling forced for tests and experiments, `KILN_SPLIT_TILES=WX,WY,S,TM,TN,BK` (Node only), like KILN_GEMM_TILES. */
+function tilesFromEnv(): SplitTiles | undefined {
+  const spec = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_SPLIT_TILES;
+  if (!spec) return undefined;
+  const [WX, WY, S, TM, TN, BK] = spec.split(',').map(Number);
+  return { WX, WY, S, TM, TN, BK };
+}
