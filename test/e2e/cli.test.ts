@@ -88,6 +88,9 @@ const fakeData = join(tmp, 'fashion');
 mkdirSync(fakeData);
 writeFileSync(join(fakeData, 't10k-images-idx3-ubyte.gz'), gzipSync(idx([20, 28, 28], images)));
 writeFileSync(join(fakeData, 't10k-labels-idx1-ubyte.gz'), gzipSync(idx([20], labels)));
+// The same images serve as a tiny training set.
+writeFileSync(join(fakeData, 'train-images-idx3-ubyte.gz'), gzipSync(idx([20, 28, 28], images)));
+writeFileSync(join(fakeData, 'train-labels-idx1-ubyte.gz'), gzipSync(idx([20], labels)));
 const corruptData = join(tmp, 'corrupt');
 mkdirSync(corruptData);
 const bad = idx([20, 28, 28], images);
@@ -122,7 +125,8 @@ const direct = {
   graph: ['graph', 'samples/cnn.ts'],
   wrongExport: ['summary', 'samples/shared_weights.ts', '--export', 'nope'],
   unbuilt: ['run', unbuilt, '--interpret', '--random-input'],
-  demo: ['demo', '--data-dir', fakeData, '--count', '12', '--batch', '8'],
+  demo: ['demo', '--data-dir', fakeData, '--count', '12', '--batch', '8', '--train-count', '16', '--epochs', '2'],
+  demoUntrained: ['demo', '--data-dir', fakeData, '--count', '12', '--batch', '8', '--no-train'],
   demoInterpret: ['demo', '--interpret', '--data-dir', fakeData, '--count', '12'],
   demoMissing: ['demo', '--data-dir', join(tmp, 'nowhere')],
   demoCorrupt: ['demo', '--data-dir', corruptData],
@@ -274,21 +278,29 @@ describe('model file errors: one line, exit code 1', () => {
 });
 
 describe('kiln demo', () => {
-  it('compiles the sample MLP, classifies Fashion-MNIST test images on the GPU, names the adapter, and says the weights are untrained', () => {
+  it('trains the sample MLP on the GPU, then classifies Fashion-MNIST test images, naming the adapter', () => {
     const r = results.demo;
     expect(r.code, r.stderr).toBe(0);
     const out = r.stdout;
     expect(out).toContain('Total params: 669,706');
     expect(out).toMatch(/^adapter: \S+/m);
+    expect(out).toMatch(/training on 16 images, 2 epochs, batch 8/);
+    expect(out).toMatch(/2\/2 .* loss: \d+\.\d+ - accuracy: \d\.\d+/);
+    expect(out).toMatch(/trained in .* \(4 steps, .* one submit per step\)/);
     expect(out).toMatch(/compiled for batch 8: 3 kernels \(3 distinct\)/);
     expect(out).toContain('12 test images');
     expect(out).toContain('Ankle boot');
-    expect(out).toMatch(/accuracy: \d+\/12 \(/);
-    expect(out).toMatch(/untrained/);
+    expect(out).toMatch(/test accuracy: \d+\/12 \(/);
+    expect(out).not.toMatch(/untrained/);
     // 12 images in batches of 8: the second batch is padded.
     expect(out).toMatch(/GPU time: .* for 12 images, 2 batches of 8 \(one submit each\)/);
     expect(out).toContain("The first batch matches kiln's reference interpreter");
-    expect(out).toMatch(/Training \(fit\) is the next issue/);
+  });
+
+  it('with --no-train classifies with the untrained weights and says so', () => {
+    const out = ok('demoUntrained');
+    expect(out).not.toMatch(/training on/);
+    expect(out).toMatch(/untrained/);
   });
 
   it('with --interpret runs the old way, on the reference interpreter', () => {
