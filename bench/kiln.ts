@@ -4,7 +4,9 @@
 import { parseArgs } from 'node:util';
 import { compileBundle } from '../src/codegen/index.js';
 import { Net, openDevice, describeAdapter } from '../src/runtime/index.js';
-import type { Model } from '../src/index.js';
+import { optimizers, type Model } from '../src/index.js';
+import { TrainingSession } from '../src/training/session.js';
+import { resolveCompileArgs } from '../src/training/config.js';
 
 const { values: opt } = parseArgs({ options: {
   batches: { type: 'string', default: '1,256' }, iters: { type: 'string', default: '20' }, models: { type: 'string', default: 'mlp,cnn,resnet' },
@@ -36,8 +38,25 @@ for (const batch of opt.batches.split(',').map(Number)) {
       await net.predict(inputs);
       if (i >= 3) times.push(performance.now() - t);
     }
-    console.log(`kiln ${name} batch=${batch} predict_ms=${median(times).toFixed(3)} compile_ms=${compiled.millis.toFixed(1)} load_ms=${loadMs.toFixed(1)} kernels=${compiled.bundle.manifest.steps.length}`);
     net.destroy();
+    // A train step as the peers time it: SGD, categorical cross-entropy, the loss read back each step.
+    const model = await make();
+    const session = await TrainingSession.create(model, resolveCompileArgs(model, { optimizer: optimizers.SGD({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' }), batch, gpu);
+    const y = new Float32Array(batch * 10).map((_, i) => (i % 10 === (i / 10) % 10 ? 1 : 0));
+    const feeds = Object.fromEntries(session.inputNames.map((n, k) => [n, k < net.inputs.length ? inputs[net.inputs[k].name] : y]));
+    const steps: number[] = [];
+    for (let i = 0; i < iters + 3; i++) {
+      const t = performance.now();
+      void session.step(feeds);
+      await session.readLogs();
+      if (i >= 3) steps.push(performance.now() - t);
+    }
+    const t1 = performance.now();
+    for (let i = 0; i < iters; i++) void session.step(feeds);
+    await session.net.flush();
+    const pipelined = (performance.now() - t1) / iters;
+    console.log(`kiln ${name} batch=${batch} predict_ms=${median(times).toFixed(3)} train_step_ms=${median(steps).toFixed(3)} train_step_pipelined_ms=${pipelined.toFixed(3)} compile_ms=${compiled.millis.toFixed(1)} load_ms=${loadMs.toFixed(1)} kernels=${compiled.bundle.manifest.steps.length} train_kernels=${session.bundle.manifest.steps.length}`);
+    session.destroy();
   }
 }
 process.exit(0);

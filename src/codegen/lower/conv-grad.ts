@@ -122,7 +122,7 @@ export function lowerConvGrad(node: Node, ctx: LowerContext): KernelSpec[] {
     : (g.depthwise ? [taps, g.LAST, pixels, g.CIN] : [taps * g.CIN, g.LAST, pixels, 1]);
   const loaders = node.op.endsWith('Input') ? inputLoaders(g, a0, a1, out) : filterLoaders(g, a0, a1, out);
   const [M, N, K, batches] = problem;
-  const kernel = splitGemm(M, N, K, batches, loaders);
+  const kernel = splitGemm(M, N, K, batches, loaders, ctx.profile.minWorkgroups);
   const wgsl = render('split-gemm', { ...b.header(), ...kernel.data });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: b.operands }];
 }

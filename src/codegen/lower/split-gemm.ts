@@ -4,6 +4,7 @@
  * tiling can split K across the slices of a workgroup instead of leaving most of the GPU idle.
  */
 import { MAX_GROUPS } from '../indexing.js';
+import { PROFILES } from '../profile.js';
 
 /** One tiling: S slices of WX×WY invocations, each a TM×TN tile; S·BK k-values staged per pass. */
 export interface SplitTiles {
@@ -35,8 +36,8 @@ const NARROW: readonly SplitTiles[] = [
 /** Every candidate tiling, for tests that run each. */
 export const SPLIT_TILINGS: readonly SplitTiles[] = [...WIDE, ...NARROW.slice(0, -1)];
 
-/** Parallel work wanted: workgroups × slices that have k-values to do (≈ 128 workgroups of 4). */
-const ENOUGH_WORK = 512;
+/** Parallel work wanted per workgroup the target profile asks for: busy slices (a GPU: 128 workgroups of 4). */
+const SLICES_PER_WORKGROUP = 4;
 
 const blockM = (t: SplitTiles) => t.WY * t.TM;
 const blockN = (t: SplitTiles) => t.WX * t.TN;
@@ -48,23 +49,25 @@ const work = (t: SplitTiles, M: number, N: number, K: number, batches: number) =
 
 /**
  * The tiling for `batches` M×N×K products: among the candidates for the output's width whose block
- * is no wider than it (rounded up to a power of 2) and whose slices are at least half busy, the
+ * is no larger than it (rounded up to powers of 2) and whose slices are at least half busy, the
  * largest block that gives enough parallel work; failing that, the one giving the most (the larger
- * block on a tie). Untuned: chosen by this arithmetic, not by timings.
+ * block on a tie). "Enough" is the profile's `minWorkgroups` (src/codegen/profile.ts) times 4 busy
+ * slices: a GPU gets small split blocks, a CPU adapter large ones. Untuned: arithmetic, not timings.
  */
-export function splitTiles(M: number, N: number, K: number, batches = 1): SplitTiles {
+export function splitTiles(M: number, N: number, K: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups): SplitTiles {
   const forced = tilesFromEnv();
   if (forced) return forced;
-  const width = 2 ** Math.ceil(Math.log2(Math.max(N, 1)));
-  const pool = (N >= 4 ? WIDE : NARROW).filter((t) => blockN(t) <= width && Math.ceil(M / blockM(t)) <= MAX_GROUPS);
+  const up = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(n, 1)));
+  const pool = (N >= 4 ? WIDE : NARROW).filter((t) => blockN(t) <= up(N) && blockM(t) <= up(M) && Math.ceil(M / blockM(t)) <= MAX_GROUPS);
   const usable = pool.filter((t) => 2 * busy(t, K) >= t.S);
   const fits = usable.length ? usable : pool.length ? pool : [NARROW[NARROW.length - 1]];
-  return fits.find((t) => work(t, M, N, K, batches) >= ENOUGH_WORK) ?? fits.reduce((a, b) => (work(b, M, N, K, batches) > work(a, M, N, K, batches) ? b : a));
+  const enough = minWorkgroups * SLICES_PER_WORKGROUP;
+  return fits.find((t) => work(t, M, N, K, batches) >= enough) ?? fits.reduce((a, b) => (work(b, M, N, K, batches) > work(a, M, N, K, batches) ? b : a));
 }
 
 /** Template data, workgroup size and dispatch of shaders/split-gemm.wgsl.hbs for `batches` M×N×K products. */
-export function splitGemm(M: number, N: number, K: number, batches: number, loaders: readonly string[]) {
-  const t = splitTiles(M, N, K, batches);
+export function splitGemm(M: number, N: number, K: number, batches: number, loaders: readonly string[], minWorkgroups?: number) {
+  const t = splitTiles(M, N, K, batches, minWorkgroups);
   const [BM, BN, KC, threads] = [blockM(t), blockN(t), t.S * t.BK, t.WX * t.WY * t.S];
   const [gx, gy] = [Math.ceil(N / BN), Math.ceil(M / BM)];
   if (gx > MAX_GROUPS || gy > MAX_GROUPS || batches > MAX_GROUPS) throw new Error(`split GEMM ${M}×${N}×${K} (×${batches}) needs more workgroups than one dispatch holds`);

@@ -1,0 +1,170 @@
+/**
+ * GPU kernels of the gradient ops (scatterAdd, conv and depthwise conv backprops, pool grads), each in
+ * a hand-built graph fed by graph inputs, against the float64 interpreter on random data (never zeros).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { getOp, interpret, validate, type Attrs, type DType, type Graph, type Node } from '../../src/ir/index.js';
+import { buildBundle } from '../../src/codegen/bundle.js';
+import { SPLIT_TILINGS } from '../../src/codegen/lower/split-gemm.js';
+import { Net, type TensorData } from '../../src/runtime/index.js';
+import { testGpu } from '../support/gpu.js';
+import { expectClose } from '../support/close.js';
+import { randomData, randomInts } from '../support/random.js';
+
+const TOL = { rtol: 1e-4, atol: 1e-5 };
+
+interface Feed {
+  readonly shape: number[];
+  readonly data: TensorData;
+}
+
+const nets: Net[] = [];
+afterAll(() => nets.forEach((n) => n.destroy()));
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const rand = (shape: number[], seed: number): Feed => ({ shape, data: randomData(size(shape), seed) });
+const dtypeOf = (d: TensorData): DType => (d instanceof Int32Array ? 'int32' : 'float32');
+
+/**
+ * Runs `op` on inputs fed as graph inputs a, b, …: compiles the one-op graph, runs it on the GPU with
+ * a NaN-poisoned arena, and compares with the float64 interpreter. Returns the kernels' WGSL.
+ */
+async function check(op: string, feeds: Feed[], attrs: Attrs, tol = TOL): Promise<string[]> {
+  const names = feeds.map((_, k) => String.fromCharCode(97 + k));
+  const nodes: Node[] = feeds.map((f, id) => {
+    const type = { shape: f.shape, dtype: dtypeOf(f.data) };
+    return { id, op: 'input', inputs: [], attrs: { name: names[id], shape: f.shape, dtype: type.dtype }, outputs: [type], name: names[id] };
+  });
+  const outputs = getOp(op).infer(nodes.map((n) => n.outputs[0]), attrs);
+  nodes.push({ id: feeds.length, op, inputs: feeds.map((_, node) => ({ node, output: 0 })), attrs, outputs, name: op });
+  const graph: Graph = { nodes, outputs: [{ name: 'y', value: { node: feeds.length, output: 0 } }], updates: [] };
+  validate(graph);
+  const { bundle, report } = buildBundle(graph, new Map(), op, feeds[0].shape[0]);
+  const net = await Net.create(bundle, await testGpu());
+  nets.push(net);
+  const inputs = Object.fromEntries(names.map((n, k) => [n, feeds[k].data]));
+  await net.fill(NaN);
+  const got = await net.predict(inputs);
+  const want = interpret(graph, inputs, { precision: 'float64' }).outputs.y;
+  expectClose(got.y, want.data, tol, op);
+  expect(report.kernels).toHaveLength(1);
+  return report.kernels.map((k) => k.wgsl);
+}
+
+/** Conv attrs with every default written out. */
+const conv = (a: { strides?: number[]; padding?: string; dilations?: number[] }): Attrs => ({ strides: [1, 1], padding: 'valid', dilations: [1, 1], ...a });
+
+/** The forward op's output shape for input x and kernel w. */
+const forward = (op: string, x: number[], w: number[], attrs: Attrs) => getOp(op).infer([{ shape: x, dtype: 'float32' }, { shape: w, dtype: 'float32' }], attrs)[0].shape as number[];
+
+const CONV_CASES: [string, number[], number[], Attrs][] = [
+  ['same 3×3', [2, 5, 6, 3], [3, 3, 3, 4], conv({ padding: 'same' })],
+  ['valid 3×3, strides 2', [2, 7, 6, 3], [3, 3, 3, 4], conv({ strides: [2, 2] })],
+  ['same 3×3, strides 2', [2, 7, 6, 3], [3, 3, 3, 4], conv({ padding: 'same', strides: [2, 2] })],
+  ['same, even 4×4 kernel, strides 2 (pad split unevenly)', [2, 7, 9, 2], [4, 4, 2, 3], conv({ padding: 'same', strides: [2, 2] })],
+  ['same, dilation 2', [2, 7, 6, 3], [3, 3, 3, 4], conv({ padding: 'same', dilations: [2, 2] })],
+  ['valid, dilation [2, 1]', [2, 7, 6, 3], [3, 3, 3, 4], conv({ dilations: [2, 1] })],
+  ['rectangular 2×3, strides [1, 2], same', [2, 5, 7, 3], [2, 3, 3, 4], conv({ padding: 'same', strides: [1, 2] })],
+  ['valid 3×2, strides [2, 1], dilation [1, 2]', [1, 8, 7, 2], [3, 2, 2, 5], conv({ strides: [2, 1], dilations: [1, 2] })],
+  ['1×1 kernel', [2, 4, 4, 5], [1, 1, 5, 3], conv({})],
+  ['strides larger than the kernel', [2, 7, 7, 2], [2, 2, 2, 3], conv({ strides: [3, 3] })],
+  ['a long reduction (batch 4 of 12×12)', [4, 12, 12, 2], [3, 3, 2, 4], conv({ padding: 'same' })],
+];
+
+describe('conv2dBackpropInput / conv2dBackpropFilter kernels match the interpreter', () => {
+  it.each(CONV_CASES)('%s', async (_, x, w, attrs) => {
+    const dy = forward('conv2d', x, w, attrs);
+    await check('conv2dBackpropInput', [rand(dy, 3), rand(w, 4)], { ...attrs, inputSize: [x[1], x[2]] });
+    await check('conv2dBackpropFilter', [rand(x, 5), rand(dy, 6)], { ...attrs, kernelSize: [w[0], w[1]] });
+  });
+});
+
+describe('depthwiseConv2dBackpropInput / Filter kernels match the interpreter', () => {
+  it.each([
+    ['multiplier 1, same', [2, 6, 7, 3], [3, 3, 3, 1], conv({ padding: 'same' })],
+    ['multiplier 2, same', [2, 6, 7, 3], [3, 3, 3, 2], conv({ padding: 'same' })],
+    ['multiplier 2, valid, strides 2', [2, 7, 6, 3], [3, 3, 3, 2], conv({ strides: [2, 2] })],
+    ['multiplier 2, same, strides 2', [2, 7, 6, 2], [3, 3, 2, 2], conv({ padding: 'same', strides: [2, 2] })],
+    ['multiplier 3, rectangular 3×2, dilation 2, same', [2, 6, 7, 3], [3, 2, 3, 3], conv({ padding: 'same', dilations: [2, 2] })],
+    ['multiplier 1, a long reduction (batch 4 of 12×12)', [4, 12, 12, 2], [3, 3, 2, 1], conv({ padding: 'same' })],
+  ] as [string, number[], number[], Attrs][])('%s', async (_, x, w, attrs) => {
+    const dy = forward('depthwiseConv2d', x, w, attrs);
+    await check('depthwiseConv2dBackpropInput', [rand(dy, 7), rand(w, 8)], { ...attrs, inputSize: [x[1], x[2]] });
+    await check('depthwiseConv2dBackpropFilter', [rand(x, 9), rand(dy, 10)], { ...attrs, kernelSize: [w[0], w[1]] });
+  });
+});
+
+describe('every split-K GEMM tiling gives the same gradients', () => {
+  const x = [2, 9, 8, 5];
+  const w = [3, 3, 5, 6];
+  const attrs = conv({ padding: 'same', strides: [2, 1] });
+  const dy = forward('conv2d', x, w, attrs);
+  it.each(SPLIT_TILINGS.map((t) => [Object.values(t).join(','), t] as const))('KILN_SPLIT_TILES=%s', async (spec) => {
+    process.env.KILN_SPLIT_TILES = spec;
+    try {
+      const [wgsl] = await check('conv2dBackpropFilter', [rand(x, 11), rand(dy, 12)], { ...attrs, kernelSize: [3, 3] });
+      expect(wgsl).toContain(`const S = ${spec.split(',')[2]}u;`);
+      await check('conv2dBackpropInput', [rand(dy, 13), rand(w, 14)], { ...attrs, inputSize: [x[1], x[2]] });
+      await check('depthwiseConv2dBackpropFilter', [rand(x, 15), rand([...dy.slice(0, 3), 10], 16)], { ...attrs, kernelSize: [3, 3] });
+    } finally {
+      delete process.env.KILN_SPLIT_TILES;
+    }
+  });
+});
+
+const pool = (poolSize: number[], strides: number[], padding: string): Attrs => ({ poolSize, strides, padding });
+const POOL_CASES: [string, number[], Attrs][] = [
+  ['2×2, strides 2, valid', [2, 6, 7, 3], pool([2, 2], [2, 2], 'valid')],
+  ['2×2, strides 2, same (odd width: a clipped window)', [2, 6, 7, 3], pool([2, 2], [2, 2], 'same')],
+  ['3×3, strides 2, same (overlapping windows)', [2, 7, 6, 2], pool([3, 3], [2, 2], 'same')],
+  ['3×3, strides 1, same', [2, 5, 6, 2], pool([3, 3], [1, 1], 'same')],
+  ['3×3, strides 1, valid', [1, 5, 6, 3], pool([3, 3], [1, 1], 'valid')],
+  ['rectangular 2×3, strides [1, 2], same', [2, 5, 7, 3], pool([2, 3], [1, 2], 'same')],
+  ['2×2, strides 3, valid (elements in no window)', [2, 7, 8, 2], pool([2, 2], [3, 3], 'valid')],
+];
+
+describe('maxPool2dGrad / avgPool2dGrad kernels match the interpreter', () => {
+  it.each(POOL_CASES)('%s', async (_, x, attrs) => {
+    const dy = getOp('maxPool2d').infer([{ shape: x, dtype: 'float32' }], attrs)[0].shape as number[];
+    await check('maxPool2dGrad', [rand(x, 17), rand(dy, 18)], attrs);
+    await check('avgPool2dGrad', [rand(dy, 19)], { ...attrs, inputSize: [x[1], x[2]] });
+  });
+
+  it('maxPool2dGrad routes each window to its first maximum on ties (row-major, strict >)', async () => {
+    // Values from {-1, 0, 1}: most windows hold ties, so a different tie rule moves gradient.
+    const x = [2, 6, 6, 2];
+    const data = Float32Array.from(randomInts(size(x), 3, 21), (v) => v - 1);
+    for (const attrs of [pool([2, 2], [2, 2], 'valid'), pool([3, 3], [1, 1], 'same'), pool([3, 3], [2, 2], 'same')]) {
+      const dy = getOp('maxPool2d').infer([{ shape: x, dtype: 'float32' }], attrs)[0].shape as number[];
+      await check('maxPool2dGrad', [{ shape: x, data }, rand(dy, 22)], attrs);
+    }
+    // A constant window: the whole gradient lands on its top-left element.
+    const ones = { shape: [1, 2, 2, 1], data: new Float32Array(4).fill(1) };
+    const [wgsl] = await check('maxPool2dGrad', [ones, { shape: [1, 1, 1, 1], data: Float32Array.of(0.75) }], pool([2, 2], [2, 2], 'valid'));
+    expect(wgsl).toContain('v > best');
+  });
+});
+
+describe('scatterAdd kernels match the interpreter', () => {
+  it('axis 0 with repeated indices (an Embedding gradient: [batch, seq] indices)', async () => {
+    await check('scatterAdd', [rand([3, 4, 5], 23), { shape: [3, 4], data: randomInts(12, 6, 24) }], { axis: 0, size: 6 });
+  });
+
+  it('every index the same, and some rows never indexed', async () => {
+    const wgsl = await check('scatterAdd', [rand([5, 3], 25), { shape: [5], data: Int32Array.of(2, 2, 2, 2, 2) }], { axis: 0, size: 4 });
+    expect(wgsl[0]).not.toContain('atomic');
+  });
+
+  it('axis 1, indices of rank 2, inner dims after them', async () => {
+    await check('scatterAdd', [rand([2, 3, 2, 4], 26), { shape: [3, 2], data: Int32Array.of(0, 4, 4, 1, 0, 0) }], { axis: 1, size: 5 });
+  });
+
+  it('a scalar-per-index update on the last axis', async () => {
+    await check('scatterAdd', [rand([3, 7], 27), { shape: [7], data: randomInts(7, 3, 28) }], { axis: 1, size: 3 });
+  });
+
+  it('int32 updates add exactly', async () => {
+    const updates = { shape: [6, 2], data: Int32Array.from(randomInts(12, 100, 29), (v) => v - 50) };
+    await check('scatterAdd', [updates, { shape: [6], data: Int32Array.of(1, 0, 1, 3, 1, 0) }], { axis: 0, size: 4 }, { rtol: 0, atol: 0 });
+  });
+});
