@@ -15,7 +15,9 @@ import { isSoftwareAdapter, openGpu } from './gpu.js';
 import { importFile, isModel } from './load-model.js';
 import { intOption } from './options.js';
 
-const MLP = fileURLToPath(new URL('../../samples/mlp.ts', import.meta.url));
+/** The sample models the demo can train, by name. */
+const SAMPLES: Record<string, string> = { mlp: 'samples/mlp.ts', cnn: 'samples/cnn.ts' };
+const samplePath = (name: string) => fileURLToPath(new URL(`../../${SAMPLES[name]}`, import.meta.url));
 
 /** Rows of the per-image table; accuracy counts every image. */
 const SHOWN = 16;
@@ -34,6 +36,7 @@ interface DemoOptions {
   epochs?: number;
   trainCount?: number;
   train: boolean;
+  model: string;
 }
 
 const log = (line: string) => console.log(line);
@@ -49,11 +52,13 @@ export function demoCommand(): Command {
     .option('-e, --epochs <n>', `training epochs (default ${TRAINING.gpu.epochs} on a GPU, ${TRAINING.software.epochs} on a software adapter)`, intOption(1, 1000))
     .option('--train-count <n>', `training images (default all ${TRAINING.gpu.samples} on a GPU, ${TRAINING.software.samples} on a software adapter)`, intOption(1, 60_000))
     .option('--no-train', 'skip training: classify with the untrained weights')
+    .option('-m, --model <name>', `which sample to train: ${Object.keys(SAMPLES).join(' or ')}`, 'mlp')
     .action(async (opts: DemoOptions) => {
       const data = loadFashionMnist({ split: 'test', dir: opts.dataDir, limit: opts.count ?? (opts.interpret ? 16 : undefined) });
-      const mod = await importFile(MLP, 'samples/mlp.ts');
+      if (!SAMPLES[opts.model]) throw new CliError(`unknown --model '${opts.model}'; the demo trains ${Object.keys(SAMPLES).join(' or ')}`);
+      const mod = await importFile(samplePath(opts.model), SAMPLES[opts.model]);
       const model = mod.model;
-      if (!isModel(model)) throw new CliError('samples/mlp.ts no longer exports `model` as a kiln Model');
+      if (!isModel(model)) throw new CliError(`${SAMPLES[opts.model]} no longer exports \`model\` as a kiln Model`);
       if (opts.interpret) return interpreterDemo(model, data);
       return gpuDemo(model, data, opts);
     });
@@ -103,7 +108,7 @@ async function train(model: Model, opts: DemoOptions, software: boolean, batch: 
 async function gpuDemo(model: Model, all: FashionMnist, opts: DemoOptions): Promise<void> {
   const batch = opts.batch;
   const defaultCount = opts.count === undefined;
-  log(`kiln demo: the bench MLP from samples/mlp.ts, compiled to WebGPU kernels, ${opts.train ? 'trained on Fashion-MNIST, then ' : ''}classifying Fashion-MNIST test images\n`);
+  log(`kiln demo: the bench ${opts.model.toUpperCase()} from ${SAMPLES[opts.model]}, compiled to WebGPU kernels, ${opts.train ? 'trained on Fashion-MNIST, then ' : ''}classifying Fashion-MNIST test images\n`);
   model.summary(log);
   log('');
   const gpu = await openGpu(log);
@@ -152,7 +157,7 @@ async function gpuDemo(model: Model, all: FashionMnist, opts: DemoOptions): Prom
         const want = interpretModel(model, { shape: [batch, pixels], dtype: 'float32', data: firstBatch.x }).outputs[output.name];
         const c = compareOutput(output.name, firstBatch.probs, want.data, DEFAULT_TOLERANCE);
         log(`The first batch ${c.bad ? 'DIFFERS from' : 'matches'} kiln's reference interpreter (max |diff| ${c.maxAbs.toExponential(2)}; rtol ${DEFAULT_TOLERANCE.rtol}, atol ${DEFAULT_TOLERANCE.atol}).`);
-        if (c.bad) throw new CliError(`the GPU's results differ from the reference interpreter in ${c.bad} of ${c.size} values: a kernel bug; please report it with \`kiln run samples/mlp.ts --random-input --check\``);
+        if (c.bad) throw new CliError(`the GPU's results differ from the reference interpreter in ${c.bad} of ${c.size} values: a kernel bug; please report it with \`kiln run ${SAMPLES[opts.model]} --random-input --check\``);
       }
     } finally {
       net.destroy();
@@ -164,7 +169,7 @@ async function gpuDemo(model: Model, all: FashionMnist, opts: DemoOptions): Prom
 
 /** The demo on the reference interpreter (`--interpret`): no GPU needed. */
 function interpreterDemo(model: Model, data: FashionMnist): void {
-  log('kiln demo: the bench MLP from samples/mlp.ts, classifying Fashion-MNIST test images on the reference interpreter\n');
+  log('kiln demo: the bench model, classifying Fashion-MNIST test images on the reference interpreter\n');
   model.summary(log);
   const pixels = data.rows * data.cols;
   const t0 = performance.now();
