@@ -41,14 +41,13 @@ for (const batch of opt.batches.split(',').map(Number)) {
     net.destroy();
     // A train step as the peers time it: SGD, categorical cross-entropy, the loss read back each step.
     const model = await make();
-    const session = await TrainingSession.create(model, resolveCompileArgs(model, { optimizer: optimizers.SGD({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' }), batch, gpu);
+    const session = await TrainingSession.create(model, resolveCompileArgs(model, { optimizer: optimizers.SGD({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' }), batch, gpu, { readLoss: true });
     const y = new Float32Array(batch * 10).map((_, i) => (i % 10 === (i / 10) % 10 ? 1 : 0));
     const feeds = Object.fromEntries(session.inputNames.map((n, k) => [n, k < net.inputs.length ? inputs[net.inputs[k].name] : y]));
     const steps: number[] = [];
     for (let i = 0; i < iters + 3; i++) {
       const t = performance.now();
-      void session.step(feeds);
-      await session.readLogs();
+      await session.step(feeds);
       if (i >= 3) steps.push(performance.now() - t);
     }
     const t1 = performance.now();

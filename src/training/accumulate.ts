@@ -12,9 +12,9 @@ export const sumOf = (name: string) => `__sum/${name}`;
  * Turns the step's outputs (loss, metrics) into running sums kept on the GPU: `__sum/<name>` += value,
  * `__steps` += 1, and `__nan_step` remembers the first step whose loss was NaN or infinite (−1 while
  * none). The outputs are dropped, so a step reads nothing back; the loop reads the sums when it
- * needs logs.
+ * needs logs. With `keepLoss`, the loss stays an output, read back by the step's own submit.
  */
-export function accumulateOutputs(program: Program): Program {
+export function accumulateOutputs(program: Program, options: { keepLoss?: boolean } = {}): Program {
   const { graph } = program;
   const b = new GraphBuilder();
   for (const n of graph.nodes) b.copy(n, n.inputs);
@@ -42,5 +42,6 @@ export function accumulateOutputs(program: Program): Program {
     updates.push({ weight: NAN_STEP, value: b.add('where', [hit, steps, nanStep], {}, 'nan_step')[0] });
   }
   updates.push({ weight: STEPS, value: b.add('add', [steps, constant(1)], {}, 'steps/add')[0] });
-  return { graph: b.build([], updates), weights };
+  const kept = options.keepLoss && loss ? [{ name: 'loss', value: asScalar(loss.value) }] : [];
+  return { graph: b.build(kept, updates), weights };
 }

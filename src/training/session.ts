@@ -48,14 +48,14 @@ export function dropoutPerStep(program: Program): Program {
 }
 
 /** The passes of a training step, in order: the forward graph settled, then differentiated, then fused. */
-export function trainingProgram(model: Model, config: CompiledConfig, batch: number, check = false): { program: Program; metrics: readonly string[]; trainable: readonly string[] } {
+export function trainingProgram(model: Model, config: CompiledConfig, batch: number, check = false, keepLoss = false): { program: Program; metrics: readonly string[]; trainable: readonly string[] } {
   const objective = trainingObjective(model, config);
   const ctx: PassContext = { phase: 'training', batch };
   let p = runPipeline(objective.program, [specializeBatch, foldLearningPhase, constantFold, expandBatchNorm, cse, dce], ctx, { check });
   p = dropoutPerStep(p);
   p = autodiff(p, { loss: 'loss', wrt: objective.trainable });
   p = applyOptimizer(p, { optimizer: config.optimizer, grads: Object.fromEntries(objective.trainable.map((w) => [w, `grad/${w}`])) });
-  p = accumulateOutputs(p);
+  p = accumulateOutputs(p, { keepLoss });
   p = runPipeline(p, [constantFold, cse, dce, fuseEpilogues, fuseElementwise, dce], ctx, { check });
   return { program: p, metrics: objective.metrics, trainable: objective.trainable };
 }
@@ -71,9 +71,9 @@ export class TrainingSession {
   ) {}
 
   /** Compiles the model's training step for a batch size and loads it. */
-  static async create(model: Model, config: CompiledConfig, batch: number, gpu?: GpuContext): Promise<TrainingSession> {
+  static async create(model: Model, config: CompiledConfig, batch: number, gpu?: GpuContext, options: { readLoss?: boolean } = {}): Promise<TrainingSession> {
     const ctx = gpu ?? (await openDevice());
-    const { program, metrics } = trainingProgram(model, config, batch);
+    const { program, metrics } = trainingProgram(model, config, batch, false, options.readLoss);
     const { bundle } = buildBundle(program.graph, program.weights, model.name, batch, { mode: 'training', profile: profileForAdapter(ctx.adapter) });
     return new TrainingSession(model, await Net.create(bundle, ctx), bundle, metrics, batch);
   }
@@ -97,7 +97,7 @@ export class TrainingSession {
     for (const w of wanted) w.write(values[w.name]);
   }
 
-  /** Runs one step on a batch: nothing is read back. */
+  /** Runs one step on a batch: nothing is read back (unless created with `readLoss`: then the loss, in the same submit). */
   step(inputs: Record<string, Float32Array | Int32Array>): Promise<unknown> {
     return this.net.predict(inputs);
   }
