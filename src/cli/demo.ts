@@ -30,7 +30,8 @@ const TRAINING = { gpu: { samples: 60_000, epochs: 5 }, software: { samples: 6_0
 
 interface DemoOptions {
   count?: number;
-  batch: number;
+  batch?: number;
+  predictBatch: number;
   dataDir?: string;
   interpret?: boolean;
   epochs?: number;
@@ -46,7 +47,8 @@ export function demoCommand(): Command {
   return new Command('demo')
     .description('quick-start demo: compile the sample MLP (samples/mlp.ts) and classify Fashion-MNIST test images on the GPU')
     .option('-n, --count <n>', `how many test images to classify (default: all on a GPU, ${SOFTWARE_COUNT} on a software adapter, 16 with --interpret)`, intOption(1, 1_000_000))
-    .option('-b, --batch <n>', 'batch size compiled into the training step and the bundle', intOption(1, 4096), 128)
+    .option('-b, --batch <n>', 'batch size compiled into the training step (default 32, as Keras; 128 on a software adapter)', intOption(1, 4096))
+    .option('--predict-batch <n>', 'batch size compiled into the inference bundle', intOption(1, 4096), 256)
     .option('--data-dir <dir>', `folder with the Fashion-MNIST IDX files (default: $KILN_FASHION_MNIST_DIR or ${FASHION_MNIST_DIR})`)
     .option('--interpret', "run on kiln's reference interpreter (plain TypeScript, float64) instead of the GPU, untrained")
     .option('-e, --epochs <n>', `training epochs (default ${TRAINING.gpu.epochs} on a GPU, ${TRAINING.software.epochs} on a software adapter)`, intOption(1, 1000))
@@ -106,7 +108,7 @@ async function train(model: Model, opts: DemoOptions, software: boolean, batch: 
 
 /** Compiles the MLP for `batch`, runs every image through it on the GPU (one submit per batch), and checks the first batch against the interpreter. */
 async function gpuDemo(model: Model, all: FashionMnist, opts: DemoOptions): Promise<void> {
-  const batch = opts.batch;
+  const batch = opts.predictBatch;
   const defaultCount = opts.count === undefined;
   log(`kiln demo: the bench ${opts.model.toUpperCase()} from ${SAMPLES[opts.model]}, compiled to WebGPU kernels, ${opts.train ? 'trained on Fashion-MNIST, then ' : ''}classifying Fashion-MNIST test images\n`);
   model.summary(log);
@@ -114,7 +116,8 @@ async function gpuDemo(model: Model, all: FashionMnist, opts: DemoOptions): Prom
   const gpu = await openGpu(log);
   useTrainingDevice(gpu);
   try {
-    if (opts.train) await train(model, opts, isSoftwareAdapter(gpu.adapter), batch);
+    const software = isSoftwareAdapter(gpu.adapter);
+    if (opts.train) await train(model, opts, software, opts.batch ?? (software ? 128 : 32));
     let data = all;
     if (defaultCount && isSoftwareAdapter(gpu.adapter) && all.count > SOFTWARE_COUNT) {
       const pixels = all.rows * all.cols;
