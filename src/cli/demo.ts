@@ -26,7 +26,7 @@ const SHOWN = 16;
 const SOFTWARE_COUNT = 1000;
 
 /** Training on a software adapter uses a subset and fewer epochs, so the demo ends in a few minutes on a CPU. */
-const TRAINING = { gpu: { samples: 60_000, epochs: 5 }, software: { samples: 6_000, epochs: 2 } };
+const TRAINING = { gpu: { samples: 60_000, epochs: 5 }, software: { samples: 12_000, epochs: 3 } };
 
 interface DemoOptions {
   count?: number;
