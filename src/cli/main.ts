@@ -11,6 +11,7 @@ import { graphCommand } from './graph.js';
 import { inspectCommand } from './inspect.js';
 import { runCommand } from './run.js';
 import { summaryCommand } from './summary.js';
+import { trainCommand } from './train.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -29,7 +30,7 @@ export function program(): Command {
       .version(pkg.version),
     'kiln --help',
   );
-  for (const cmd of [summaryCommand(), compileCommand(), runCommand(), inspectCommand(), graphCommand(), demoCommand()]) p.addCommand(style(cmd, `kiln ${cmd.name()} --help`));
+  for (const cmd of [summaryCommand(), compileCommand(), runCommand(), inspectCommand(), graphCommand(), demoCommand(), trainCommand()]) p.addCommand(style(cmd, `kiln ${cmd.name()} --help`));
   return p;
 }
 

@@ -126,6 +126,7 @@ const direct = {
   wrongExport: ['summary', 'samples/shared_weights.ts', '--export', 'nope'],
   unbuilt: ['run', unbuilt, '--interpret', '--random-input'],
   demo: ['demo', '--data-dir', fakeData, '--count', '12', '--batch', '8', '--predict-batch', '8', '--train-count', '16', '--epochs', '2'],
+  train: ['train', 'samples/mlp.ts', '--data', 'fashion-mnist', '--data-dir', fakeData, '--epochs', '2', '--batch', '8', '--train-count', '16', '--save', join(tmp, 'mlp.weights')],
   demoUntrained: ['demo', '--data-dir', fakeData, '--count', '12', '--predict-batch', '8', '--no-train'],
   demoInterpret: ['demo', '--interpret', '--data-dir', fakeData, '--count', '12'],
   demoMissing: ['demo', '--data-dir', join(tmp, 'nowhere')],
@@ -274,6 +275,16 @@ describe('model file errors: one line, exit code 1', () => {
     expect(line).toContain("export 'net'");
     expect(line).toContain('has not been built');
     expect(line).toContain('build(');
+  });
+});
+
+describe('kiln train', () => {
+  it('fits a model file on Fashion-MNIST on the GPU, evaluates it on the test split and saves the weights', () => {
+    const out = ok('train');
+    expect(out).toMatch(/training 'mlp' on 16 Fashion-MNIST images, batch 8, Adam/);
+    expect(out).toMatch(/Epoch 2\/2/);
+    expect(out).toMatch(/test: loss \d+\.\d+ - accuracy \d\.\d+ \(20 images\)/);
+    expect(out).toContain(`weights written to ${join(tmp, 'mlp.weights')}`);
   });
 });
 
