@@ -72,8 +72,20 @@ export function buildBundle(
     return { kind: 'value', ref };
   };
 
-  const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData, profile: options.profile ?? PROFILES.gpu };
-  const perNode = graph.nodes.map((n) => lowerNode(n, ctx));
+  // Scratch ranges restart at 0 for each node; one region at the end of the arena fits the largest node's total.
+  let scratchUsed = 0;
+  let scratchSize = 0;
+  const scratch = (bytes: number): Operand => {
+    const offset = scratchUsed;
+    scratchUsed = align(offset + bytes);
+    scratchSize = Math.max(scratchSize, scratchUsed);
+    return { kind: 'scratch', offset, size: bytes };
+  };
+  const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData, profile: options.profile ?? PROFILES.gpu, scratch };
+  const perNode = graph.nodes.map((n) => {
+    scratchUsed = 0;
+    return lowerNode(n, ctx);
+  });
   const used = new Set<string>();
   for (const specs of perNode) for (const s of specs) for (const b of s.operands) if (b.operand.kind === 'weight') used.add(b.operand.name);
 
@@ -107,6 +119,9 @@ export function buildBundle(
     return s;
   };
 
+  const scratchBase = align(plan.arenaSize);
+  const arenaSize = scratchSize ? scratchBase + scratchSize : plan.arenaSize;
+
   const kernels = new Map<string, KernelEntry>();
   const files = new Map<string, Uint8Array>();
   const steps: Step[] = [];
@@ -124,6 +139,7 @@ export function buildBundle(
     }
     const params = spec.operands.map((b) => {
       if (b.operand.kind === 'weight') return weightAt.get(b.operand.name)!.offset / 4;
+      if (b.operand.kind === 'scratch') return (scratchBase + b.operand.offset) / 4;
       return slotOf(b.operand.ref, `a value of '${spec.name}'`).offset / 4;
     });
     steps.push({ kernel: id, name: spec.name, dispatch: [...spec.dispatch] as [number, number, number], params });
@@ -170,7 +186,7 @@ export function buildBundle(
     kiln: KILN_VERSION,
     mode: training ? 'training' : 'inference',
     model: { name: modelName, batch, inputs, outputs },
-    arena: { size: plan.arenaSize },
+    arena: { size: arenaSize },
     weights: { file: 'weights.bin', size: wsize, sha256: sha(weightBytes), entries },
     kernels: [...kernels.values()],
     steps,

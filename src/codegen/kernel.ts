@@ -2,8 +2,15 @@ import type { Graph, Node, TensorType, ValueRef } from '../ir/types.js';
 import type { NDArray } from '../ir/ndarray.js';
 import type { TargetProfile } from './profile.js';
 
-/** What a kernel binding reads or writes: a graph value (arena) or a weight (weights buffer). */
-export type Operand = { readonly kind: 'value'; readonly ref: ValueRef } | { readonly kind: 'weight'; readonly name: string };
+/**
+ * What a kernel binding reads or writes: a graph value (arena), a weight (weights buffer), or a
+ * range of the scratch region (arena, bytes from its start) that one node's kernels share for
+ * temporaries: its steps run in order, so a later kernel sees what an earlier one wrote.
+ */
+export type Operand =
+  | { readonly kind: 'value'; readonly ref: ValueRef }
+  | { readonly kind: 'weight'; readonly name: string }
+  | { readonly kind: 'scratch'; readonly offset: number; readonly size: number };
 
 /** One operand of a kernel, in order: outputs first, then inputs; its offset goes in the step's params. */
 export interface KernelOperand {
@@ -33,6 +40,8 @@ export interface LowerContext {
   readonly profile: TargetProfile;
   /** Values of weights and constants, for lowerings that specialize on them. */
   readonly weights: ReadonlyMap<string, NDArray>;
+  /** A fresh 256-byte-aligned scratch range of `bytes` for this node's kernels only (reused by the next node). */
+  scratch(bytes: number): Operand;
 }
 
 /** Turns one node into the kernels that run it (none for nodes that only rename memory). */

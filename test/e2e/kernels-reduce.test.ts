@@ -90,3 +90,56 @@ describe('argMax gives the int32 index of the first maximum', () => {
     await check(opModel([300], (x) => ops.argMax(x, -1), 'int32'), EXACT, 2, 4);
   });
 });
+
+describe('few outputs over many elements split into two kernels through scratch', () => {
+  /**
+   * Float32 sums of n terms in [-1, 1] round differently from float64 by about ε·√n·|partial sums|
+   * (a random walk), and the sums themselves are O(√n) with mean 0, so rtol alone is meaningless
+   * near zero: atol scales with √n for sums and with 1/√n for means (the sum divided by n).
+   */
+  const tolFor = (name: string, n: number) =>
+    name === 'sum' ? { rtol: 1e-4, atol: 1e-4 * Math.sqrt(n) } : name === 'mean' ? { rtol: 1e-4, atol: 1e-4 / Math.sqrt(n) } : { rtol: 1e-4, atol: 1e-5 };
+  /** Steps of the reduction node (the model's last node). */
+  const reduceSteps = (run: GpuRun) => {
+    const steps = run.compiled.report.steps;
+    return steps.filter((s) => s.name === steps.at(-1)!.name);
+  };
+
+  /** [label, input shape without the batch, batch, axes, keepDims, reduced elements per output]. */
+  const SPLIT: [string, number[], number, number[], boolean, number][] = [
+    ['[64,16,16,8] over leading axes 0,1,2', [16, 16, 8], 64, [0, 1, 2], false, 64 * 16 * 16],
+    ['[64,16,16,8] over leading axes 0,1,2, keepDims', [16, 16, 8], 64, [0, 1, 2], true, 64 * 16 * 16],
+    ['[4096,32] over axis 0', [32], 4096, [0], false, 4096],
+    ['[4096,32] over axis 0, keepDims', [32], 4096, [0], true, 4096],
+    ['[2,4096,3] over axes 0,1 (3 columns: partial rows of lanes)', [4096, 3], 2, [0, 1], false, 8192],
+    ['[2,8192] over the trailing axis', [8192], 2, [-1], true, 8192],
+    ['[3,5000] over the trailing axis (slices not multiples of 256)', [5000], 3, [1], false, 5000],
+    ['[2,4100] over every axis', [4100], 2, [], false, 8200],
+  ];
+  for (const name of ['sum', 'mean', 'max', 'min'] as const) {
+    it.each(SPLIT)(`${name}: %s`, async (_, shape, batch, axes, keepDims, n) => {
+      const run = await check(opModel(shape, (x) => REDUCERS[name](x, axes, keepDims)), tolFor(name, n), batch);
+      expect(run.compiled.report.steps).toHaveLength(2);
+    });
+  }
+
+  it('prod over 4096·2 elements near 1', async () => {
+    const run = await check(opModel([4096, 2], (x) => ops.prod(ops.add(ops.mul(x, 0.001), 1), [0, 1])), { rtol: 1e-4, atol: 1e-5 }, 2);
+    expect(reduceSteps(run)).toHaveLength(2);
+  });
+
+  it('scratch does not corrupt other values: two split reductions feeding one add', async () => {
+    const run = await check(
+      opModel([16, 16, 8], (x) => ops.add(ops.sum(x, [0, 1, 2]), ops.max(x, [0, 1, 2]))),
+      { rtol: 1e-4, atol: 1e-4 * Math.sqrt(64 * 16 * 16) },
+      64,
+    );
+    // Two kernels per reduction, one for the add; the scratch region lies past every planned value.
+    expect(run.compiled.report.steps).toHaveLength(5);
+    const m = run.compiled.bundle.manifest;
+    const scratchParams = run.compiled.report.kernels.flatMap((k, i) => k.operands.flatMap((o, j) => (o.operand.kind === 'scratch' ? [m.steps[i].params[j]] : [])));
+    expect(scratchParams).toHaveLength(4);
+    const valueEnds = [...m.model.inputs, ...m.model.outputs].map((v) => v.offset / 4);
+    for (const p of scratchParams) for (const end of valueEnds) expect(p).toBeGreaterThan(end);
+  });
+});

@@ -23,6 +23,12 @@ export class Bindings {
     return this.bind(ctx.operand(node.inputs[i]), 'in', ctx.type(node.inputs[i]).dtype, `in${count}`);
   }
 
+  /** Binds a float32 scratch range for reading or writing; returns the accessor name (`sr0(i)` / `sw0(i, v)`). */
+  scratch(operand: Operand, role: 'in' | 'out'): string {
+    if (operand.kind !== 'scratch') throw new Error(`Bindings.scratch takes a scratch operand, not a ${operand.kind}`);
+    return this.bind(operand, role, 'float32', `s${role === 'in' ? 'r' : 'w'}${this.operands.length}`);
+  }
+
   /** Template data for the header partial. */
   header(helpers: readonly string[] = []): { params: string[]; accessors: string[]; helpers: readonly string[] } {
     return { params: this.params.length ? this.params : ['unused'], accessors: this.accessors, helpers };
@@ -30,7 +36,7 @@ export class Bindings {
 
   private bind(operand: Operand, role: 'in' | 'out', dtype: DType, name: string): string {
     const key = JSON.stringify(operand);
-    const known = this.names.get(key);
+    const known = this.names.get(`${role}:${key}`);
     if (known && role === 'in') return known;
     const field = `o${this.operands.length}`;
     this.operands.push({ operand, role });
@@ -43,7 +49,7 @@ export class Bindings {
         ? `fn ${name}(i: u32) -> ${T} { return ${load}; }`
         : `fn ${name}(i: u32, v: ${T}) { arena[p.${field} + i] = ${T === 'f32' ? 'v' : 'bitcast<f32>(v)'}; }`,
     );
-    this.names.set(key, name);
+    this.names.set(`${role}:${key}`, name);
     return name;
   }
 }

@@ -6,6 +6,14 @@ import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 
 const WORKGROUP = 64;
+/** Split reductions (two kernels through scratch) from this many reduced elements per output… */
+export const SPLIT_FROM = 4096;
+/** …when there are fewer outputs than reduced elements / SPLIT_RATIO (too few to fill a GPU one workgroup each). */
+export const SPLIT_RATIO = 64;
+const SPLIT_WG = 256;
+/** Elements each first-pass workgroup folds, at least; and at most this many workgroups. */
+const SPLIT_PER_GROUP = SPLIT_WG * 16;
+const SPLIT_MAX_GROUPS = 1024;
 /** From this many reduced elements per output (≥ WORKGROUP), one workgroup shares each output (tree reduction). */
 export const COOPERATIVE_FROM = 256;
 
@@ -68,7 +76,8 @@ function axesOf(node: Node, rank: number): number[] {
 /**
  * reduceSum/Mean/Max/Min/Prod over any axes (keepDims only changes the output's shape, not its
  * layout) and argMax (first maximum, int32): one invocation per output element, or one workgroup
- * per output with a tree reduction when each output folds many elements.
+ * per output with a tree reduction when each output folds many elements, or (float32, few outputs
+ * over many elements, a leading or trailing reduced block) two kernels through scratch: see lowerSplit.
  */
 export function lowerReduce(node: Node, ctx: LowerContext): KernelSpec[] {
   const xt = ctx.type(node.inputs[0]);
@@ -81,6 +90,8 @@ export function lowerReduce(node: Node, ctx: LowerContext): KernelSpec[] {
   const row = ROWS[node.op] as (typeof ROWS)[string] | undefined;
   const argMax = node.op === 'argMax';
   const cooperative = !argMax && RN >= COOPERATIVE_FROM;
+  const split = !argMax && row && xt.dtype === 'float32' ? splitView(spans, RN, outN) : undefined;
+  if (split) return lowerSplit(node, ctx, split, row!, RN);
   const b = new Bindings();
   const y = b.output(node);
   const x = b.input(ctx, node, 0);
@@ -97,4 +108,65 @@ export function lowerReduce(node: Node, ctx: LowerContext): KernelSpec[] {
     result: argMax ? 'at' : row?.mean ? `acc / ${literal(RN, 'float32')}` : 'acc',
   });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [WORKGROUP, 1, 1], dispatch, operands: b.operands }];
+}
+
+/** A reduction seen as [R, C] reduced over R (`leading`) or [C, R] reduced over R (trailing). */
+interface SplitView {
+  readonly leading: boolean;
+  readonly R: number;
+  readonly C: number;
+}
+
+/** The [R, C] / [C, R] view of a reduction worth splitting into two passes, or undefined. */
+function splitView(spans: { kept: Span[]; reduced: Span[] }, RN: number, outN: number): SplitView | undefined {
+  if (RN < SPLIT_FROM || outN * SPLIT_RATIO >= RN || spans.reduced.length !== 1 || spans.kept.length > 1) return undefined;
+  const [red] = spans.reduced;
+  const kept = spans.kept[0] as Span | undefined;
+  const C = kept?.size ?? 1;
+  if (red.stride === C && (!kept || kept.stride === 1)) return { leading: true, R: red.size, C };
+  if (kept && red.stride === 1 && kept.stride === red.size && C <= 65535) return { leading: false, R: red.size, C };
+  return undefined;
+}
+
+/**
+ * A float32 reduction with few outputs over many elements, as two kernels: G workgroups each fold a
+ * contiguous slice of rows for every output into G×C partials in scratch (reading coalesced), then
+ * one invocation per output folds its G partials.
+ */
+function lowerSplit(node: Node, ctx: LowerContext, { leading, R, C }: SplitView, row: (typeof ROWS)[string], RN: number): KernelSpec[] {
+  const fill = (a: string, c: string) => row.step.replace('{a}', a).replace('{b}', c);
+  const cols = Math.min(C, SPLIT_WG);
+  const rows = leading ? Math.floor(SPLIT_WG / cols) : 1;
+  // Aim for about SPLIT_PER_GROUP elements per workgroup in all, never fewer rows than lanes per column.
+  const wanted = Math.min(Math.ceil((R * C) / SPLIT_PER_GROUP), SPLIT_MAX_GROUPS);
+  const perOutput = leading ? wanted : Math.max(1, Math.ceil(wanted / C));
+  const minRows = leading ? rows : SPLIT_WG;
+  const chunk = Math.max(Math.ceil(R / Math.min(perOutput, Math.ceil(R / minRows))), 1);
+  const G = Math.ceil(R / chunk);
+  const partials = ctx.scratch(4 * G * C);
+
+  const p = new Bindings();
+  const s = p.scratch(partials, 'out');
+  const x = p.input(ctx, node, 0);
+  const first = render('reduce-partial', {
+    ...p.header(),
+    x, s, R, C, chunk, wg: SPLIT_WG, leading, cols, rows,
+    step: fill('acc', 'v'),
+    combine: fill('part[lid.x]', 'part[lid.x + s]'),
+  });
+
+  const f = new Bindings();
+  const y = f.output(node);
+  const sr = f.scratch(partials, 'in');
+  const { dispatch, flatIndex } = dispatch1d(C, WORKGROUP);
+  const second = render('reduce-final', {
+    ...f.header(),
+    s: sr, y, C, G, wg: WORKGROUP, flatIndex,
+    step: fill('acc', 'v'),
+    result: row.mean ? `acc / ${literal(RN, 'float32')}` : 'acc',
+  });
+  return [
+    { name: node.name, wgsl: first, entryPoint: 'main', workgroupSize: [SPLIT_WG, 1, 1], dispatch: leading ? [G, 1, 1] : [G, C, 1], operands: p.operands },
+    { name: node.name, wgsl: second, entryPoint: 'main', workgroupSize: [WORKGROUP, 1, 1], dispatch, operands: f.operands },
+  ];
 }
