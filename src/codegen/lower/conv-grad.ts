@@ -12,6 +12,7 @@ import type { Node } from '../../ir/types.js';
 import { concreteWindow, type Padding } from '../../ir/ops/window.js';
 import type { KernelSpec, LowerContext } from '../kernel.js';
 import { render } from '../templates.js';
+import { dispatch1d } from '../indexing.js';
 import { Bindings } from './bindings.js';
 import { splitGemm } from './split-gemm.js';
 
@@ -108,9 +109,46 @@ function inputLoaders(g: GradGeometry, dy: string, w: string, out: string): stri
   ];
 }
 
+/** K values per workgroup-level chunk of a long filter-gradient reduction. */
+const CHUNK_K = 4096;
+
+/**
+ * conv2dBackpropFilter with a long K (batch·pixels): the K range is cut into chunks that run as
+ * separate workgroups (the GEMM's batch axis), each writing its partial dw to scratch; a second
+ * kernel sums the chunks in order (deterministic). One workgroup no longer walks all of K.
+ */
+function chunkedFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSpec[] {
+  const [M, N, K] = [g.KH * g.KW * g.CIN, g.LAST, g.n * g.OH * g.OW];
+  const chunks = Math.min(1024, Math.ceil(K / CHUNK_K));
+  const kc = Math.ceil(K / chunks);
+  const partials = ctx.scratch(4 * chunks * M * N);
+  const p = new Bindings();
+  p.output(node);
+  const [x, dy] = [p.input(ctx, node, 0), p.input(ctx, node, 1)];
+  const sw = p.scratch(partials, 'out');
+  // The chunk index arrives as the GEMM's batch; k within a chunk is offset to the real k.
+  const loaders = filterLoaders(g, x, dy, 'unused').map((f) =>
+    f
+      .replace('fn loadA(batch: u32, row: u32, k: u32) -> f32 {\n    if (row >= M || k >= K) { return 0.0; }', `fn loadA(batch: u32, row: u32, kk: u32) -> f32 {\n    let k = batch * ${kc}u + kk;\n    if (row >= M || kk >= K || k >= ${K}u) { return 0.0; }`)
+      .replace('fn loadB(batch: u32, k: u32, col: u32) -> f32 {\n    if (k >= K || col >= N) { return 0.0; }', `fn loadB(batch: u32, kk: u32, col: u32) -> f32 {\n    let k = batch * ${kc}u + kk;\n    if (kk >= K || k >= ${K}u || col >= N) { return 0.0; }`)
+      .replace(/fn store\(batch: u32, row: u32, col: u32, v: f32\) \{.*\}$/s, `fn store(batch: u32, row: u32, col: u32, v: f32) { ${sw}((batch * M + row) * N + col, v); }`),
+  );
+  const kernel = splitGemm(M, N, kc, chunks, loaders, ctx.profile.minWorkgroups);
+  const first = { name: `${node.name} (partial)`, wgsl: render('split-gemm', { ...p.header(), ...kernel.data }), entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: p.operands };
+  const f = new Bindings();
+  const out = f.output(node);
+  const sr = f.scratch(partials, 'in');
+  const count = M * N;
+  const { dispatch, flatIndex } = dispatch1d(count, 64);
+  const lines = [`var v = 0.0;`, `for (var q = 0u; q < ${chunks}u; q = q + 1u) { v = v + ${sr}(q * ${count}u + i); }`, `${out}(i, v);`];
+  const second = { name: `${node.name} (sum)`, wgsl: render('elementwise', { ...f.header(), wg: 64, flatIndex, count, coords: [], epilogue: lines }), entryPoint: 'main', workgroupSize: [64, 1, 1] as [number, number, number], dispatch, operands: f.operands };
+  return [first, second];
+}
+
 /** conv2dBackpropInput, conv2dBackpropFilter and their depthwise pair: one split-K GEMM kernel each. */
 export function lowerConvGrad(node: Node, ctx: LowerContext): KernelSpec[] {
   const g = geometry(node, ctx);
+  if (node.op === 'conv2dBackpropFilter' && g.n * g.OH * g.OW > 2 * CHUNK_K) return chunkedFilterGrad(node, ctx, g);
   const b = new Bindings();
   const out = b.output(node);
   const [a0, a1] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];
