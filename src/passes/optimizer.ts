@@ -18,6 +18,16 @@ export const ITERATIONS = 'iterations';
 /** The learning rate's weight name (float32 scalar; the host writes a schedule's value before each step). */
 export const LEARNING_RATE = 'learning_rate';
 
+/**
+ * Names of an optimizer's state weights. Without a prefix they are the single-optimizer names fit uses
+ * (`iterations`, `learning_rate`, `<weight>/<slot>`); with one, every name starts `<prefix>/`, so several
+ * optimizers in one graph (a GAN's) keep apart: `gen_opt/iterations`, `gen_opt/<weight>/m`.
+ */
+export function optimizerStateNames(prefix?: string): { iterations: string; learningRate: string; slot: (weight: string, slot: string) => string } {
+  const p = prefix ? `${prefix}/` : '';
+  return { iterations: `${p}${ITERATIONS}`, learningRate: `${p}${LEARNING_RATE}`, slot: (w, s) => `${p}${w}/${s}` };
+}
+
 /** What applyOptimizer reads of an optimizer; the frontend's `Optimizer` is one. */
 export interface OptimizerSpec {
   /** Keras class name: SGD, Adam, AdamW, RMSprop, Adagrad. */
@@ -33,6 +43,8 @@ export interface ApplyOptimizerOptions {
   readonly optimizer: OptimizerSpec;
   /** Weight name → name of the graph output holding its gradient; default: every `grad/<weight>` output. */
   readonly grads?: Readonly<Record<string, string>>;
+  /** Prefix of the optimizer's state names (see optimizerStateNames); none: fit's single-optimizer names. */
+  readonly prefix?: string;
 }
 
 /** An operand: a graph value or a number (a float32 scalar constant). */
@@ -174,7 +186,7 @@ function scalarConfig(spec: OptimizerSpec): Config {
  * Adds the optimizer's update to a program whose graph has gradient outputs: per weight in `grads`,
  * clipping, Keras 3 decoupled weight decay (w ← w − w·wd·lr, before the update) and the update rule;
  * state weights with their initial values; `iterations ← iterations + 1`. Reuses an `iterations`
- * or `learning_rate` weight the graph already has. Pure: returns a new program.
+ * or `learning_rate` weight (of its prefix) the graph already has. Pure: returns a new program.
  */
 export function applyOptimizer(program: Program, options: ApplyOptimizerOptions): Program {
   const { optimizer } = options;
@@ -226,25 +238,27 @@ export function applyOptimizer(program: Program, options: ApplyOptimizerOptions)
     return g;
   });
 
-  const iterations = scalarWeight(ITERATIONS, 0);
-  const lr = scalarWeight(LEARNING_RATE, optimizer.learningRateAt(0));
-  const e = new Emitter(b, optimizer.className);
+  const state = optimizerStateNames(options.prefix);
+  const scope = options.prefix ?? optimizer.className;
+  const iterations = scalarWeight(state.iterations, 0);
+  const lr = scalarWeight(state.learningRate, optimizer.learningRateAt(0));
+  const e = new Emitter(b, scope);
   const t = e.add(iterations, 1);
   const shared = rule.shared?.(e, lr, t, c) ?? {};
   const clipped = clipGradients(e, gradRefs, c);
   const wd = typeof c.weight_decay === 'number' && c.weight_decay > 0 ? c.weight_decay : 0;
   const updates = [...graph.updates.map((u) => ({ weight: u.weight, value: map.get(refKey(u.value))! }))];
   names.forEach((w, i) => {
-    const we = e.within(`${optimizer.className}/${w}`);
+    const we = e.within(`${scope}/${w}`);
     const shape = b.type(weightRefs.get(w)!).shape as number[];
-    const slots = Object.fromEntries(Object.entries(rule.slots(c)).map(([s, init]) => [s, newWeight(`${w}/${s}`, shape, init)]));
+    const slots = Object.fromEntries(Object.entries(rule.slots(c)).map(([s, init]) => [s, newWeight(state.slot(w, s), shape, init)]));
     const w0 = weightRefs.get(w)!;
     const decayed = wd ? we.sub(w0, we.mul(we.mul(w0, wd), lr)) : w0;
     const out = rule.step(we, { w: decayed, g: clipped[i], lr, t, s: slots, shared, c });
     updates.push({ weight: w, value: out.w });
-    for (const [s, v] of Object.entries(out.s)) updates.push({ weight: `${w}/${s}`, value: v });
+    for (const [s, v] of Object.entries(out.s)) updates.push({ weight: state.slot(w, s), value: v });
   });
-  updates.push({ weight: ITERATIONS, value: t });
+  updates.push({ weight: state.iterations, value: t });
 
   const consumed = new Set(Object.values(grads));
   const outputs = graph.outputs.filter((o) => !consumed.has(o.name)).map((o) => ({ name: o.name, value: map.get(refKey(o.value))! }));

@@ -7,3 +7,4 @@ export { TrainingSession, trainingProgram } from './session.js';
 export * as callbacks from './callbacks/index.js';
 export { Callback, type Logs, type TrainingParams, type TrainingControl } from './callbacks/base.js';
 export { saveWeights, loadWeights } from './weights-file.js';
+export { trainStep, TrainStep, trainStepObjective, trainStepProgram, type TrainStepArgs, type TrainStepRunOptions, type TrainStepObjective, type BatchInputSpec } from './train-step.js';

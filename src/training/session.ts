@@ -12,7 +12,7 @@ import { fuseEpilogues } from '../passes/fuse-epilogues.js';
 import { fuseElementwise } from '../passes/fuse-elementwise.js';
 import { autodiff } from '../passes/autodiff.js';
 import { applyOptimizer, ITERATIONS } from '../passes/optimizer.js';
-import type { PassContext, Program } from '../passes/program.js';
+import type { Pass, PassContext, Program } from '../passes/program.js';
 import { buildBundle } from '../codegen/bundle.js';
 import { Net } from '../runtime/net.js';
 import { openDevice, type GpuContext } from '../runtime/gpu.js';
@@ -22,21 +22,27 @@ import { accumulateOutputs, NAN_STEP, STEPS, sumOf } from './accumulate.js';
 import { trainingObjective } from './program.js';
 import type { CompiledConfig } from './config.js';
 
+/** The passes that settle a training step's forward graph before differentiation. */
+export const FORWARD_PASSES: readonly Pass[] = [specializeBatch, foldLearningPhase, constantFold, expandBatchNorm, cse, dce];
+/** The passes that clean up and fuse a training step once its updates are in. */
+export const FUSION_PASSES: readonly Pass[] = [constantFold, cse, dce, fuseEpilogues, fuseElementwise, dce];
+
 /**
  * Gives every dropout the optimizer's step counter as its third input, so each step draws a new mask
- * (Keras's behaviour); the counter is the `iterations` weight that applyOptimizer advances.
+ * (Keras's behaviour); the counter is the `iterations` weight that applyOptimizer advances (with
+ * several optimizers, the first one's, named by `counterName`).
  */
-export function dropoutPerStep(program: Program): Program {
+export function dropoutPerStep(program: Program, counterName: string = ITERATIONS): Program {
   const { graph } = program;
   if (!graph.nodes.some((n) => n.op === 'dropout')) return program;
   const b = new GraphBuilder();
   const weights = new Map(program.weights);
-  let counter = graph.nodes.find((n) => n.op === 'weight' && n.attrs.name === ITERATIONS);
+  const counter = graph.nodes.find((n) => n.op === 'weight' && n.attrs.name === counterName);
   const map = new Map<number, number>();
   let step: { node: number; output: number } | undefined;
   if (!counter) {
-    weights.set(ITERATIONS, ndarray([], 'float32', [0]));
-    step = b.add('weight', [], { name: ITERATIONS, shape: [], dtype: 'float32', trainable: false }, ITERATIONS)[0];
+    weights.set(counterName, ndarray([], 'float32', [0]));
+    step = b.add('weight', [], { name: counterName, shape: [], dtype: 'float32', trainable: false }, counterName)[0];
   }
   for (const n of graph.nodes) {
     const inputs = n.inputs.map((r) => ({ node: map.get(r.node)!, output: r.output }));
@@ -51,12 +57,12 @@ export function dropoutPerStep(program: Program): Program {
 export function trainingProgram(model: Model, config: CompiledConfig, batch: number, check = false, keepLoss = false): { program: Program; metrics: readonly string[]; trainable: readonly string[] } {
   const objective = trainingObjective(model, config);
   const ctx: PassContext = { phase: 'training', batch };
-  let p = runPipeline(objective.program, [specializeBatch, foldLearningPhase, constantFold, expandBatchNorm, cse, dce], ctx, { check });
+  let p = runPipeline(objective.program, FORWARD_PASSES, ctx, { check });
   p = dropoutPerStep(p);
   p = autodiff(p, { loss: 'loss', wrt: objective.trainable });
   p = applyOptimizer(p, { optimizer: config.optimizer, grads: Object.fromEntries(objective.trainable.map((w) => [w, `grad/${w}`])) });
   p = accumulateOutputs(p, { keepLoss });
-  p = runPipeline(p, [constantFold, cse, dce, fuseEpilogues, fuseElementwise, dce], ctx, { check });
+  p = runPipeline(p, FUSION_PASSES, ctx, { check });
   return { program: p, metrics: objective.metrics, trainable: objective.trainable };
 }
 

@@ -26,6 +26,7 @@ const EXPECTED: Record<string, string[]> = {
   subclassed: ['model'],
   shared_weights: ['siamese', 'scoped'],
   tutorial: ['model'],
+  gan: ['generator', 'discriminator'],
 };
 
 /** Whether a graph output is a softmax (looking through the identities layers add). */
