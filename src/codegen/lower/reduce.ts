@@ -13,7 +13,8 @@ export const SPLIT_RATIO = 64;
 const SPLIT_WG = 256;
 /** Elements each first-pass workgroup folds, at least; and at most this many workgroups. */
 const SPLIT_PER_GROUP = SPLIT_WG * 16;
-const SPLIT_MAX_GROUPS = 1024;
+// The final pass folds this many partials per output in one lane, so more would make it the slow part.
+const SPLIT_MAX_GROUPS = 256;
 /** From this many reduced elements per output (≥ WORKGROUP), one workgroup shares each output (tree reduction). */
 export const COOPERATIVE_FROM = 256;
 
