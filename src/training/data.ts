@@ -1,4 +1,5 @@
 import { InputError } from '../ir/errors.js';
+import { hashU32 } from '../ir/random.js';
 
 /** Data for one model input or target: flat values, or `{ shape, data }`. */
 export type ArrayData = Float32Array | Int32Array | readonly number[] | { readonly shape: readonly number[]; readonly data: ArrayLike<number> };
@@ -49,13 +50,12 @@ export function toColumns(arg: DataArg, slots: readonly { name: string; perSampl
   return { columns, count };
 }
 
-/** A seeded permutation of 0..n−1 (Fisher–Yates with a small LCG). */
+/** A seeded permutation of 0..n−1 (Fisher–Yates driven by the counter-based hash of src/ir/random.ts). */
 export function permutation(n: number, seed: number): Uint32Array {
   const p = new Uint32Array(n).map((_, i) => i);
-  let s = seed >>> 0 || 1;
   for (let i = n - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
+    // High-quality bits scaled to [0, i]: an LCG's low bits (s % (i+1)) repeat with short periods.
+    const j = Math.floor((hashU32(seed, i) / 4294967296) * (i + 1));
     [p[i], p[j]] = [p[j], p[i]];
   }
   return p;
