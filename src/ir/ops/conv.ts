@@ -5,7 +5,7 @@ import type { NDArray } from '../ndarray.js';
 import { formatShape } from '../errors.js';
 import { defineOp, dimsCompatible, expectDtype, expectRank, expectSameDtype, fail, tensor } from './common.js';
 import { alloc } from './indexing.js';
-import { PADDINGS, attrPadding, attrPair, concreteWindow, spatialOutput, type Window2d } from './window.js';
+import { CONV_WINDOW_ATTRS, attrPadding, attrPair, concreteWindow, spatialOutput, type Window2d } from './window.js';
 
 type ConvKind = 'conv2d' | 'depthwiseConv2d';
 
@@ -77,9 +77,7 @@ function convOp(op: ConvKind): OpDef {
     name: op,
     arity: 2,
     attrs: {
-      strides: { kind: 'ints', default: [1, 1] },
-      padding: { kind: 'string', default: 'valid', oneOf: PADDINGS },
-      dilations: { kind: 'ints', default: [1, 1] },
+      ...CONV_WINDOW_ATTRS,
     },
     infer: (inputs, attrs) => inferConv(op, inputs, attrs),
     reference: (inputs, attrs, ctx) => {

@@ -1,3 +1,4 @@
+import type { AttrSpec } from '../registry.js';
 /** TF 'same'/'valid' window arithmetic shared by convolution and pooling (NHWC, two spatial dims). */
 import type { Attrs, Dim } from '../types.js';
 import { formatShape } from '../errors.js';
@@ -7,6 +8,13 @@ import { attrEnum, attrInts, fail } from './common.js';
 export type Padding = 'same' | 'valid';
 /** The padding values, for attr schemas. */
 export const PADDINGS: readonly Padding[] = ['same', 'valid'];
+
+/** The attributes every convolution and its gradients share (TF defaults). */
+export const CONV_WINDOW_ATTRS = {
+  strides: { kind: 'ints', default: [1, 1] },
+  padding: { kind: 'string', default: 'valid', oneOf: PADDINGS },
+  dilations: { kind: 'ints', default: [1, 1] },
+} as const satisfies Record<string, AttrSpec>;
 
 /** Geometry of a 2-d window op over an NHWC input. */
 export interface Window2d {
