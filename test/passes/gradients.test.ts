@@ -132,6 +132,17 @@ const CASES: Record<string, Case[]> = {
   maxPool2d: poolCases('maxPool2d'), avgPool2d: poolCases('avgPool2d'), avgPool2dGrad: avgPoolGradCases,
   batchNorm: [bn([4, 3], -1, true), bn([2, 3, 4], 1, true), bn([4, 3], -1, false)],
   dropout: [{ inputs: [f([4, 5]), flag(true)], attrs: { rate: 0.3, seed: 7 } }, { inputs: [f([4, 5]), flag(false)], attrs: { rate: 0.3, seed: 7 } }],
+  layerNorm: [
+    { inputs: [f([3, 5]), f([5], 0.5, 1.5), f([5])] },
+    { inputs: [f([2, 3, 4]), f([3, 4], 0.5, 1.5), f([3, 4])], attrs: { axes: [1, 2], epsilon: 0.01 } },
+    { inputs: [f([2, 3, 4]), f([3], 0.5, 1.5), f([3])], attrs: { axes: [1] } },
+    { inputs: [f([2, 3]), f([2, 3], 0.5, 1.5), f([2, 3])], attrs: { axes: [0, 1] } },
+  ],
+  attention: [
+    { inputs: [f([2, 3, 2, 4]), f([2, 5, 2, 4]), f([2, 5, 2, 3])], attrs: { scale: 0.5 } },
+    { inputs: [f([1, 4, 2, 3]), f([1, 4, 2, 3]), f([1, 4, 2, 2])], attrs: { scale: 0.6, causal: true } },
+    { inputs: [f([2, 3, 1, 2]), f([2, 4, 1, 2]), f([2, 4, 1, 3]), { shape: [2, 1, 4], values: [1, 0, 1, 1, 1, 1, 0, 1], fixed: true }], attrs: { scale: 0.7, causal: true } },
+  ],
 };
 
 /** Ops marked 'none', and why no gradient can flow through them. */

@@ -15,6 +15,8 @@ import { fusedOps } from './fused.js';
 import { scatterOps } from './scatter.js';
 import { convGradOps } from './conv-grad.js';
 import { poolGradOps } from './pool-grad.js';
+import { layerNormOps } from './layer-norm.js';
+import { attentionOps } from './attention.js';
 
 registerOps(sourceOps);
 registerOps(unaryOps);
@@ -29,3 +31,4 @@ registerOps(batchNormOps);
 registerOps(dropoutOps);
 registerOps(fusedOps);
 registerOps([...scatterOps, ...convGradOps, ...poolGradOps]);
+registerOps([...layerNormOps, ...attentionOps]);

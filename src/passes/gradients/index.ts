@@ -13,6 +13,8 @@ import { CONV_GRADS } from './conv.js';
 import { avgPoolGrad, avgPoolGradGrad, maxPoolGrad, maxPoolGradGrad } from './pool.js';
 import { batchNormGrad } from './batchnorm.js';
 import { dropoutGrad } from './dropout.js';
+import { layerNormGrad } from './layer-norm.js';
+import { attentionGrad } from './attention.js';
 
 /** A rule, or 'none': the op's outputs carry no gradient back to its inputs. */
 export type GradientEntry = GradientRule | 'none';
@@ -68,5 +70,7 @@ export const GRADIENTS: Readonly<Record<string, GradientEntry>> = {
   maxPool2dGrad: maxPoolGradGrad,
   batchNorm: batchNormGrad,
   dropout: dropoutGrad,
+  layerNorm: layerNormGrad,
+  attention: attentionGrad,
   fused: fusedGrad,
 };

@@ -1,0 +1,48 @@
+/** attention's gradient: the score matrix rebuilt from primitives, then the softmax and matmul rules by hand. */
+import type { ValueRef } from '../../ir/types.js';
+import type { GradientRule } from '../../ir/registry.js';
+import { GraphError } from '../../ir/errors.js';
+import { MASKED_SCORE } from '../../ir/ops/attention.js';
+import { dyOf, gradRule, type Ops } from './expr.js';
+
+/** [batch, time, heads, depth] ↔ [batch, heads, time, depth]; the permutation is its own inverse. */
+const HEADS_FIRST = [0, 2, 1, 3];
+
+/** The additive score bias of the node's mask and causal flag, shaped to broadcast over [batch, heads, tq, tk]; null when nothing is masked. */
+function scoreBias(e: Ops, tq: number, tk: number, mask: ValueRef | undefined, causal: boolean): ValueRef | null {
+  let keep: ValueRef | null = null;
+  if (mask) {
+    const m = e.shape(mask);
+    const full = [...new Array(3 - m.length).fill(1), ...m];
+    keep = e.cmp('notEqual', e.reshape(mask, [full[0], 1, full[1], full[2]]), 0);
+  }
+  if (causal) {
+    const lower = Array.from({ length: tq * tk }, (_, n) => (n % tk <= Math.floor(n / tk) ? 1 : 0));
+    const c = e.ctx.emit('constant', [], { shape: [tq, tk], dtype: 'bool', value: lower })[0];
+    keep = keep ? e.op('logicalAnd', [keep, c]) : c;
+  }
+  return keep ? e.where(keep, 0, MASKED_SCORE) : null;
+}
+
+/**
+ * With S = (q·scale)·kᵀ + bias, P = softmax(S) and O = P·v per batch and head:
+ * dv = Pᵀ·dO, dS = P·(dP − Σ dP·P) with dP = dO·vᵀ, dq = scale·dS·k, dk = dSᵀ·(q·scale). The mask gets none.
+ */
+export const attentionGrad: GradientRule = gradRule((e: Ops, ctx) => {
+  const dO = dyOf(ctx);
+  const [q, k, v, mask] = ctx.inputs;
+  const [tq, tk] = [e.shape(q)[1], e.shape(k)[1]];
+  if (tq === null || tk === null) throw new GraphError(`gradient of '${ctx.node.name}': attention needs known sequence lengths, got ${tq} and ${tk}`, { node: ctx.node.name });
+  const scale = ctx.attrs.scale as number;
+  const heads = (x: ValueRef) => e.op('transpose', [x], { perm: HEADS_FIRST });
+  const [qs, kt, vt, dOt] = [heads(e.mul(q, scale)), heads(k), heads(v), heads(dO)];
+  const scores = e.op('matmul', [qs, kt], { transposeB: true });
+  const bias = scoreBias(e, tq, tk, mask, ctx.attrs.causal === true);
+  const p = e.op('softmax', [bias ? e.add(scores, bias) : scores], { axis: -1 });
+  const dv = e.op('matmul', [p, dOt], { transposeA: true });
+  const dp = e.op('matmul', [dOt, vt], { transposeB: true });
+  const ds = e.mul(p, e.sub(dp, e.sum(e.mul(dp, p), [3], true)));
+  const dq = e.mul(e.op('matmul', [ds, kt]), scale);
+  const dk = e.op('matmul', [ds, qs], { transposeA: true });
+  return [heads(dq), heads(dk), heads(dv), ...(mask ? [null] : [])];
+});
