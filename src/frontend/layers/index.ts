@@ -13,6 +13,8 @@ import * as conv from './conv.js';
 import * as pooling from './pooling.js';
 import * as padding from './padding.js';
 import * as normalization from './normalization.js';
+import * as layerNormalization from './layer-normalization.js';
+import * as attention from './attention.js';
 
 export { callableClass };
 /** The base class for custom layers: `class Scale extends layers.Layer { build(); call() }`. */
@@ -40,6 +42,8 @@ export const GlobalAveragePooling2D = callableClass(pooling.GlobalAveragePooling
 export const GlobalMaxPooling2D = callableClass(pooling.GlobalMaxPooling2D);
 export const ZeroPadding2D = callableClass(padding.ZeroPadding2D);
 export const BatchNormalization = callableClass(normalization.BatchNormalization);
+export const LayerNormalization = callableClass(layerNormalization.LayerNormalization);
+export const MultiHeadAttention = callableClass(attention.MultiHeadAttention);
 
 /** Every layer class by its Keras class name, for configs and loaders. */
 export const LAYER_CLASSES: Record<string, new (config: never) => LayerClass> = Object.fromEntries(
@@ -48,3 +52,4 @@ export const LAYER_CLASSES: Record<string, new (config: never) => LayerClass> = 
     pooling.MaxPooling2D, pooling.AveragePooling2D, pooling.GlobalAveragePooling2D, pooling.GlobalMaxPooling2D, padding.ZeroPadding2D,
     normalization.BatchNormalization].map((c) => [c.className, c as never]),
 );
+for (const c of [layerNormalization.LayerNormalization, attention.MultiHeadAttention]) LAYER_CLASSES[c.className] = c as never;
