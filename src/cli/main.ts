@@ -12,6 +12,7 @@ import { inspectCommand } from './inspect.js';
 import { runCommand } from './run.js';
 import { summaryCommand } from './summary.js';
 import { trainCommand } from './train.js';
+import { tuneCommand } from './tune.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -30,7 +31,7 @@ export function program(): Command {
       .version(pkg.version),
     'kiln --help',
   );
-  for (const cmd of [summaryCommand(), compileCommand(), runCommand(), inspectCommand(), graphCommand(), demoCommand(), trainCommand()]) p.addCommand(style(cmd, `kiln ${cmd.name()} --help`));
+  for (const cmd of [summaryCommand(), compileCommand(), runCommand(), inspectCommand(), graphCommand(), demoCommand(), trainCommand(), tuneCommand()]) p.addCommand(style(cmd, `kiln ${cmd.name()} --help`));
   return p;
 }
 

@@ -7,6 +7,10 @@ import { buildBundle, type BundleReport } from './bundle.js';
 import { Net } from '../runtime/net.js';
 import { openDevice, type GpuContext } from '../runtime/gpu.js';
 import { profileForAdapter, type TargetProfile } from './profile.js';
+import { compileOnDevices, warnUnplaced, type DeviceOptions } from './compile-devices.js';
+import type { ReplicatedNet } from '../runtime/replicas.js';
+import type { PlacedNet } from '../runtime/placed.js';
+import { loadCachedTuning, withTuning, type TuningTable } from './tuning.js';
 
 /** Options of compiling a model. */
 export interface CompileOptions {
@@ -20,6 +24,8 @@ export interface CompileOptions {
   onPass?: (name: string, program: Program) => void;
   /** What to tune the kernels for (default: a GPU). */
   profile?: TargetProfile;
+  /** Tile choices timed on an adapter (`kiln tune`); `compile` with a device reads that adapter's cache by default. */
+  tuning?: TuningTable;
 }
 
 /** A compiled model in memory, with what went into it. */
@@ -41,12 +47,21 @@ export function compileBundle(model: Model | { name: string; program: Program },
   const source = 'program' in model ? model.program : { graph: model.toGraph(), weights: model.weightValues() };
   const name = model.name;
   const program = runPipeline(source, inference, { phase: 'inference', batch }, { check: options.check, onPass: options.onPass });
-  const { bundle, report } = buildBundle(program.graph, program.weights, name, batch, { profile: options.profile });
+  const { bundle, report } = withTuning(options.tuning, () => buildBundle(program.graph, program.weights, name, batch, { profile: options.profile }));
   return { bundle, program, report, millis: performance.now() - start };
 }
 
 /** Compiles a model and loads it on the GPU straight from code, no files: `const net = await compile(model, { batch: 256 })`. */
-export async function compile(model: Model, options: CompileOptions & { gpu?: GpuContext } = {}): Promise<Net> {
+export async function compile(model: Model, options?: CompileOptions & { gpu?: GpuContext; replicas?: undefined; devices?: undefined }): Promise<Net>;
+/**
+ * With replicas (`{ batch: 4096, replicas: 'all' }`) the batch is split over the adapters; with devices
+ * (`{ devices: 'all' }`) a model's device scopes put its parts on gpu:0, gpu:1, … (soft placement:
+ * everything on gpu:0, with a warning, where there is one GPU).
+ */
+export async function compile(model: Model, options: CompileOptions & DeviceOptions & { gpu?: GpuContext }): Promise<Net | ReplicatedNet | PlacedNet>;
+export async function compile(model: Model, options: CompileOptions & DeviceOptions & { gpu?: GpuContext } = {}): Promise<Net | ReplicatedNet | PlacedNet> {
+  if (options.replicas !== undefined || options.devices !== undefined) return compileOnDevices(model, options);
+  warnUnplaced(model, options.warn);
   const gpu = options.gpu ?? (await openDevice());
-  return Net.create(compileBundle(model, { profile: profileForAdapter(gpu.adapter), ...options }).bundle, gpu);
+  return Net.create(compileBundle(model, { profile: profileForAdapter(gpu.adapter), tuning: loadCachedTuning(gpu.adapter), ...options }).bundle, gpu);
 }

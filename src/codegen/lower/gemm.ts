@@ -1,5 +1,6 @@
 /** The shared register-blocked GEMM: tile configurations, and the template data matmul and conv fill. */
 import { PROFILES } from '../profile.js';
+import { tunedGemmTiles } from '../tuning.js';
 
 /** One tiling: WX×WY invocations, each a TM×TN tile, BK-deep staging. */
 export interface GemmTiles {
@@ -20,6 +21,9 @@ const CANDIDATES: readonly GemmTiles[] = [
   { WX: 16, WY: 16, TM: 1, TN: 1, BK: 16 }, // 16×16
 ];
 
+/** Every candidate tiling, for `kiln tune` to time. */
+export const GEMM_TILINGS: readonly GemmTiles[] = CANDIDATES;
+
 
 const blockM = (t: GemmTiles) => t.WY * t.TM;
 const blockN = (t: GemmTiles) => t.WX * t.TN;
@@ -31,8 +35,9 @@ const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.cei
  * smallest block on a tie, wasting the least work).
  */
 export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups): GemmTiles {
-  const forced = tilesFromEnv();
-  if (forced) return forced;
+  // Forced for an experiment, else timed on this adapter (src/codegen/tuning.ts), else arithmetic.
+  const chosen = tilesFromEnv() ?? tunedGemmTiles(M, N, batches);
+  if (chosen) return chosen;
   const fits = CANDIDATES.filter((t) => blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
   return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }

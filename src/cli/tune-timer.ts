@@ -1,0 +1,155 @@
+/**
+ * Times some steps of a bundle on the GPU for `kiln tune`: the steps' kernels get their own buffers
+ * (an arena of the bundle's size, its weights, their params) and are dispatched many times in one
+ * pass, timed by GPU timestamps when the adapter has `timestamp-query`, else by wall time.
+ */
+import { BINDING_ALIGNMENT, BINDINGS, type Bundle } from '../runtime/format.js';
+import { BundleError } from '../runtime/errors.js';
+import { AdapterError } from '../runtime/errors.js';
+import { getGpu, type GpuContext } from '../runtime/gpu.js';
+
+/** How steps are timed: GPU timestamps around the pass, or the wall time of a submit and its wait. */
+export type TimingMethod = 'timestamp' | 'wall';
+
+/** A device opened for tuning, with timestamps when the adapter has them. */
+export interface TuningDevice extends GpuContext {
+  readonly method: TimingMethod;
+}
+
+const LIMITS = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const;
+
+/** Opens the default adapter as openDevice does, asking for `timestamp-query` when it is there (unless `wallOnly`). */
+export async function openTuningDevice(options: { wallOnly?: boolean } = {}): Promise<TuningDevice> {
+  const adapter = await (await getGpu()).requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new AdapterError('kiln tune needs a WebGPU adapter, and found none (see `kiln run --help` for setup)');
+  const timestamps = !options.wallOnly && adapter.features.has('timestamp-query');
+  const requiredLimits = Object.fromEntries(LIMITS.map((k) => [k, adapter.limits[k]]));
+  const device = await adapter.requestDevice({ requiredFeatures: timestamps ? ['timestamp-query'] : [], requiredLimits });
+  const info = adapter.info;
+  return {
+    device,
+    method: timestamps ? 'timestamp' : 'wall',
+    adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false },
+  };
+}
+
+/** Options of timing. */
+export interface TimeOptions {
+  /** GPU milliseconds one measurement aims for (more dispatches for fast kernels); default 20. */
+  readonly targetMs?: number;
+  /** Measurements taken; the median is kept (default 3). */
+  readonly samples?: number;
+}
+
+/**
+ * Milliseconds one run of `steps` (indices into the bundle's steps, in order) takes on the GPU. Arena
+ * contents are whatever is there (zeros): tiling changes no arithmetic, only its order.
+ */
+export async function timeSteps(tdev: TuningDevice, bundle: Bundle, steps: readonly number[], options: TimeOptions = {}): Promise<number> {
+  const { device } = tdev;
+  const m = bundle.manifest;
+  const decoder = new TextDecoder();
+  device.pushErrorScope('validation');
+  const arena = device.createBuffer({ size: Math.max(16, Math.ceil(m.arena.size / 4) * 4), usage: GPUBufferUsage.STORAGE });
+  const weights = device.createBuffer({ size: Math.max(16, Math.ceil(m.weights.size / 4) * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  const wbytes = bundle.files.get(m.weights.file);
+  if (wbytes && wbytes.byteLength % 4 === 0 && wbytes.byteLength) device.queue.writeBuffer(weights, 0, wbytes as Uint8Array<ArrayBuffer>);
+  const params = device.createBuffer({ size: Math.max(1, steps.length) * BINDING_ALIGNMENT, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const layout = device.createBindGroupLayout({
+    entries: [
+      { binding: BINDINGS.arena, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
+      { binding: BINDINGS.weights, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
+      { binding: BINDINGS.params, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+    ],
+  });
+  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+  const pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  const pipelineOf = (id: string) => {
+    if (!pipelines.has(id)) {
+      const k = m.kernels.find((x) => x.id === id);
+      const code = k && bundle.files.get(k.file);
+      if (!k || !code) throw new BundleError(`bundle has no kernel '${id}'`, { kernel: id });
+      pipelines.set(id, device.createComputePipelineAsync({ layout: pipelineLayout, compute: { module: device.createShaderModule({ code: decoder.decode(code) }), entryPoint: k.entryPoint } }));
+    }
+    return pipelines.get(id)!;
+  };
+  const work = await Promise.all(
+    steps.map(async (i, slot) => {
+      const s = m.steps[i];
+      if (s.params.length * 4 > BINDING_ALIGNMENT) throw new BundleError(`step '${s.name}' has more operands than kiln tune times`, { step: s.name });
+      device.queue.writeBuffer(params, slot * BINDING_ALIGNMENT, new Uint32Array(s.params));
+      const bindGroup = device.createBindGroup({
+        layout,
+        entries: [
+          { binding: BINDINGS.arena, resource: { buffer: arena } },
+          { binding: BINDINGS.weights, resource: { buffer: weights } },
+          { binding: BINDINGS.params, resource: { buffer: params, offset: slot * BINDING_ALIGNMENT, size: Math.max(16, Math.ceil((4 * s.params.length) / 16) * 16) } },
+        ],
+      });
+      return { pipeline: await pipelineOf(s.kernel), bindGroup, dispatch: s.dispatch };
+    }),
+  );
+  const error = await device.popErrorScope();
+  const destroy = () => [arena, weights, params].forEach((b) => b.destroy());
+  if (error) {
+    destroy();
+    throw new BundleError(`steps ${steps.join(', ')} of '${m.model.name}' could not be set up: ${error.message}`);
+  }
+  const timer = tdev.method === 'timestamp' ? timestampRunner(device) : undefined;
+  /** GPU ms of `n` runs of the steps. */
+  const run = async (n: number): Promise<number> => {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass(timer ? { timestampWrites: timer.writes } : {});
+    for (let r = 0; r < n; r++) {
+      for (const w of work) {
+        pass.setPipeline(w.pipeline);
+        pass.setBindGroup(0, w.bindGroup);
+        pass.dispatchWorkgroups(w.dispatch[0], w.dispatch[1], w.dispatch[2]);
+      }
+    }
+    pass.end();
+    if (timer) return timer.read(encoder);
+    const t = performance.now();
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return performance.now() - t;
+  };
+  try {
+    const first = await run(1);
+    const target = options.targetMs ?? 20;
+    const n = Math.max(2, Math.min(1000, Math.ceil(target / Math.max(first, 1e-3))));
+    const per: number[] = [];
+    for (let k = 0; k < (options.samples ?? 3); k++) {
+      // Wall time: the difference of two runs cancels a submit's fixed cost and its wait.
+      per.push(timer ? (await run(n)) / n : ((await run(2 * n)) - (await run(n))) / n);
+    }
+    return per.sort((a, b) => a - b)[per.length >> 1];
+  } finally {
+    timer?.destroy();
+    destroy();
+  }
+}
+
+/** Two timestamps around a pass, resolved and read back: the pass's GPU milliseconds. */
+function timestampRunner(device: GPUDevice) {
+  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+  const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+  return {
+    writes: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } as GPUComputePassTimestampWrites,
+    async read(encoder: GPUCommandEncoder): Promise<number> {
+      encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, read, 0, 16);
+      device.queue.submit([encoder.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      const [t0, t1] = new BigInt64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      return Number(t1 - t0) / 1e6;
+    },
+    destroy() {
+      querySet.destroy();
+      resolve.destroy();
+      read.destroy();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * `kiln tune <bundle>`: for each register-blocked GEMM of a bundle (matmuls and convolutions), times
+ * every candidate tiling of src/codegen/lower/gemm.ts on the adapter at hand, keeps the fastest,
+ * rewrites the bundle's kernels with the winners, stores them next to its manifest (tuning.json) and
+ * in the adapter's tuning cache, which `compile` reads when compiling for that adapter.
+ */
+import { Command } from 'commander';
+import '../ir/ops/index.js';
+import { buildBundle } from '../codegen/bundle.js';
+import { GEMM_TILINGS, gemmTiles, type GemmTiles } from '../codegen/lower/gemm.js';
+import { profileForAdapter, type TargetProfile } from '../codegen/profile.js';
+import { adapterKey, emptyTuning, saveCachedTuning, withTuning, type TuningTable } from '../codegen/tuning.js';
+import { KILN_VERSION } from '../codegen/version.js';
+import { writeBundle } from '../codegen/write.js';
+import type { Bundle } from '../runtime/format.js';
+import { describeAdapter } from '../runtime/gpu.js';
+import { readBundle } from '../runtime/load.js';
+import { bundleGraph, bundleWeights, isBundleKind, pathKind } from './bundle-files.js';
+import { CliError } from './errors.js';
+import { adapterLines } from './gpu.js';
+import { openTuningDevice, timeSteps, type TimeOptions, type TuningDevice } from './tune-timer.js';
+
+/** The file next to manifest.json that holds a bundle's winners. */
+export const TUNING_FILE = 'tuning.json';
+
+/** What tuning found for one GEMM problem. */
+export interface ProblemResult {
+  readonly key: string;
+  /** Steps of the bundle that run this problem's kernel. */
+  readonly steps: readonly string[];
+  readonly untuned: GemmTiles;
+  readonly winner: GemmTiles;
+  /** GPU ms of those steps with each candidate (an error message where it could not run). */
+  readonly tried: readonly { tiles: GemmTiles; ms?: number; error?: string }[];
+}
+
+/** What `tuneBundle` returns: the winners, the bundle rebuilt with them, and what was measured. */
+export interface TuneResult {
+  readonly table: TuningTable;
+  readonly bundle: Bundle;
+  readonly problems: readonly ProblemResult[];
+}
+
+/** Lowers a bundle's compiled graph again with `tuning` consulted (`onLookup` hears every GEMM problem). */
+export function rebuildBundle(bundle: Bundle, profile: TargetProfile, tuning?: TuningTable, onLookup?: (key: string) => void, source = 'bundle'): Bundle {
+  const m = bundle.manifest;
+  const graph = bundleGraph(bundle, source);
+  return withTuning(tuning, () => buildBundle(graph, bundleWeights(bundle), m.model.name, m.model.batch, { mode: m.mode, profile }).bundle, onLookup);
+}
+
+const tilesName = (t: GemmTiles) => `${t.WX}×${t.WY}·${t.TM}×${t.TN}·${t.BK}`;
+const parseKey = (key: string) => key.replace(/^gemm:/, '').split('x').map(Number) as [number, number, number];
+
+/** Times the candidates of every GEMM problem in `bundle` on `tdev`; returns the winners and the bundle rebuilt with them. */
+export async function tuneBundle(
+  bundle: Bundle,
+  tdev: TuningDevice,
+  options: TimeOptions & { candidates?: readonly GemmTiles[]; log?: (line: string) => void; source?: string } = {},
+): Promise<TuneResult> {
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
+  if (env.KILN_GEMM_TILES) throw new CliError('KILN_GEMM_TILES is set, which forces one tiling everywhere: unset it to tune');
+  const profile = profileForAdapter(tdev.adapter);
+  const keys = new Set<string>();
+  const base = rebuildBundle(bundle, profile, undefined, (k) => keys.add(k), options.source);
+  const winners: Record<string, GemmTiles> = {};
+  const problems: ProblemResult[] = [];
+  const candidates = options.candidates ?? GEMM_TILINGS;
+  for (const key of [...keys].sort()) {
+    const table = (tiles: GemmTiles): TuningTable => ({ ...emptyTuning(tdev.adapter), gemm: { ...winners, [key]: tiles } });
+    const builds = candidates.map((tiles) => ({ tiles, bundle: rebuildBundle(base, profile, table(tiles)) }));
+    // The steps this problem's tiling changes: their kernel differs between candidates.
+    const affected = base.manifest.steps.map((_, i) => i).filter((i) => new Set(builds.map((b) => b.bundle.manifest.steps[i].kernel)).size > 1);
+    const [M, N, batches] = parseKey(key);
+    const untuned = gemmTiles(M, N, batches, profile.minWorkgroups);
+    if (!affected.length) continue;
+    const tried: { tiles: GemmTiles; ms?: number; error?: string }[] = [];
+    for (const b of builds) {
+      try {
+        tried.push({ tiles: b.tiles, ms: await timeSteps(tdev, b.bundle, affected, options) });
+      } catch (e) {
+        tried.push({ tiles: b.tiles, error: (e as Error).message.split('\n')[0] });
+      }
+    }
+    const timed = tried.filter((t) => t.ms !== undefined);
+    if (!timed.length) throw new CliError(`no candidate tiling of ${key} ran on ${describeAdapter(tdev.adapter)}: ${tried[0]?.error}`, { key });
+    const best = timed.reduce((a, b) => (b.ms! < a.ms! ? b : a));
+    winners[key] = best.tiles;
+    const steps = affected.map((i) => base.manifest.steps[i].name);
+    problems.push({ key, steps, untuned, winner: best.tiles, tried });
+    const untunedMs = tried.find((t) => tilesName(t.tiles) === tilesName(untuned))?.ms;
+    const gain = untunedMs !== undefined ? ` (${(untunedMs / best.ms!).toFixed(2)}× the untuned ${tilesName(untuned)}, ${untunedMs.toFixed(4)} ms)` : '';
+    options.log?.(`  ${key.padEnd(22)} ${tilesName(best.tiles).padEnd(16)} ${best.ms!.toFixed(4)} ms${gain}; ${steps.length} step${steps.length === 1 ? '' : 's'}: ${steps.slice(0, 3).join(', ')}${steps.length > 3 ? ', …' : ''}`);
+  }
+  const table: TuningTable = { adapter: adapterKey(tdev.adapter), kiln: KILN_VERSION, gemm: winners };
+  const tuned = rebuildBundle(base, profile, table);
+  const files = new Map(tuned.files);
+  files.set(TUNING_FILE, new TextEncoder().encode(`${JSON.stringify(table, null, 1)}\n`));
+  return { table, bundle: { manifest: tuned.manifest, files }, problems };
+}
+
+interface TuneCliOptions {
+  cache: boolean;
+  write: boolean;
+  wallTime?: boolean;
+  targetMs: string;
+}
+
+/** The `kiln tune` command. */
+export function tuneCommand(): Command {
+  return new Command('tune')
+    .description('time candidate GEMM/conv tilings of a bundle on this adapter; rewrite the bundle with the winners and cache them for later compiles')
+    .argument('<bundle>', 'a bundle folder or single file written by kiln compile')
+    .option('--no-cache', "do not store the winners in the adapter's tuning cache ($KILN_TUNING_DIR or ~/.cache/kiln/tuning)")
+    .option('--no-write', 'measure and print only; leave the bundle as it is')
+    .option('--wall-time', 'time by wall clock even when the adapter has timestamp queries')
+    .option('--target-ms <ms>', 'GPU time each measurement aims for', '20')
+    .action(async (path: string, opts: TuneCliOptions) => {
+      const kind = pathKind(path);
+      if (!isBundleKind(kind)) throw new CliError(`'${path}' is not a kiln bundle (${kind}); give a folder or file written by kiln compile`, { path });
+      const bundle = await readBundle(path);
+      const tdev = await openTuningDevice({ wallOnly: opts.wallTime });
+      for (const line of adapterLines(tdev.adapter)) console.log(line);
+      console.log(`timing by ${tdev.method === 'timestamp' ? 'GPU timestamps' : 'wall time over repeated dispatches'}; problem, winner (WX×WY·TM×TN·BK), its time:`);
+      const t0 = performance.now();
+      const result = await tuneBundle(bundle, tdev, { targetMs: Number(opts.targetMs), log: console.log, source: path });
+      if (!result.problems.length) console.log('  no tunable GEMM in this bundle (its matmuls are GEMVs, softmax heads or depthwise convolutions)');
+      if (opts.write) {
+        await writeBundle(result.bundle, path, { singleFile: kind === 'bundle-file', overwrite: true });
+        console.log(`rewrote ${path} with the winners (${TUNING_FILE} next to its manifest)`);
+      }
+      if (opts.cache && result.problems.length) console.log(`cached for this adapter in ${saveCachedTuning(tdev.adapter, result.table)}`);
+      console.log(`tuned in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      tdev.device.destroy();
+    });
+}

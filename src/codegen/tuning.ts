@@ -1,0 +1,139 @@
+/**
+ * Tuned tile choices: a table of winners by GEMM problem, measured by `kiln tune` on one adapter, kept
+ * with the bundle (tuning.json) and in a per-adapter cache under the user's cache dir. Tile choice
+ * consults the table that is active while a bundle is built (`withTuning`); a missing entry falls back
+ * to the arithmetic choice of src/codegen/lower/gemm.ts.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { KilnError } from '../ir/errors.js';
+import { KILN_VERSION } from './version.js';
+
+/** One GEMM tiling (the shape of src/codegen/lower/gemm.ts's GemmTiles, repeated here so this file imports nothing from lowering). */
+export interface TunedTiles {
+  readonly WX: number;
+  readonly WY: number;
+  readonly TM: number;
+  readonly TN: number;
+  readonly BK: number;
+}
+
+/** Winners by problem key (`gemmKey`), measured on one adapter. */
+export interface TuningTable {
+  /** The adapter the winners were timed on (`adapterKey`). */
+  readonly adapter: string;
+  /** The kiln version that timed them (kernels change between versions; a stale entry is still a valid tiling). */
+  readonly kiln: string;
+  readonly gemm: Readonly<Record<string, TunedTiles>>;
+}
+
+/** The fields of an adapter that name it (src/runtime/gpu.ts's AdapterDescription fits). */
+export interface AdapterIdentity {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+}
+
+/** A tuning file that cannot be used. */
+export class TuningError extends KilnError {}
+
+/**
+ * The key of a register-blocked GEMM problem: its output grid (M×N, `batches` times). K is left out
+ * because the dispatch, which must agree with the kernel, is computed from the grid alone.
+ */
+export const gemmKey = (M: number, N: number, batches = 1) => `gemm:${M}x${N}x${batches}`;
+
+/** A file-name-safe key naming an adapter: vendor, architecture, device and description. */
+export function adapterKey(a: AdapterIdentity): string {
+  const parts = [a.vendor, a.architecture, a.device, a.description].map((s) => (s ?? '').trim()).filter(Boolean);
+  const key = parts.join('-').toLowerCase().replace(/[^a-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
+  return key.slice(0, 120) || 'unknown-adapter';
+}
+
+/** The tuning cache folder: $KILN_TUNING_DIR, else $XDG_CACHE_HOME/kiln/tuning, else ~/.cache/kiln/tuning. */
+export function tuningCacheDir(env: Record<string, string | undefined> = process.env): string {
+  if (env.KILN_TUNING_DIR) return env.KILN_TUNING_DIR;
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kiln', 'tuning');
+}
+
+/** The cache file for an adapter. */
+export const tuningCachePath = (a: AdapterIdentity, env?: Record<string, string | undefined>) => join(tuningCacheDir(env), `${adapterKey(a)}.json`);
+
+/** An empty table for an adapter. */
+export const emptyTuning = (a: AdapterIdentity): TuningTable => ({ adapter: adapterKey(a), kiln: KILN_VERSION, gemm: {} });
+
+const TILE_FIELDS = ['WX', 'WY', 'TM', 'TN', 'BK'] as const;
+
+/** Parses and checks a tuning file's text; `source` names it in errors. */
+export function parseTuning(text: string, source: string): TuningTable {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new TuningError(`${source}: not valid JSON (${(e as Error).message})`, { source });
+  }
+  const t = raw as Partial<TuningTable>;
+  if (typeof t !== 'object' || t === null || typeof t.adapter !== 'string' || typeof t.gemm !== 'object' || t.gemm === null) {
+    throw new TuningError(`${source}: expected a kiln tuning table { adapter, kiln, gemm }, got ${text.slice(0, 80)}`, { source });
+  }
+  for (const [key, tiles] of Object.entries(t.gemm)) {
+    const bad = TILE_FIELDS.filter((f) => !Number.isInteger((tiles as unknown as Record<string, unknown>)?.[f]) || (tiles as unknown as Record<string, number>)[f] < 1);
+    if (bad.length) throw new TuningError(`${source}: entry '${key}' needs positive integers ${TILE_FIELDS.join(', ')}; bad: ${bad.join(', ')}`, { source, key });
+  }
+  return { adapter: t.adapter, kiln: t.kiln ?? 'unknown', gemm: t.gemm };
+}
+
+/** The cached table for an adapter, or undefined when there is none. */
+export function loadCachedTuning(a: AdapterIdentity, env?: Record<string, string | undefined>): TuningTable | undefined {
+  const path = tuningCachePath(a, env);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return parseTuning(text, path);
+}
+
+/** Merges `winners` into the adapter's cache file (entries of other problems are kept); returns its path. */
+export function saveCachedTuning(a: AdapterIdentity, winners: TuningTable, env?: Record<string, string | undefined>): string {
+  const path = tuningCachePath(a, env);
+  const merged = mergeTuning(loadCachedTuning(a, env) ?? emptyTuning(a), winners);
+  mkdirSync(tuningCacheDir(env), { recursive: true });
+  // Written aside and renamed, so a reader never sees half a file.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(merged, null, 1)}\n`);
+  renameSync(tmp, path);
+  return path;
+}
+
+/** `over`'s entries on top of `base`'s. */
+export function mergeTuning(base: TuningTable, over: TuningTable): TuningTable {
+  return { adapter: over.adapter, kiln: over.kiln, gemm: { ...base.gemm, ...over.gemm } };
+}
+
+/** The table consulted while a bundle is built, and who wants to hear which problems were looked up. */
+let active: { table?: TuningTable; onLookup?: (key: string) => void } = {};
+
+/**
+ * Runs `build` (synchronous: bundle building is) with `table` consulted by every tile choice; `onLookup`
+ * hears each problem key looked up, which is how `kiln tune` finds a bundle's GEMMs.
+ */
+export function withTuning<T>(table: TuningTable | undefined, build: () => T, onLookup?: (key: string) => void): T {
+  const outer = active;
+  active = { table, onLookup };
+  try {
+    return build();
+  } finally {
+    active = outer;
+  }
+}
+
+/** The tuned tiling of a GEMM problem in the active table, if any. */
+export function tunedGemmTiles(M: number, N: number, batches: number): TunedTiles | undefined {
+  const key = gemmKey(M, N, batches);
+  active.onLookup?.(key);
+  return active.table?.gemm[key];
+}
