@@ -52,8 +52,10 @@ export class Net {
     const staging = device.createBuffer({ size: Math.max(16, outBytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'kiln readback' });
     // Each step's operand offsets get an aligned block of one uniform buffer.
     const blockSize = (n: number) => Math.max(16, Math.ceil((4 * n) / 16) * 16);
-    const paramsBytes = new Uint8Array(Math.max(BINDING_ALIGNMENT, m.steps.length * BINDING_ALIGNMENT));
-    m.steps.forEach((s, i) => new Uint32Array(paramsBytes.buffer, i * BINDING_ALIGNMENT, s.params.length).set(s.params));
+    // A step with many operands (the update of every weight) takes several aligned blocks.
+    const blockOffsets = m.steps.reduce<number[]>((acc, s) => [...acc, acc[acc.length - 1] + Math.ceil(blockSize(s.params.length) / BINDING_ALIGNMENT) * BINDING_ALIGNMENT], [0]);
+    const paramsBytes = new Uint8Array(Math.max(BINDING_ALIGNMENT, blockOffsets[m.steps.length]));
+    m.steps.forEach((s, i) => new Uint32Array(paramsBytes.buffer, blockOffsets[i], s.params.length).set(s.params));
     const params = device.createBuffer({ size: paramsBytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'kiln params' });
     device.queue.writeBuffer(params, 0, paramsBytes);
     const bindGroupLayout = device.createBindGroupLayout({
@@ -89,7 +91,7 @@ export class Net {
         entries: [
           { binding: BINDINGS.arena, resource: { buffer: arena } },
           { binding: BINDINGS.weights, resource: { buffer: weights } },
-          { binding: BINDINGS.params, resource: { buffer: params, offset: i * BINDING_ALIGNMENT, size: blockSize(s.params.length) } },
+          { binding: BINDINGS.params, resource: { buffer: params, offset: blockOffsets[i], size: blockSize(s.params.length) } },
         ],
         label: s.name,
       });
@@ -120,6 +122,24 @@ export class Net {
       return Promise.reject(e);
     }
     const run = this.queue.then(() => this.run(checked));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Runs only steps [from, to) on the inputs given (any of them, by name; the arena keeps the rest),
+   * then the state copies when `copies`, reading back the outputs when `read`: for runtimes that run
+   * one call in phases (data-parallel training: gradients, then the update, with a reduction between).
+   */
+  runSteps(from: number, to: number, inputs: TensorMap, options: { copies: boolean; read: boolean }): Promise<TensorMap> {
+    const checked = new Map<TensorSignature, TensorData>();
+    for (const [name, data] of Object.entries(inputs)) {
+      const s = this.manifest.model.inputs.find((x) => x.name === name);
+      if (!s) return Promise.reject(new PredictInputError(`unknown input '${name}' of model '${this.manifest.model.name}'`, { input: name }));
+      if (data.length !== sizeOf(s.shape)) return Promise.reject(new PredictInputError(`input '${name}' expects ${sizeOf(s.shape)} values (shape [${s.shape.join(', ')}]), got ${data.length}`, { input: name }));
+      checked.set(s, data);
+    }
+    const run = this.queue.then(() => this.run(checked, from, to, options.copies, options.read));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -250,19 +270,19 @@ export class Net {
     return out;
   }
 
-  private async run(inputs: Map<TensorSignature, TensorData>): Promise<TensorMap> {
+  private async run(inputs: Map<TensorSignature, TensorData>, from = 0, to = this.steps.length, copies = true, read = true): Promise<TensorMap> {
     const { device } = this;
     for (const [s, data] of inputs) device.queue.writeBuffer(this.arena, s.offset, data.buffer, data.byteOffset, data.byteLength);
     const encoder = device.createCommandEncoder({ label: 'kiln predict' });
     const pass = encoder.beginComputePass();
-    for (const step of this.steps) {
+    for (const step of this.steps.slice(from, to)) {
       pass.setPipeline(step.pipeline);
       pass.setBindGroup(0, step.bindGroup);
       pass.dispatchWorkgroups(step.dispatch[0], step.dispatch[1], step.dispatch[2]);
     }
     pass.end();
     // WebGPU copies never stay inside one buffer, so new state goes out to scratch and back.
-    if (this.scratch) {
+    if (this.scratch && copies) {
       let at = 0;
       for (const c of this.manifest.copies ?? []) {
         encoder.copyBufferToBuffer(this.arena, c.from, this.scratch, at, c.size);
@@ -275,7 +295,7 @@ export class Net {
       }
     }
     let at = 0;
-    const slices = this.manifest.model.outputs.map((o) => {
+    const slices = (read ? this.manifest.model.outputs : []).map((o) => {
       const bytes = 4 * sizeOf(o.shape);
       encoder.copyBufferToBuffer(this.arena, o.offset, this.staging, at, bytes);
       const slice = { o, at, bytes };

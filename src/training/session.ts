@@ -10,6 +10,7 @@ import { cse } from '../passes/cse.js';
 import { dce } from '../passes/dce.js';
 import { fuseEpilogues } from '../passes/fuse-epilogues.js';
 import { fuseElementwise } from '../passes/fuse-elementwise.js';
+import { fuseOptimizer } from '../passes/fuse-optimizer.js';
 import { autodiff } from '../passes/autodiff.js';
 import { applyOptimizer, ITERATIONS } from '../passes/optimizer.js';
 import type { Pass, PassContext, Program } from '../passes/program.js';
@@ -25,7 +26,7 @@ import type { CompiledConfig } from './config.js';
 /** The passes that settle a training step's forward graph before differentiation. */
 export const FORWARD_PASSES: readonly Pass[] = [specializeBatch, foldLearningPhase, constantFold, expandBatchNorm, cse, dce];
 /** The passes that clean up and fuse a training step once its updates are in. */
-export const FUSION_PASSES: readonly Pass[] = [constantFold, cse, dce, fuseEpilogues, fuseElementwise, dce];
+export const FUSION_PASSES: readonly Pass[] = [constantFold, cse, dce, fuseEpilogues, fuseElementwise, fuseOptimizer, dce];
 
 /**
  * Gives every dropout the optimizer's step counter as its third input, so each step draws a new mask

@@ -11,6 +11,7 @@ import { GRADIENTS } from '../../src/passes/gradients/index.js';
 import { bodyAttr } from '../../src/ir/ops/fused.js';
 import { randomData } from '../support/random.js';
 import { expectClose } from '../support/close.js';
+import { RNN_SEQUENCE_CASES } from './recurrent-grad-cases.js';
 
 /** Central differences in float64 with h = 1e-5·max(1, |x|): truncation ~1e-10, rounding ~1e-10. */
 const TOL = { rtol: 1e-5, atol: 1e-7 };
@@ -143,6 +144,7 @@ const CASES: Record<string, Case[]> = {
     { inputs: [f([1, 4, 2, 3]), f([1, 4, 2, 3]), f([1, 4, 2, 2])], attrs: { scale: 0.6, causal: true } },
     { inputs: [f([2, 3, 1, 2]), f([2, 4, 1, 2]), f([2, 4, 1, 3]), { shape: [2, 1, 4], values: [1, 0, 1, 1, 1, 1, 0, 1], fixed: true }], attrs: { scale: 0.7, causal: true } },
   ],
+  rnnSequence: RNN_SEQUENCE_CASES,
 };
 
 /** Ops marked 'none', and why no gradient can flow through them. */
@@ -158,7 +160,12 @@ const REJECTED: Record<string, () => Case> = {
     { id: 0, op: 'param', inputs: [], attrs: { index: 0, shape: [2, 3], dtype: 'float32' }, outputs: [{ shape: [2, 3], dtype: 'float32' }], name: 'p' },
     { id: 1, op: 'exp', inputs: [{ node: 0, output: 0 }], attrs: {}, outputs: [{ shape: [2, 3], dtype: 'float32' }], name: 'exp' },
   ], outputs: [{ node: 1, output: 0 }] }) } }),
+  fusedSegments: () => ({ inputs: [f([2, 3]), f([4])], attrs: { segments: 2, arity: 1, body: bodyAttr({ nodes: [
+    { id: 0, op: 'param', inputs: [], attrs: { index: 0, shape: [2, 3], dtype: 'float32' }, outputs: [{ shape: [2, 3], dtype: 'float32' }], name: 'p' },
+    { id: 1, op: 'exp', inputs: [{ node: 0, output: 0 }], attrs: {}, outputs: [{ shape: [2, 3], dtype: 'float32' }], name: 'exp' },
+  ], outputs: [{ node: 1, output: 0 }] }) } }),
   maxPool2dGrad: () => ({ inputs: [f([1, 4, 4, 1]), f([1, 2, 2, 1])], attrs: { poolSize: [2, 2], strides: [2, 2] } }),
+  rnnSequenceGrad: () => ({ inputs: [f([1, 2, 1]), f([1, 1]), f([1, 1]), f([1]), f([1, 1])], attrs: { cell: 'simple' } }),
 };
 
 /** Random values for a spec, resampling rejected ones. */

@@ -14,6 +14,9 @@ import { lowerConvGrad } from './conv-grad.js';
 import { lowerPoolGrad } from './pool-grad.js';
 import { lowerScatterAdd } from './scatter.js';
 import { lowerConcat, lowerGather, lowerOneHot, lowerPad, lowerSlice, lowerTranspose } from './data-movement.js';
+import { lowerLayerNorm } from './layer-norm.js';
+import { lowerAttention } from './attention.js';
+import { lowerSegments } from './segments.js';
 
 /** Ops that only rename memory (same bytes, new shape): the memory plan aliases them, no kernel runs. */
 export const ALIASING_OPS = new Set(['reshape', 'identity']);
@@ -46,6 +49,9 @@ export const LOWERINGS: Record<string, Lowering> = {
   depthwiseConv2dBackpropFilter: lowerConvGrad,
   maxPool2dGrad: lowerPoolGrad,
   avgPool2dGrad: lowerPoolGrad,
+  layerNorm: lowerLayerNorm,
+  attention: lowerAttention,
+  fusedSegments: lowerSegments,
 };
 
 /** Lowerings of fused bodies by producer op ('' for pure elementwise chains). */
