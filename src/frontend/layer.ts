@@ -24,6 +24,10 @@ export interface LayerArgs {
 /** Extra arguments of a call: the learning phase, as `layer(x, training=True)`. */
 export interface CallArgs {
   training?: boolean;
+  /** Recurrent layers: initial states, as TF.js's `layer.apply(x, { initialState })`. */
+  initialState?: SymbolicTensor | SymbolicTensor[];
+  /** A bool [batch, time] mask overriding the one the input carries (src/frontend/masks.ts). */
+  mask?: SymbolicTensor;
 }
 
 /** A state update recorded by a call (batch-norm moving statistics): `variable` takes `value` after a step. */

@@ -7,6 +7,7 @@ import { getRegularizer, type RegularizerIdentifier } from '../regularizers.js';
 import { getConstraint, type ConstraintIdentifier } from '../constraints.js';
 import * as ops from '../ops.js';
 import type { SymbolicTensor } from '../symbolic.js';
+import { withMask } from '../masks.js';
 import type { LayerVariable } from '../variables.js';
 import { initializerConfig, regularizerConfig } from './core.js';
 
@@ -23,7 +24,7 @@ export interface EmbeddingArgs extends LayerArgs {
   activityRegularizer?: RegularizerIdentifier;
   /** Not supported yet: must be null. */
   embeddingsConstraint?: ConstraintIdentifier;
-  /** Whether index 0 is padding to be masked; recorded in the config (masks are not propagated yet). */
+  /** Whether index 0 is padding: the output then carries a mask that recurrent layers read. */
   maskZero?: boolean;
   /** Length of input sequences (a list for inputs of rank > 2); fixes the layer's input shape. */
   inputLength?: number | number[] | null;
@@ -74,7 +75,8 @@ export class Embedding extends Layer {
     const lens = this.sampleShape(x.shape);
     // inputLength fills unknown sample dims, so the output shape is as Keras states it.
     if (lens.some((d, i) => d !== x.shape[i + 1]) && lens.every((d) => d !== null)) indices = ops.reshape(indices, [-1, ...(lens as number[])]);
-    return ops.gather(this.embeddings!, indices, 0);
+    // maskZero: index 0 is padding, so downstream recurrent layers skip those steps (Keras's compute_mask).
+    return withMask(ops.gather(this.embeddings!, indices, 0), this.maskZero ? ops.notEqual(indices, 0) : undefined);
   }
 
   /** Sample dims of the input, checked against inputLength (Keras's compute_output_shape). */

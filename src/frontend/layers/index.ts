@@ -13,6 +13,9 @@ import * as conv from './conv.js';
 import * as pooling from './pooling.js';
 import * as padding from './padding.js';
 import * as normalization from './normalization.js';
+import * as recurrent from './recurrent.js';
+import * as wrappers from './wrappers.js';
+import * as masking from './masking.js';
 import * as layerNormalization from './layer-normalization.js';
 import * as attention from './attention.js';
 
@@ -42,6 +45,12 @@ export const GlobalAveragePooling2D = callableClass(pooling.GlobalAveragePooling
 export const GlobalMaxPooling2D = callableClass(pooling.GlobalMaxPooling2D);
 export const ZeroPadding2D = callableClass(padding.ZeroPadding2D);
 export const BatchNormalization = callableClass(normalization.BatchNormalization);
+export const SimpleRNN = callableClass(recurrent.SimpleRNN);
+export const LSTM = callableClass(recurrent.LSTM);
+export const GRU = callableClass(recurrent.GRU);
+export const Bidirectional = callableClass(wrappers.Bidirectional);
+export const TimeDistributed = callableClass(wrappers.TimeDistributed);
+export const Masking = callableClass(masking.Masking);
 export const LayerNormalization = callableClass(layerNormalization.LayerNormalization);
 export const MultiHeadAttention = callableClass(attention.MultiHeadAttention);
 
@@ -50,6 +59,7 @@ export const LAYER_CLASSES: Record<string, new (config: never) => LayerClass> = 
   [InputLayerClass, core.Dense, core.Activation, core.Dropout, shape.Flatten, shape.Reshape, shape.Permute, merge.Add, merge.Subtract,
     merge.Multiply, merge.Average, merge.Maximum, merge.Minimum, merge.Concatenate, embedding.Embedding, conv.Conv2D, conv.DepthwiseConv2D,
     pooling.MaxPooling2D, pooling.AveragePooling2D, pooling.GlobalAveragePooling2D, pooling.GlobalMaxPooling2D, padding.ZeroPadding2D,
-    normalization.BatchNormalization].map((c) => [c.className, c as never]),
+    normalization.BatchNormalization, recurrent.SimpleRNN, recurrent.LSTM, recurrent.GRU, wrappers.Bidirectional, wrappers.TimeDistributed,
+    masking.Masking].map((c) => [c.className, c as never]),
 );
 for (const c of [layerNormalization.LayerNormalization, attention.MultiHeadAttention]) LAYER_CLASSES[c.className] = c as never;

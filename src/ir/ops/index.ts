@@ -20,6 +20,8 @@ import { layerNormOps } from './layer-norm.js';
 import { attentionOps } from './attention.js';
 import { recurrentOps } from './recurrent.js';
 import { recurrentGradOps } from './recurrent-grad.js';
+import { recurrentOps } from './recurrent.js';
+import { recurrentGradOps } from './recurrent-grad.js';
 
 registerOps(sourceOps);
 registerOps(unaryOps);
@@ -36,4 +38,5 @@ registerOps(fusedOps);
 registerOps(fusedSegmentOps);
 registerOps([...scatterOps, ...convGradOps, ...poolGradOps]);
 registerOps([...layerNormOps, ...attentionOps]);
+registerOps([...recurrentOps, ...recurrentGradOps]);
 registerOps([...recurrentOps, ...recurrentGradOps]);

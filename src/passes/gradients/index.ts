@@ -16,6 +16,7 @@ import { dropoutGrad } from './dropout.js';
 import { layerNormGrad } from './layer-norm.js';
 import { attentionGrad } from './attention.js';
 import { rnnSequenceGrad, rnnSequenceGradGrad } from './recurrent.js';
+import { rnnSequenceGrad, rnnSequenceGradGrad } from './recurrent.js';
 
 /** A rule, or 'none': the op's outputs carry no gradient back to its inputs. */
 export type GradientEntry = GradientRule | 'none';
@@ -73,6 +74,8 @@ export const GRADIENTS: Readonly<Record<string, GradientEntry>> = {
   dropout: dropoutGrad,
   layerNorm: layerNormGrad,
   attention: attentionGrad,
+  rnnSequence: rnnSequenceGrad,
+  rnnSequenceGrad: rnnSequenceGradGrad,
   rnnSequence: rnnSequenceGrad,
   rnnSequenceGrad: rnnSequenceGradGrad,
   fused: fusedGrad,
