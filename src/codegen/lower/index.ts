@@ -16,6 +16,8 @@ import { lowerScatterAdd } from './scatter.js';
 import { lowerConcat, lowerGather, lowerOneHot, lowerPad, lowerSlice, lowerTranspose } from './data-movement.js';
 import { lowerLayerNorm } from './layer-norm.js';
 import { lowerAttention } from './attention.js';
+import { lowerLayerNorm } from './layer-norm.js';
+import { lowerAttention } from './attention.js';
 import { lowerSegments } from './segments.js';
 
 /** Ops that only rename memory (same bytes, new shape): the memory plan aliases them, no kernel runs. */
@@ -49,6 +51,8 @@ export const LOWERINGS: Record<string, Lowering> = {
   depthwiseConv2dBackpropFilter: lowerConvGrad,
   maxPool2dGrad: lowerPoolGrad,
   avgPool2dGrad: lowerPoolGrad,
+  layerNorm: lowerLayerNorm,
+  attention: lowerAttention,
   layerNorm: lowerLayerNorm,
   attention: lowerAttention,
   fusedSegments: lowerSegments,

@@ -1,0 +1,62 @@
+/**
+ * MultiHeadAttention on the GPU against the float64 interpreter, arena poisoned with NaN: the
+ * fused attention kernel (online softmax, no score matrix), with causal and explicit masks.
+ */
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { Input, Model, clearSession, layers, type SymbolicTensor } from '../../src/index.js';
+import type { MultiHeadAttentionArgs, MultiHeadAttentionCallArgs } from '../../src/frontend/layers/attention.js';
+import { compileBundle } from '../../src/codegen/index.js';
+import { Net } from '../../src/runtime/index.js';
+import { expectGpuMatchesInterpreter, testGpu, type GpuRun } from '../support/gpu.js';
+import { randomData } from '../support/random.js';
+import { expectClose } from '../support/close.js';
+import { interpretModel } from '../../src/index.js';
+
+const runs: GpuRun[] = [];
+afterAll(() => runs.forEach((r) => r.net.destroy()));
+beforeEach(() => clearSession());
+
+// Projections (matmuls) plus a float32 online softmax, against float64.
+const TOL = { rtol: 1e-4, atol: 2e-5 };
+
+function mhaModel(args: MultiHeadAttentionArgs, shapes: number[][], call: MultiHeadAttentionCallArgs = {}): Model {
+  const ins = shapes.map((s) => Input({ shape: s }));
+  const out = layers.MultiHeadAttention(args).apply(ins, call) as SymbolicTensor;
+  return new Model({ inputs: ins, outputs: out });
+}
+
+/** Ops of the compiled graph by name: how many nodes of each. */
+const opsOf = (run: GpuRun) => run.compiled.program.graph.nodes.map((n) => n.op);
+
+describe('attention kernel matches the interpreter', () => {
+  it('self-attention, 2 heads: the scores, softmax and weighted sum are one kernel', async () => {
+    const run = await expectGpuMatchesInterpreter(mhaModel({ numHeads: 2, keyDim: 4 }, [[5, 6], [5, 6]]), { batch: 2, ...TOL });
+    runs.push(run);
+    expect(opsOf(run).filter((op) => op === 'attention')).toHaveLength(1);
+    expect(opsOf(run).filter((op) => op === 'softmax' || op === 'transpose')).toHaveLength(0);
+    // Three projections, the attention, the output projection.
+    expect(run.compiled.report.steps).toHaveLength(5);
+  });
+  it('cross-attention with a key, valueDim 3 and outputShape 5', async () => {
+    runs.push(await expectGpuMatchesInterpreter(mhaModel({ numHeads: 3, keyDim: 2, valueDim: 3, outputShape: 5 }, [[3, 6], [7, 4], [7, 5]]), { batch: 2, ...TOL }));
+  });
+  it('causal mask', async () => {
+    runs.push(await expectGpuMatchesInterpreter(mhaModel({ numHeads: 2, keyDim: 4 }, [[6, 4], [6, 4]], { useCausalMask: true }), { batch: 2, ...TOL }));
+  });
+  it('an attention mask fed as a model input, with the causal mask', async () => {
+    const [q, v, m] = [Input({ shape: [4, 4] }), Input({ shape: [4, 4] }), Input({ shape: [4, 4] })];
+    const out = layers.MultiHeadAttention({ numHeads: 2, keyDim: 3 }).apply([q, v], { attentionMask: m, useCausalMask: true }) as SymbolicTensor;
+    const model = new Model({ inputs: [q, v, m], outputs: out });
+    const compiled = compileBundle(model, { batch: 2, check: true });
+    const net = await Net.create(compiled.bundle, await testGpu());
+    const names = compiled.bundle.manifest.model.inputs.map((s) => s.name);
+    // 0/1 mask with key 0 always kept (a fully masked row is uniform in Keras, and float32 cannot tell its scores apart).
+    const mask = Float32Array.from(randomData(32, 4), (r, n) => (n % 4 === 0 || r > 0 ? 1 : 0));
+    const feeds = { [names[0]]: randomData(32, 1), [names[1]]: randomData(32, 2), [names[2]]: mask };
+    await net.fill(NaN);
+    const got = await net.predict(feeds);
+    const want = interpretModel(model, names.map((n) => ({ shape: [2, 4, 4], dtype: 'float32' as const, data: feeds[n] })));
+    for (const [name, value] of Object.entries(want.outputs)) expectClose(got[name], value.data, TOL, `output '${name}'`);
+    net.destroy();
+  });
+});
