@@ -7,6 +7,7 @@ import type { Model } from '../frontend/model.js';
 import { interpretModel } from '../frontend/run.js';
 import { Net } from '../runtime/net.js';
 import { optimizers } from '../frontend/index.js';
+import { setGlobalSeed } from '../frontend/prng.js';
 import { useTrainingDevice } from '../training/fit.js';
 import { compareOutput, DEFAULT_TOLERANCE } from './check.js';
 import { fmtMs, kernelCount } from './describe.js';
@@ -38,6 +39,7 @@ interface DemoOptions {
   trainCount?: number;
   train: boolean;
   model: string;
+  seed: number;
 }
 
 const log = (line: string) => console.log(line);
@@ -54,10 +56,13 @@ export function demoCommand(): Command {
     .option('-e, --epochs <n>', `training epochs (default ${TRAINING.gpu.epochs} on a GPU, ${TRAINING.software.epochs} on a software adapter)`, intOption(1, 1000))
     .option('--train-count <n>', `training images (default all ${TRAINING.gpu.samples} on a GPU, ${TRAINING.software.samples} on a software adapter)`, intOption(1, 60_000))
     .option('--no-train', 'skip training: classify with the untrained weights')
+    .option('--seed <n>', 'seed of the weight initialization and of the epoch shuffles', intOption(0, 2 ** 31 - 1), 1)
     .option('-m, --model <name>', `which sample to train: ${Object.keys(SAMPLES).join(' or ')}`, 'mlp')
     .action(async (opts: DemoOptions) => {
       const data = loadFashionMnist({ split: 'test', dir: opts.dataDir, limit: opts.count ?? (opts.interpret ? 16 : undefined) });
       if (!SAMPLES[opts.model]) throw new CliError(`unknown --model '${opts.model}'; the demo trains ${Object.keys(SAMPLES).join(' or ')}`);
+      // Before the sample is imported: its layers draw their initial weights from the global seed.
+      setGlobalSeed(opts.seed);
       const mod = await importFile(samplePath(opts.model), SAMPLES[opts.model]);
       const model = mod.model;
       if (!isModel(model)) throw new CliError(`${SAMPLES[opts.model]} no longer exports \`model\` as a kiln Model`);
@@ -97,10 +102,10 @@ async function train(model: Model, opts: DemoOptions, software: boolean, batch: 
   const epochs = opts.epochs ?? plan.epochs;
   const data = loadFashionMnist({ split: 'train', dir: opts.dataDir, limit: samples });
   if (software && opts.trainCount === undefined) log(`  on this software adapter the demo trains on the first ${data.count} of the 60000 training images for ${epochs} epochs (--train-count 60000 --epochs 5 for the full run)`);
-  log(`\ntraining on ${data.count} images, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batch}, Adam 1e-3, sparse categorical cross-entropy:`);
+  log(`\ntraining on ${data.count} images, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batch}, Adam 1e-3, sparse categorical cross-entropy, seed ${opts.seed}:`);
   model.compile({ optimizer: optimizers.Adam({ learningRate: 1e-3 }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   const t0 = performance.now();
-  await model.fit(toUnitFloats(data.images), Float32Array.from(data.labels), { epochs, batchSize: batch, seed: 1, verbose: 1 });
+  await model.fit(toUnitFloats(data.images), Float32Array.from(data.labels), { epochs, batchSize: batch, seed: opts.seed, verbose: 1 });
   const steps = Math.floor(data.count / batch) * epochs;
   const ms = performance.now() - t0;
   log(`trained in ${fmtMs(ms)} (${steps} steps, ${(ms / steps).toFixed(1)} ms per step, compile included; one submit per step)`);
