@@ -40,18 +40,23 @@ export function getGpu(): Promise<GPU> {
     if (nav?.gpu) return nav.gpu;
     // Only Node goes on to Dawn; a browser without navigator.gpu must never reach the `webgpu` import.
     if (!isNode()) throw new AdapterError(BROWSER_HELP);
-    process.env.XDG_RUNTIME_DIR ??= `/tmp/runtime-${process.getuid?.() ?? 0}`;
-    const dawn = 'webgpu';
-    const { create, globals } = (await import(/* @vite-ignore */ dawn)) as { create: (flags: string[]) => GPU; globals: object };
-    Object.assign(globalThis, globals);
-    return create([]);
+    return (await loadDawn())([]);
   })();
   return gpuPromise;
 }
 
+/** Dawn's `create(flags)` from the `webgpu` package (Node only); its globals (GPUBufferUsage, …) are installed once. */
+export async function loadDawn(): Promise<(flags: string[]) => GPU> {
+  process.env.XDG_RUNTIME_DIR ??= `/tmp/runtime-${process.getuid?.() ?? 0}`;
+  const dawn = 'webgpu';
+  const { create, globals } = (await import(/* @vite-ignore */ dawn)) as { create: (flags: string[]) => GPU; globals: object };
+  Object.assign(globalThis, globals);
+  return create;
+}
+
 /** Opens a device on the default adapter with the adapter's own limits; fails with install instructions when there is none. */
-export async function openDevice(options: { powerPreference?: GPUPowerPreference } = {}): Promise<GpuContext> {
-  const gpu = await getGpu();
+export async function openDevice(options: { powerPreference?: GPUPowerPreference; gpu?: GPU } = {}): Promise<GpuContext> {
+  const gpu = options.gpu ?? (await getGpu());
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) throw new AdapterError(INSTALL_HELP);
   const wanted: Record<string, number> = {};

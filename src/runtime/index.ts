@@ -5,3 +5,6 @@ export { openDevice, describeAdapter, type GpuContext, type AdapterDescription }
 export { packFiles, unpackFiles, isContainer } from './container.js';
 export { BundleError, AdapterError, PredictInputError } from './errors.js';
 export * from './format.js';
+export { openAdapters, adapters, listPciGpus, driPrimeOf, findDeviceSelectLayer, describeAdapters, type OpenAdapter, type DeviceCount, type PciGpu } from './adapters.js';
+export { ReplicatedNet, loadReplicas, gatherOutputs, type BatchSignature, type ReplicaOptions } from './replicas.js';
+export { PlacedNet, type PartBundle } from './placed.js';

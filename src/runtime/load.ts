@@ -3,6 +3,8 @@ import { BundleError } from './errors.js';
 import { isContainer, unpackFiles } from './container.js';
 import { Net } from './net.js';
 import { isNode, type GpuContext } from './gpu.js';
+import { loadReplicas, type ReplicatedNet } from './replicas.js';
+import type { DeviceCount } from './adapters.js';
 
 /**
  * Where a bundle comes from: a path (folder or single file) in Node; in a browser a URL (or a string
@@ -14,6 +16,13 @@ export type BundleSource = string | URL | Bundle;
 export interface LoadOptions {
   /** An already open device (else the default adapter is opened). */
   gpu?: GpuContext;
+  /**
+   * Replicas (data parallel): the bundle runs as it is on each of n devices (one per adapter with
+   * 'all'), so a call takes n × the bundle's batch. One replica is the ordinary Net.
+   */
+  replicas?: DeviceCount;
+  /** The devices of the replicas, already open (instead of `replicas`). */
+  devices?: readonly GpuContext[];
 }
 
 /** SHA-256 of bytes, as lowercase hex. */
@@ -110,6 +119,11 @@ export async function readBundle(source: BundleSource): Promise<Bundle> {
 }
 
 /** Loads a compiled bundle and prepares it on the GPU: `const net = await loadBundle('build/mlp.kiln')`. */
-export async function loadBundle(source: BundleSource, options: LoadOptions = {}): Promise<Net> {
-  return Net.create(await readBundle(source), options.gpu);
+export async function loadBundle(source: BundleSource, options?: LoadOptions & { replicas?: undefined; devices?: undefined }): Promise<Net>;
+/** With replicas: `await loadBundle('build/mlp.kiln', { replicas: 'all' })` splits each call's batch over the adapters. */
+export async function loadBundle(source: BundleSource, options: LoadOptions): Promise<Net | ReplicatedNet>;
+export async function loadBundle(source: BundleSource, options: LoadOptions = {}): Promise<Net | ReplicatedNet> {
+  const bundle = await readBundle(source);
+  if (options.replicas === undefined && !options.devices) return Net.create(bundle, options.gpu);
+  return loadReplicas(bundle, { replicas: options.replicas, devices: options.devices });
 }
