@@ -5,6 +5,7 @@
 import { emit, type SymbolicTensor } from './symbolic.js';
 import { constant, toTensor, type TensorLike } from './tensors.js';
 import type { DType } from '../ir/types.js';
+import { formatShape, ShapeError } from '../ir/errors.js';
 
 export { constant, type TensorLike };
 
@@ -107,3 +108,37 @@ export const oneHot = (indices: TensorLike, depth: number) => emit('oneHot', [to
 export const cast = (x: TensorLike, dtype: DType) => emit('cast', [toTensor(x)], { dtype })[0];
 /** Elementwise choice: `a` where `cond` is true, else `b`. */
 export const where = (cond: TensorLike, a: TensorLike, b: TensorLike) => emit('where', [toTensor(cond), toTensor(a), toTensor(b)])[0];
+
+/** A shape for reshape: the unknown batch (or any one unknown dim) as -1. */
+function reshapeTarget(op: string, shape: readonly (number | null)[]): number[] {
+  if (shape.filter((d) => d === null).length > 1) throw new ShapeError(`${op}: cannot reshape a tensor with more than one unknown dim, got ${formatShape(shape)}`);
+  return shape.map((d) => d ?? -1);
+}
+
+/** Inserts a dim of size 1 at `axis` (negative counts from the end of the result), as `K.expand_dims`. */
+export function expandDims(x: TensorLike, axis = -1): SymbolicTensor {
+  const t = toTensor(x);
+  const rank = t.rank + 1;
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) throw new ShapeError(`expandDims: axis ${axis} is out of range for a result of rank ${rank} (input ${formatShape(t.shape)})`);
+  const a = axis < 0 ? axis + rank : axis;
+  const shape = [...t.shape.slice(0, a), 1, ...t.shape.slice(a)];
+  return reshape(t, reshapeTarget('expandDims', shape));
+}
+
+/** Removes dims of size 1: `axis` only when given (it must be 1), else every one, as `K.squeeze` / `tf.squeeze`. */
+export function squeeze(x: TensorLike, axis?: number | readonly number[]): SymbolicTensor {
+  const t = toTensor(x);
+  const given = axis === undefined ? null : (typeof axis === 'number' ? [axis] : [...axis]).map((a) => (a < 0 ? a + t.rank : a));
+  given?.forEach((a) => {
+    if (!(a >= 0 && a < t.rank) || t.shape[a] !== 1) throw new ShapeError(`squeeze: axis ${a} of ${formatShape(t.shape)} is not a dim of size 1`);
+  });
+  const shape = t.shape.filter((d, i) => (given ? !given.includes(i) : d !== 1));
+  return reshape(t, reshapeTarget('squeeze', shape));
+}
+
+/** `x` repeated along its size-1 dims (and new leading dims) to `shape`, as `tf.broadcastTo`. */
+export function broadcastTo(x: TensorLike, shape: readonly number[]): SymbolicTensor {
+  const t = toTensor(x);
+  // where(true, x, zeros) is one broadcasting elementwise op, as the gradient rules broadcast.
+  return where(constant(1, [], 'bool'), t, constant(0, [...shape], t.dtype));
+}

@@ -27,6 +27,7 @@ const EXPECTED: Record<string, string[]> = {
   shared_weights: ['siamese', 'scoped'],
   tutorial: ['model'],
   gan: ['generator', 'discriminator'],
+  attention: ['model'],
 };
 
 /** Whether a graph output is a softmax (looking through the identities layers add). */
