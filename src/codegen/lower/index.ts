@@ -14,8 +14,7 @@ import { lowerConvGrad } from './conv-grad.js';
 import { lowerPoolGrad } from './pool-grad.js';
 import { lowerScatterAdd } from './scatter.js';
 import { lowerConcat, lowerGather, lowerOneHot, lowerPad, lowerSlice, lowerTranspose } from './data-movement.js';
-import { lowerLayerNorm } from './layer-norm.js';
-import { lowerAttention } from './attention.js';
+import { lowerRecurrent } from './recurrent.js';
 import { lowerLayerNorm } from './layer-norm.js';
 import { lowerAttention } from './attention.js';
 import { lowerSegments } from './segments.js';
@@ -51,8 +50,7 @@ export const LOWERINGS: Record<string, Lowering> = {
   depthwiseConv2dBackpropFilter: lowerConvGrad,
   maxPool2dGrad: lowerPoolGrad,
   avgPool2dGrad: lowerPoolGrad,
-  layerNorm: lowerLayerNorm,
-  attention: lowerAttention,
+  rnnSequence: lowerRecurrent,
   layerNorm: lowerLayerNorm,
   attention: lowerAttention,
   fusedSegments: lowerSegments,
