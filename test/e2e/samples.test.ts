@@ -28,6 +28,8 @@ const EXPECTED: Record<string, string[]> = {
   tutorial: ['model'],
   gan: ['generator', 'discriminator'],
   attention: ['model'],
+  lstm: ['model'],
+  text_classification: ['model'],
 };
 
 /** Whether a graph output is a softmax (looking through the identities layers add). */
