@@ -1,0 +1,67 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GEMM_TILINGS, gemmTiles } from '../../src/codegen/lower/gemm.js';
+import { adapterKey, emptyTuning, gemmKey, loadCachedTuning, mergeTuning, parseTuning, saveCachedTuning, tuningCacheDir, TuningError, withTuning } from '../../src/codegen/tuning.js';
+
+const nvidia = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200' };
+const dir = mkdtempSync(join(tmpdir(), 'kiln-tuning-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('tuning tables', () => {
+  it('name an adapter by a file-safe key and a problem by its output grid', () => {
+    expect(adapterKey(nvidia)).toBe('nvidia-hopper-nvidia_h200');
+    expect(adapterKey({ vendor: '', architecture: '', device: '', description: '' })).toBe('unknown-adapter');
+    expect(gemmKey(256, 512, 3)).toBe('gemm:256x512x3');
+  });
+
+  it('live under $KILN_TUNING_DIR, else $XDG_CACHE_HOME/kiln/tuning, else ~/.cache/kiln/tuning', () => {
+    expect(tuningCacheDir({ KILN_TUNING_DIR: '/x/t' })).toBe('/x/t');
+    expect(tuningCacheDir({ XDG_CACHE_HOME: '/c' })).toBe('/c/kiln/tuning');
+    expect(tuningCacheDir({})).toMatch(/\.cache\/kiln\/tuning$/);
+  });
+
+  it('are refused with the file named when they are not tables of positive integer tilings', () => {
+    expect(() => parseTuning('{', 'a.json')).toThrow(TuningError);
+    expect(() => parseTuning('[]', 'a.json')).toThrow(/a\.json: expected a kiln tuning table/);
+    expect(() => parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'gemm:1x1x1': { WX: 16, WY: 0, TM: 1, TN: 1, BK: 8 } } }), 'b.json')).toThrow(/b\.json: entry 'gemm:1x1x1'.*bad: WY/);
+  });
+
+  it('merge into the cache file without losing other problems', () => {
+    const env = { KILN_TUNING_DIR: join(dir, 'cache') };
+    expect(loadCachedTuning(nvidia, env)).toBeUndefined();
+    const [a, b] = [GEMM_TILINGS[0], GEMM_TILINGS[2]];
+    saveCachedTuning(nvidia, { ...emptyTuning(nvidia), gemm: { [gemmKey(64, 64)]: a } }, env);
+    const path = saveCachedTuning(nvidia, { ...emptyTuning(nvidia), gemm: { [gemmKey(128, 64)]: b } }, env);
+    expect(path).toBe(join(dir, 'cache', 'nvidia-hopper-nvidia_h200.json'));
+    expect(loadCachedTuning(nvidia, env)?.gemm).toEqual({ [gemmKey(64, 64)]: a, [gemmKey(128, 64)]: b });
+    expect(mergeTuning(parseTuning(readFileSync(path, 'utf8'), path), { ...emptyTuning(nvidia), gemm: { [gemmKey(64, 64)]: b } }).gemm[gemmKey(64, 64)]).toEqual(b);
+  });
+
+  it('a corrupt cache file is an error naming it, not silently ignored', () => {
+    const env = { KILN_TUNING_DIR: join(dir, 'corrupt') };
+    saveCachedTuning(nvidia, emptyTuning(nvidia), env);
+    writeFileSync(join(dir, 'corrupt', `${adapterKey(nvidia)}.json`), 'nope');
+    expect(() => loadCachedTuning(nvidia, env)).toThrow(/corrupt.*not valid JSON/);
+  });
+});
+
+describe('tile choice consults the active tuning table', () => {
+  it('uses a tuned tiling for its problem only, and the arithmetic choice elsewhere and outside the scope', () => {
+    const untuned = gemmTiles(300, 64, 1);
+    const other = GEMM_TILINGS.find((t) => JSON.stringify(t) !== JSON.stringify(untuned))!;
+    const table = { ...emptyTuning(nvidia), gemm: { [gemmKey(300, 64, 1)]: other } };
+    const seen: string[] = [];
+    withTuning(table, () => {
+      expect(gemmTiles(300, 64, 1)).toEqual(other);
+      expect(gemmTiles(300, 64, 2)).toEqual(gemmTiles(300, 64, 2, undefined));
+      // A nested scope wins, and the outer one comes back after it.
+      withTuning(undefined, () => expect(gemmTiles(300, 64, 1)).toEqual(untuned));
+      expect(gemmTiles(300, 64, 1)).toEqual(other);
+    }, (k) => seen.push(k));
+    expect(gemmTiles(300, 64, 1)).toEqual(untuned);
+    expect(seen).toContain('gemm:300x64x1');
+    expect(seen).toContain('gemm:300x64x2');
+  });
+});
