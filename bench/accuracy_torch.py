@@ -2,7 +2,7 @@
 
 Keras defaults reproduced: glorot-uniform kernels, zero biases, Adam(1e-3, 0.9, 0.999, eps 1e-7),
 batch 32, a fresh shuffle each epoch, 5 epochs, pixels / 255. Prints test accuracy per seed.
-Usage: python3 bench/accuracy_torch.py <dir with the four IDX .gz files> [seeds]
+Usage: python3 bench/accuracy_torch.py <dir with the four IDX .gz files> [seeds] [constant,cosine]
 """
 import gzip, sys, time
 import numpy as np, torch, torch.nn as nn
@@ -21,29 +21,34 @@ MODELS = {
     'cnn': lambda: nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(13 * 13 * 32, 10)),
 }
 
-def run(name, seed, xtr, ytr, xte, yte, epochs=5, batch=32):
+def run(name, seed, xtr, ytr, xte, yte, schedule, epochs=5, batch=32):
     torch.manual_seed(seed); np.random.seed(seed)
     model = MODELS[name]().cuda(); model.apply(keras_init)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     n = xtr.shape[0]
+    total = (n // batch) * epochs
+    # Keras CosineDecay(1e-3, total steps) evaluated at the step count before each update, as kiln's fit does.
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, (lambda s: 0.5 * (1 + np.cos(np.pi * min(s, total) / total))) if schedule == 'cosine' else (lambda s: 1.0))
     for _ in range(epochs):
         model.train(); perm = torch.randperm(n, device='cuda')
         for s in range(0, n - batch + 1, batch):
             i = perm[s:s + batch]
-            opt.zero_grad(set_to_none=True); loss_fn(model(xtr[i]), ytr[i]).backward(); opt.step()
+            opt.zero_grad(set_to_none=True); loss_fn(model(xtr[i]), ytr[i]).backward(); opt.step(); sched.step()
     model.eval()
     with torch.no_grad(): return (model(xte).argmax(1) == yte).float().mean().item()
 
 def main():
     d = sys.argv[1]; seeds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    schedules = sys.argv[3].split(',') if len(sys.argv) > 3 else ['constant', 'cosine']
     load = lambda f: idx(f'{d}/{f}')
     xtr = torch.tensor(load('train-images-idx3-ubyte.gz'), dtype=torch.float32, device='cuda').unsqueeze(1) / 255
     ytr = torch.tensor(load('train-labels-idx1-ubyte.gz'), dtype=torch.long, device='cuda')
     xte = torch.tensor(load('t10k-images-idx3-ubyte.gz'), dtype=torch.float32, device='cuda').unsqueeze(1) / 255
     yte = torch.tensor(load('t10k-labels-idx1-ubyte.gz'), dtype=torch.long, device='cuda')
     for name in MODELS:
-        t = time.time(); accs = [run(name, s, xtr, ytr, xte, yte) for s in range(seeds)]
-        print(f'torch {name}: 5 epochs, batch 32, Adam 1e-3: test accuracy per seed {["%.4f" % a for a in accs]}, mean {np.mean(accs):.4f} ({time.time() - t:.0f} s)', flush=True)
+      for schedule in schedules:
+        t = time.time(); accs = [run(name, s, xtr, ytr, xte, yte, schedule) for s in range(seeds)]
+        print(f'torch {name}: 5 epochs, batch 32, Adam 1e-3 {schedule}: test accuracy per seed {["%.4f" % a for a in accs]}, mean {np.mean(accs):.4f} ({time.time() - t:.0f} s)', flush=True)
 
 main()

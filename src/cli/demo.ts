@@ -8,6 +8,7 @@ import { interpretModel } from '../frontend/run.js';
 import { Net } from '../runtime/net.js';
 import { optimizers } from '../frontend/index.js';
 import { setGlobalSeed } from '../frontend/prng.js';
+import type { LearningRate } from '../frontend/optimizers.js';
 import { useTrainingDevice } from '../training/fit.js';
 import { compareOutput, DEFAULT_TOLERANCE } from './check.js';
 import { fmtMs, kernelCount } from './describe.js';
@@ -40,6 +41,7 @@ interface DemoOptions {
   train: boolean;
   model: string;
   seed: number;
+  lrSchedule: string;
 }
 
 const log = (line: string) => console.log(line);
@@ -56,6 +58,7 @@ export function demoCommand(): Command {
     .option('-e, --epochs <n>', `training epochs (default ${TRAINING.gpu.epochs} on a GPU, ${TRAINING.software.epochs} on a software adapter)`, intOption(1, 1000))
     .option('--train-count <n>', `training images (default all ${TRAINING.gpu.samples} on a GPU, ${TRAINING.software.samples} on a software adapter)`, intOption(1, 60_000))
     .option('--no-train', 'skip training: classify with the untrained weights')
+    .option('--lr-schedule <name>', "Adam's learning rate: 'cosine' (1e-3 decayed to 0 over the run, Keras's CosineDecay) or 'constant' (1e-3)", 'cosine')
     .option('--seed <n>', 'seed of the weight initialization and of the epoch shuffles', intOption(0, 2 ** 31 - 1), 1)
     .option('-m, --model <name>', `which sample to train: ${Object.keys(SAMPLES).join(' or ')}`, 'mlp')
     .action(async (opts: DemoOptions) => {
@@ -95,6 +98,12 @@ function report(data: FashionMnist, predicted: number[], confidence: number[], t
   log(`\ntest accuracy: ${correct}/${data.count} (${pct}%)${trained ? '' : '. The weights are untrained (random initialization), so this is about chance (10%)'}.`);
 }
 
+/** The demo's learning rates, by `--lr-schedule`, for a run of `steps` steps. */
+const LR_SCHEDULES: Record<string, (steps: number) => LearningRate> = {
+  constant: () => 1e-3,
+  cosine: (steps) => optimizers.cosineDecay({ initialLearningRate: 1e-3, decaySteps: steps }),
+};
+
 /** Trains the model on Fashion-MNIST training images (a subset on a software adapter, and says so). */
 async function train(model: Model, opts: DemoOptions, software: boolean, batch: number): Promise<void> {
   const plan = software ? TRAINING.software : TRAINING.gpu;
@@ -102,11 +111,14 @@ async function train(model: Model, opts: DemoOptions, software: boolean, batch: 
   const epochs = opts.epochs ?? plan.epochs;
   const data = loadFashionMnist({ split: 'train', dir: opts.dataDir, limit: samples });
   if (software && opts.trainCount === undefined) log(`  on this software adapter the demo trains on the first ${data.count} of the 60000 training images for ${epochs} epochs (--train-count 60000 --epochs 5 for the full run)`);
-  log(`\ntraining on ${data.count} images, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batch}, Adam 1e-3, sparse categorical cross-entropy, seed ${opts.seed}:`);
-  model.compile({ optimizer: optimizers.Adam({ learningRate: 1e-3 }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const steps = Math.floor(data.count / batch) * epochs;
+  const learningRate = LR_SCHEDULES[opts.lrSchedule]?.(steps);
+  if (learningRate === undefined) throw new CliError(`unknown --lr-schedule '${opts.lrSchedule}'; known: ${Object.keys(LR_SCHEDULES).join(', ')}`);
+  const lrText = typeof learningRate === 'number' ? 'Adam 1e-3' : `Adam 1e-3 with cosine decay to 0 over ${steps} steps`;
+  log(`\ntraining on ${data.count} images, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batch}, ${lrText}, sparse categorical cross-entropy, seed ${opts.seed}:`);
+  model.compile({ optimizer: optimizers.Adam({ learningRate }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   const t0 = performance.now();
   await model.fit(toUnitFloats(data.images), Float32Array.from(data.labels), { epochs, batchSize: batch, seed: opts.seed, verbose: 1 });
-  const steps = Math.floor(data.count / batch) * epochs;
   const ms = performance.now() - t0;
   log(`trained in ${fmtMs(ms)} (${steps} steps, ${(ms / steps).toFixed(1)} ms per step, compile included; one submit per step)`);
 }

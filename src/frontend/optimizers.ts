@@ -68,7 +68,41 @@ export function piecewiseConstantDecay(a: { boundaries: readonly number[]; value
   };
 }
 
+/** Options of CosineDecay (Keras 3's names, camelCase). */
+export interface CosineDecayArgs {
+  initialLearningRate: number;
+  decaySteps: number;
+  /** The floor, as a fraction of the initial rate (default 0). */
+  alpha?: number;
+  /** With warmupSteps: the rate reached by a linear warmup from the initial rate, then decayed. */
+  warmupTarget?: number;
+  warmupSteps?: number;
+}
+
+/**
+ * Keras 3 CosineDecay: after an optional linear warmup, lr = peak · ((1 − α)·½(1 + cos(π·min(s, decaySteps)/decaySteps)) + α),
+ * s counted from the end of the warmup.
+ */
+export function cosineDecay(a: CosineDecayArgs): LearningRateSchedule {
+  const lr0 = positive('CosineDecay', 'initialLearningRate', a.initialLearningRate, true);
+  const steps = positive('CosineDecay', 'decaySteps', a.decaySteps);
+  const alpha = positive('CosineDecay', 'alpha', a.alpha ?? 0, true);
+  const warmupSteps = positive('CosineDecay', 'warmupSteps', a.warmupSteps ?? 0, true);
+  const target = a.warmupTarget === undefined || a.warmupTarget === null ? undefined : positive('CosineDecay', 'warmupTarget', a.warmupTarget, true);
+  const decayed = (peak: number, s: number) => peak * ((1 - alpha) * 0.5 * (1 + Math.cos((Math.PI * Math.min(s, steps)) / steps)) + alpha);
+  return {
+    className: 'CosineDecay',
+    valueAt: (step) => {
+      if (target === undefined) return decayed(lr0, step);
+      if (step < warmupSteps) return lr0 + ((target - lr0) * step) / warmupSteps;
+      return decayed(target, step - warmupSteps);
+    },
+    getConfig: () => ({ initial_learning_rate: lr0, decay_steps: steps, alpha, name: 'CosineDecay', warmup_target: target ?? null, warmup_steps: warmupSteps }),
+  };
+}
+
 const SCHEDULES: Record<string, (c: Record<string, unknown>) => LearningRateSchedule> = {
+  cosinedecay: (c) => cosineDecay({ initialLearningRate: c.initial_learning_rate ?? c.initialLearningRate, decaySteps: c.decay_steps ?? c.decaySteps, alpha: c.alpha, warmupTarget: c.warmup_target ?? c.warmupTarget, warmupSteps: c.warmup_steps ?? c.warmupSteps } as CosineDecayArgs),
   exponentialdecay: (c) => exponentialDecay({ initialLearningRate: c.initial_learning_rate ?? c.initialLearningRate, decaySteps: c.decay_steps ?? c.decaySteps, decayRate: c.decay_rate ?? c.decayRate, staircase: c.staircase } as DecayArgs),
   inversetimedecay: (c) => inverseTimeDecay({ initialLearningRate: c.initial_learning_rate ?? c.initialLearningRate, decaySteps: c.decay_steps ?? c.decaySteps, decayRate: c.decay_rate ?? c.decayRate, staircase: c.staircase } as DecayArgs),
   piecewiseconstantdecay: (c) => piecewiseConstantDecay(c as { boundaries: number[]; values: number[] }),
@@ -181,7 +215,7 @@ export function getSchedule(identifier: LearningRateSchedule | { className?: str
   if ('valueAt' in identifier) return identifier;
   const name = String(identifier.className ?? identifier.class_name);
   const make = SCHEDULES[key(name)];
-  if (!make) throw new ModelError(`unknown learning-rate schedule '${name}'; known: ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay`);
+  if (!make) throw new ModelError(`unknown learning-rate schedule '${name}'; known: ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, CosineDecay`);
   return make(identifier.config ?? {});
 }
 

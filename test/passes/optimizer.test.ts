@@ -229,6 +229,16 @@ describe('optimizer configs', () => {
     expect(optimizers.exponentialDecay({ initialLearningRate: 0.1, decaySteps: 10, decayRate: 0.5 }).valueAt(5)).toBeCloseTo(0.1 * 0.5 ** 0.5, 15);
     expect(optimizers.inverseTimeDecay({ initialLearningRate: 0.1, decaySteps: 4, decayRate: 0.5 }).valueAt(6)).toBeCloseTo(0.1 / 1.75, 15);
   });
+  it('schedules: cosine decay as Keras 3 (floor alpha, linear warmup), and its config round-trips', () => {
+    const c = optimizers.cosineDecay({ initialLearningRate: 0.1, decaySteps: 10, alpha: 0.1 });
+    expect(c.valueAt(0)).toBeCloseTo(0.1, 15);
+    expect(c.valueAt(5)).toBeCloseTo(0.1 * (0.9 * 0.5 + 0.1), 15);
+    expect([10, 20].map((s) => c.valueAt(s))).toEqual([0.1 * 0.1, 0.1 * 0.1].map((v) => expect.closeTo(v, 15)));
+    const w = optimizers.cosineDecay({ initialLearningRate: 0, decaySteps: 4, warmupTarget: 0.2, warmupSteps: 2 });
+    expect([0, 1, 2, 4, 6].map((s) => w.valueAt(s))).toEqual([0, 0.1, 0.2, 0.1, 0].map((v) => expect.closeTo(v, 12)));
+    const back = optimizers.getOptimizer(JSON.parse(JSON.stringify({ class_name: 'Adam', config: optimizers.Adam({ learningRate: w }).getConfig() })));
+    expect([0, 1, 3, 5].map((s) => back.learningRateAt(s))).toEqual([0, 1, 3, 5].map((s) => w.valueAt(s)));
+  });
   it('bad configs are ModelErrors', () => {
     expect(() => optimizers.SGD({ clipnorm: 1, clipvalue: 1 })).toThrow(/only one of clipnorm, clipvalue and globalClipnorm/);
     expect(() => optimizers.SGD({ momentum: 1.5 })).toThrow(ModelError);
