@@ -2,6 +2,7 @@
  * Keras's MultiHeadAttention written with TF.js ops (TF.js 4.22 has no such layer), following
  * keras/src/layers/attention/multi_head_attention.py: EinsumDense projections, the query scaled by
  * 1/√keyDim, scores `aecd,abcd->acbe`, Softmax with a mask adding (1 − mask)·(−1e9), `acbe,aecd->abcd`.
+ * The einsums are spelled as reshapes, transposes and matMul: TF.js's einsum has no gradient.
  */
 import type * as TF from '@tensorflow/tfjs';
 
@@ -30,14 +31,19 @@ export interface MhaReferenceArgs {
 
 /** [output, scores] of Keras's MultiHeadAttention call on query [B,Tq,F], value [B,Tv,F'], key [B,Tv,F'']. */
 export function kerasMha(tf: typeof TF, query: TF.Tensor, value: TF.Tensor, key: TF.Tensor, w: MhaWeights, args: MhaReferenceArgs): [TF.Tensor, TF.Tensor] {
+  // EinsumDense 'abc,cde->abde'.
   const dense = (x: TF.Tensor, [kernel, bias]: [TF.Tensor, TF.Tensor | null]) => {
-    const y = tf.einsum('abc,cde->abde', x, kernel);
+    const [b, t, c] = x.shape;
+    const [, d, e] = kernel.shape;
+    const y = x.reshape([b * t, c]).matMul(kernel.reshape([c, d * e])).reshape([b, t, d, e]);
     return bias ? y.add(bias) : y;
   };
+  const headsFirst = (x: TF.Tensor) => x.transpose([0, 2, 1, 3]);
   const q = dense(query, w.query).mul(tf.scalar(1 / Math.sqrt(args.keyDim)));
   const k = dense(key, w.key);
   const v = dense(value, w.value);
-  let scores = tf.einsum('aecd,abcd->acbe', k, q);
+  // 'aecd,abcd->acbe': [B, H, Tq, Tk].
+  let scores = tf.matMul(headsFirst(q), headsFirst(k), false, true);
   const [tq, tk] = [query.shape[1]!, value.shape[1]!];
   let keep: TF.Tensor | undefined = args.mask ? tf.cast(tf.cast(args.mask, 'bool'), 'float32').expandDims(1) : undefined;
   if (args.causal) {
@@ -46,8 +52,10 @@ export function kerasMha(tf: typeof TF, query: TF.Tensor, value: TF.Tensor, key:
   }
   if (keep) scores = scores.add(tf.scalar(1).sub(keep).mul(tf.scalar(-1e9)));
   const probs = tf.softmax(scores, -1);
-  const attended = tf.einsum('acbe,aecd->abcd', probs, v);
-  let out = tf.einsum('abcd,cde->abe', attended, w.output[0]);
+  // 'acbe,aecd->abcd', then EinsumDense 'abcd,cde->abe'.
+  const attended = headsFirst(tf.matMul(probs, headsFirst(v)));
+  const [b, t, h, dv] = attended.shape;
+  let out = attended.reshape([b * t, h * dv]).matMul(w.output[0].reshape([h * dv, -1])).reshape([b, t, -1]);
   if (w.output[1]) out = out.add(w.output[1]);
   return [out, probs];
 }
