@@ -29,6 +29,8 @@ export interface BundleReport {
   /** One entry per step: the kernel it runs and the node(s) it covers. */
   readonly steps: readonly { kernel: string; name: string }[];
   readonly kernels: readonly KernelSpec[];
+  /** With `splitAt`: the index of the first step of the nodes from `splitAt` on (a training step's update phase). */
+  readonly splitStep?: number;
 }
 
 /**
@@ -40,7 +42,7 @@ export function buildBundle(
   weights: ReadonlyMap<string, NDArray>,
   modelName: string,
   batch: number,
-  options: { mode?: 'inference' | 'training'; profile?: TargetProfile } = {},
+  options: { mode?: 'inference' | 'training'; profile?: TargetProfile; splitAt?: number } = {},
 ): { bundle: Bundle; report: BundleReport } {
   const training = options.mode === 'training';
   const byId = nodeIndex(graph);
@@ -197,5 +199,7 @@ export function buildBundle(
   const loader = typedLoader(manifest);
   files.set('index.ts', new TextEncoder().encode(loader.ts));
   files.set('index.d.ts', new TextEncoder().encode(loader.dts));
-  return { bundle: { manifest, files }, report: { steps: report, kernels: allSpecs } };
+  // Steps follow node order, so the nodes before `splitAt` are the steps before splitStep.
+  const splitStep = options.splitAt === undefined ? undefined : perNode.slice(0, options.splitAt).reduce((a, specs) => a + specs.length, 0);
+  return { bundle: { manifest, files }, report: { steps: report, kernels: allSpecs, ...(splitStep === undefined ? {} : { splitStep }) } };
 }

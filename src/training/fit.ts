@@ -8,6 +8,9 @@ import type { TensorMap } from '../runtime/net.js';
 import { resolveCompileArgs, type CompileArgs, type CompiledConfig } from './config.js';
 import { trainingObjective } from './program.js';
 import { TrainingSession } from './session.js';
+import { DataParallelSession } from './replicas.js';
+import { openAdapters, type DeviceCount } from '../runtime/adapters.js';
+import { replicaCount } from '../runtime/replicas.js';
 import { gather, permutation, sliceColumn, toColumns, type Column, type DataArg } from './data.js';
 import { callAll, type Callback, type Logs, type TrainingControl } from './callbacks/base.js';
 import { TerminateOnNaN, withDefaultCallbacks, type History } from './callbacks/index.js';
@@ -27,11 +30,18 @@ export interface FitArgs {
   callbacks?: Callback[];
   /** Seed of the epoch shuffles. */
   seed?: number;
+  /**
+   * Data-parallel replicas (synchronous, as MirroredStrategy): each of n devices (one per adapter with
+   * 'all') trains on batchSize / n samples of every batch; gradients are averaged, so the weights stay
+   * identical. One replica (the default) is the ordinary single-device step.
+   */
+  replicas?: DeviceCount;
 }
 
 interface TrainingState {
   config: CompiledConfig;
-  sessions: Map<number, TrainingSession>;
+  /** By batch size, and replica count where more than one. */
+  sessions: Map<string, TrainingSession | DataParallelSession>;
   /** Learning rate the next steps use (the GPU holds it as state). */
   learningRate: number;
   /** Optimizer steps taken, over all fits. */
@@ -130,11 +140,13 @@ export async function predictModel(model: Model, x: DataArg, args: { batchSize?:
   return outs.length === 1 ? outs[0] : outs;
 }
 
-async function sessionFor(model: Model, state: TrainingState, batch: number): Promise<TrainingSession> {
-  let s = state.sessions.get(batch);
+async function sessionFor(model: Model, state: TrainingState, batch: number, replicas: DeviceCount = 1): Promise<TrainingSession | DataParallelSession> {
+  const n = await replicaCount({ replicas });
+  const key = n > 1 ? `${batch}x${n}` : `${batch}`;
+  let s = state.sessions.get(key);
   if (!s) {
-    s = await TrainingSession.create(model, state.config, batch, await device());
-    state.sessions.set(batch, s);
+    s = n > 1 ? await DataParallelSession.create(model, state.config, batch, await openAdapters(n), { ownDevices: true }) : await TrainingSession.create(model, state.config, batch, await device());
+    state.sessions.set(key, s);
   }
   return s;
 }
@@ -164,7 +176,7 @@ export async function fitModel(model: Model, x: DataArg, y: DataArg, args: FitAr
   const steps = Math.floor(xs.count / batchSize);
   if (steps === 0) throw new ModelError(`fit: ${xs.count} training samples make no full batch of ${batchSize}; use a smaller batchSize`);
 
-  const session = await sessionFor(model, state, batchSize);
+  const session = await sessionFor(model, state, batchSize, args.replicas);
   session.pushWeights();
   session.setLearningRate(state.learningRate);
   // Keras's order: the user's callbacks, then History, then the progress bar.
@@ -208,7 +220,7 @@ export async function fitModel(model: Model, x: DataArg, y: DataArg, args: FitAr
         const read = await session.readLogs();
         checkFinite(read.nanStep, epoch, callbacks, control);
         batchLogs = read.logs;
-      } else if (step % 16 === 15) await session.net.flush();
+      } else if (step % 16 === 15) await session.flush();
       await callAll(callbacks, 'onTrainBatchEnd', step, batchLogs);
     }
     const read = await session.readLogs();

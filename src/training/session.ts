@@ -130,6 +130,11 @@ export class TrainingSession {
     this.net.writeState('learning_rate', [value]);
   }
 
+  /** Resolves when every step so far has finished on the GPU. */
+  flush(): Promise<void> {
+    return this.net.flush();
+  }
+
   destroy(): void {
     this.net.destroy();
   }
