@@ -7,3 +7,4 @@ export * as ir from './ir/index.js';
 export { compile, compileBundle, writeBundle, type CompileOptions, type Compiled } from './codegen/index.js';
 export { loadBundle, type Net } from './runtime/index.js';
 export * from './training/index.js';
+export * from './frontend/io/index.js';
