@@ -15,6 +15,7 @@ import { lowerPoolGrad } from './pool-grad.js';
 import { lowerScatterAdd } from './scatter.js';
 import { lowerConcat, lowerGather, lowerOneHot, lowerPad, lowerSlice, lowerTranspose } from './data-movement.js';
 import { lowerRecurrent } from './recurrent.js';
+import { lowerRecurrentGrad } from './recurrent-grad.js';
 import { lowerLayerNorm } from './layer-norm.js';
 import { lowerAttention } from './attention.js';
 import { lowerSegments } from './segments.js';
@@ -51,6 +52,7 @@ export const LOWERINGS: Record<string, Lowering> = {
   maxPool2dGrad: lowerPoolGrad,
   avgPool2dGrad: lowerPoolGrad,
   rnnSequence: lowerRecurrent,
+  rnnSequenceGrad: lowerRecurrentGrad,
   layerNorm: lowerLayerNorm,
   attention: lowerAttention,
   fusedSegments: lowerSegments,

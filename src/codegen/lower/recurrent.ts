@@ -1,10 +1,12 @@
 /**
  * rnnSequence on the GPU: the whole time loop in one dispatch, one workgroup per batch row with the
  * state in workgroup memory. When the inputs are wide (x·W would not fit beside the state) or the
- * units many, the projection x·W + b for every step runs first as one tiled GEMM into scratch, and the loop reads it.
+ * units many, the projection x·W + b for every step runs first as one tiled GEMM into scratch, and
+ * the loop reads it.
  */
 import type { Node } from '../../ir/types.js';
-import { rnnLayout } from '../../ir/ops/recurrent.js';
+import { getOp, withDefaults } from '../../ir/registry.js';
+import { rnnLayout, type RnnLayout } from '../../ir/ops/recurrent.js';
 import { STEP_STRIDE } from '../../ir/ops/dropout.js';
 import type { KernelSpec, LowerContext } from '../kernel.js';
 import { helpersUsed, UNARY_WGSL, WGSL_HELPERS } from '../wgsl-ops.js';
@@ -19,7 +21,7 @@ const MAX_GROUPS = 65535;
 export const PROJECT_UNITS = 128;
 
 /** WGSL of an activation applied to `x`. */
-function activationWgsl(name: string): string {
+export function activationWgsl(name: string): string {
   if (name === 'linear') return 'x';
   const row = UNARY_WGSL[name];
   if (!row) throw new UnsupportedOpError(`rnnSequence: activation '${name}' has no WGSL form`, { activation: name });
@@ -27,29 +29,53 @@ function activationWgsl(name: string): string {
 }
 
 /** Renders a template twice: the second time with the helper functions the first text calls. */
-function renderWithHelpers(name: string, b: Bindings, data: Record<string, unknown>): string {
+export function renderWithHelpers(name: string, b: Bindings, data: Record<string, unknown>): string {
   const first = render(name, { ...b.header(), ...data });
   return render(name, { ...b.header(helpersUsed(first).map((h) => WGSL_HELPERS[h])), ...data });
 }
 
 /** The per-step dropout seed expression (the node's seed advanced by the step counter, as the interpreter). */
-function seedWgsl(seed: number, step: string | undefined): string {
+export function seedWgsl(seed: number, step: string | undefined): string {
   return step ? `(${seed >>> 0}u + u32(round(${step}(0u))) * ${STEP_STRIDE}u)` : `${seed >>> 0}u`;
 }
 
-/** Lowers one rnnSequence node to one kernel (narrow inputs) or a projection GEMM plus the loop kernel. */
-export function lowerRecurrent(node: Node, ctx: LowerContext): KernelSpec[] {
-  const L = rnnLayout(node.attrs, node.inputs.length);
+/** Sizes and launch shape of a recurrent node's kernels. */
+export interface RnnGeometry {
+  readonly B: number;
+  readonly T: number;
+  readonly F: number;
+  readonly U: number;
+  readonly G: number;
+  /** Lanes per workgroup. */
+  readonly wg: number;
+  /** Workgroups along x and y (one per batch row). */
+  readonly rows: readonly [number, number];
+  /** Whether x·W runs first as a GEMM. */
+  readonly projected: boolean;
+  /** The forward kernels; `record` binds scratch outputs instead of the node's (rnnSequenceGrad's replay). */
+  forwardKernels(node: Node, ctx: LowerContext, L: RnnLayout, record?: (b: Bindings) => Record<string, unknown>): KernelSpec[];
+}
+
+/** The geometry of a recurrent node (forward or gradient: the forward inputs come first in both). */
+export function rnnKernelGeometry(node: Node, ctx: LowerContext, L: RnnLayout): RnnGeometry {
   const [B, T, F] = ctx.type(node.inputs[0]).shape as number[];
   const U = ctx.type(node.inputs[2]).shape[0] as number;
   const G = L.gates * U;
-  const stateFloats = G + 4 * U;
+  const stateFloats = 2 * G + 4 * U;
   if (stateFloats > SHARED_FLOATS) {
-    throw new UnsupportedOpError(`node '${node.name}': rnnSequence with ${U} units needs ${stateFloats} floats of workgroup memory, more than the ${SHARED_FLOATS} kiln uses`, { node: node.name });
+    throw new UnsupportedOpError(`node '${node.name}': ${node.op} with ${U} units needs ${stateFloats} floats of workgroup memory, more than the ${SHARED_FLOATS} kiln uses`, { node: node.name });
   }
   // Wide inputs do not fit beside the state; with many units the per-step x·W would dominate the serial loop.
   const projected = F + stateFloats > SHARED_FLOATS || U >= PROJECT_UNITS;
   const wg = Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(G, 1)))));
+  const rows: [number, number] = B > MAX_GROUPS ? [MAX_GROUPS, Math.ceil(B / MAX_GROUPS)] : [B, 1];
+  const geo: RnnGeometry = { B, T, F, U, G, wg, rows, projected, forwardKernels: (n, c, l, record) => forwardKernels(n, c, l, geo, record) };
+  return geo;
+}
+
+/** The projection GEMM (when projected) and the loop kernel of a forward pass. */
+function forwardKernels(node: Node, ctx: LowerContext, L: RnnLayout, geo: RnnGeometry, record?: (b: Bindings) => Record<string, unknown>): KernelSpec[] {
+  const { B, T, F, U, G, wg, rows, projected } = geo;
   const dropout = L.training >= 0;
   const common = {
     B, T, F, U, G, wg,
@@ -65,15 +91,15 @@ export function lowerRecurrent(node: Node, ctx: LowerContext): KernelSpec[] {
     const x = p.input(ctx, node, 0);
     const W = p.input(ctx, node, 1);
     const bias = L.bias >= 0 ? p.input(ctx, node, L.bias) : '';
-    const training = dropout ? p.input(ctx, node, L.training) : '';
-    const step = L.step >= 0 ? p.input(ctx, node, L.step) : undefined;
+    const training = common.inDropout ? p.input(ctx, node, L.training) : '';
+    const step = common.inDropout && L.step >= 0 ? p.input(ctx, node, L.step) : undefined;
     const wgsl = renderWithHelpers('rnn-projection', p, { ...common, rows: B * T, x, W, xp, bias, training, seedX: seedWgsl(L.seed, step) });
     kernels.push({ name: `${node.name}/projection`, wgsl, entryPoint: 'main', workgroupSize: [16, 16, 1], dispatch: [Math.ceil(G / 16), Math.ceil((B * T) / 16), 1], operands: p.operands });
   }
   const b = new Bindings();
-  const y = b.output(node, 0);
-  const hT = b.output(node, 1);
-  const cT = L.states === 2 ? b.output(node, 2) : '';
+  const outs = record
+    ? { y: '', hT: '', cT: '', ...record(b) }
+    : { y: b.output(node, 0), hT: b.output(node, 1), cT: L.states === 2 ? b.output(node, 2) : '', record: false, hmRec: '', zRec: '', cRec: '', auxRec: '' };
   const xp = xpScratch ? b.scratch(xpScratch, 'in') : '';
   const x = projected ? '' : b.input(ctx, node, 0);
   const W = projected ? '' : b.input(ctx, node, 1);
@@ -84,15 +110,20 @@ export function lowerRecurrent(node: Node, ctx: LowerContext): KernelSpec[] {
   const mask = L.mask >= 0 ? b.input(ctx, node, L.mask) : '';
   const training = dropout ? b.input(ctx, node, L.training) : '';
   const step = L.step >= 0 ? b.input(ctx, node, L.step) : undefined;
-  const rows = B > MAX_GROUPS ? [MAX_GROUPS, Math.ceil(B / MAX_GROUPS)] : [B, 1];
   const wgsl = renderWithHelpers('rnn-sequence', b, {
-    ...common, projected, rowStride: rows[0],
+    ...common, ...outs, projected, rowStride: rows[0],
     simple: L.cell === 'simple', lstm: L.cell === 'lstm', gru: L.cell === 'gru', resetAfter: L.resetAfter, gruBefore: L.cell === 'gru' && !L.resetAfter,
-    backwards: L.goBackwards, sequences: L.returnSequences,
+    backwards: L.goBackwards, sequences: L.returnSequences && !record,
     act: activationWgsl(L.activation), ract: activationWgsl(L.recurrentActivation),
-    y, hT, cT, x, W, R, xp, bias, h0, c0, mask, training,
+    x, W, R, xp, bias, h0, c0, mask, training,
     seedX: seedWgsl(L.seed, step), seedH: seedWgsl((L.seed + 1) >>> 0, step),
   });
-  kernels.push({ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [rows[0], rows[1], 1], operands: b.operands });
+  kernels.push({ name: record ? `${node.name}/replay` : node.name, wgsl, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [rows[0], rows[1], 1], operands: b.operands });
   return kernels;
+}
+
+/** Lowers one rnnSequence node to one kernel (narrow inputs, few units) or a projection GEMM plus the loop kernel. */
+export function lowerRecurrent(node: Node, ctx: LowerContext): KernelSpec[] {
+  const L = rnnLayout(withDefaults(getOp(node.op), node.attrs), node.inputs.length);
+  return rnnKernelGeometry(node, ctx, L).forwardKernels(node, ctx, L);
 }

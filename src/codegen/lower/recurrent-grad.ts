@@ -1,0 +1,118 @@
+/**
+ * rnnSequenceGrad on the GPU, in six dispatches: the forward again, recording what each step saw
+ * (the loop kernel of rnn-sequence in record mode); the backward walk through time, one workgroup
+ * per batch row with dh and dc in workgroup memory; then dx, dW, dR and db, each summing the
+ * recorded per-step gate gradients.
+ */
+import type { Node } from '../../ir/types.js';
+import { getOp, withDefaults } from '../../ir/registry.js';
+import { rnnLayout } from '../../ir/ops/recurrent.js';
+import { differentiableInputs, gradLayout } from '../../ir/ops/recurrent-grad.js';
+import type { KernelSpec, LowerContext, Operand } from '../kernel.js';
+import { dispatch1d } from '../indexing.js';
+import { Bindings } from './bindings.js';
+import { activationWgsl, renderWithHelpers, rnnKernelGeometry, seedWgsl } from './recurrent.js';
+import { UnsupportedOpError } from './index.js';
+
+/** WGSL of each recurrent activation's derivative at its input x. */
+const DERIVATIVE_WGSL: Readonly<Record<string, string>> = {
+  linear: '1.0',
+  tanh: '(1.0 - tanh(clamp(x, -15.0, 15.0)) * tanh(clamp(x, -15.0, 15.0)))',
+  sigmoid: '(k_sigmoid(x) * (1.0 - k_sigmoid(x)))',
+  hardSigmoid: 'select(0.0, 0.2, x > -2.5 && x < 2.5)',
+  relu: 'select(0.0, 1.0, x > 0.0)',
+  relu6: 'select(0.0, 1.0, x > 0.0 && x < 6.0)',
+  softsign: '(1.0 / ((1.0 + abs(x)) * (1.0 + abs(x))))',
+  softplus: 'k_sigmoid(x)',
+  swish: '(k_sigmoid(x) * (1.0 + x * (1.0 - k_sigmoid(x))))',
+};
+
+function derivativeWgsl(node: Node, name: string): string {
+  const d = DERIVATIVE_WGSL[name];
+  if (!d) throw new UnsupportedOpError(`node '${node.name}': no WGSL derivative for recurrent activation '${name}'`, { node: node.name });
+  return d;
+}
+
+/** Lowers rnnSequenceGrad: record, walk back, then the four gradient reductions. */
+export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] {
+  const attrs = withDefaults(getOp(node.op), node.attrs);
+  const g = gradLayout(attrs);
+  const nFwd = node.inputs.length - Number(g.dy) - Number(g.dh) - Number(g.dc);
+  const L = rnnLayout(attrs, nFwd);
+  const geo = rnnKernelGeometry(node, ctx, L);
+  const { B, T, F, U, G, wg, rows } = geo;
+  const lstm = L.cell === 'lstm';
+  const gruBefore = L.cell === 'gru' && !L.resetAfter;
+  const dropout = L.training >= 0;
+  const floats = (n: number) => ctx.scratch(4 * n);
+  const rec = { hm: floats(T * B * U), z: floats(T * B * G), c: floats(lstm ? (T + 1) * B * U : 1), aux: floats(L.resetAfter ? T * B * U : 1) };
+  const dz = { i: floats(T * B * G), r: floats(T * B * G) };
+  const kernels: KernelSpec[] = [];
+  const step = (b: Bindings) => (L.step >= 0 ? b.input(ctx, node, L.step) : undefined);
+  const common = {
+    B, T, F, U, G, wg, rowStride: rows[0],
+    act: activationWgsl(L.activation), ract: activationWgsl(L.recurrentActivation),
+    dact: derivativeWgsl(node, L.activation), dract: L.cell === 'simple' ? '1.0' : derivativeWgsl(node, L.recurrentActivation),
+    simple: L.cell === 'simple', lstm, gru: L.cell === 'gru', resetAfter: L.resetAfter, gruBefore, backwards: L.goBackwards,
+    inRate: L.dropout, inScale: 1 / (1 - L.dropout), recRate: L.recurrentDropout, recScale: 1 / (1 - L.recurrentDropout),
+    inDropout: dropout && L.dropout > 0, recDropout: dropout && L.recurrentDropout > 0, dropout,
+  };
+
+  // 1. The forward again, recording each step's inputs to the gates.
+  kernels.push(...geo.forwardKernels(node, ctx, L, (b) => ({
+    record: true,
+    hmRec: b.scratch(rec.hm, 'out'), zRec: b.scratch(rec.z, 'out'),
+    cRec: lstm ? b.scratch(rec.c, 'out') : '', auxRec: L.resetAfter ? b.scratch(rec.aux, 'out') : '',
+  })));
+
+  // 2. The walk back through time.
+  const outIndex = new Map(differentiableInputs(L).map((input, i) => [input, i]));
+  const bw = new Bindings();
+  const dh0 = L.h0 >= 0 ? bw.output(node, outIndex.get(L.h0)!) : '';
+  const dc0 = L.c0 >= 0 ? bw.output(node, outIndex.get(L.c0)!) : '';
+  const dziOut = bw.scratch(dz.i, 'out');
+  const dzrOut = bw.scratch(dz.r, 'out');
+  const hm = bw.scratch(rec.hm, 'in');
+  const z = bw.scratch(rec.z, 'in');
+  const c = lstm ? bw.scratch(rec.c, 'in') : '';
+  const aux = L.resetAfter ? bw.scratch(rec.aux, 'in') : '';
+  const R = bw.input(ctx, node, 2);
+  const mask = L.mask >= 0 ? bw.input(ctx, node, L.mask) : '';
+  const training = dropout ? bw.input(ctx, node, L.training) : '';
+  let k = nFwd;
+  const dy = g.dy ? bw.input(ctx, node, k++) : '';
+  const dhT = g.dh ? bw.input(ctx, node, k++) : '';
+  const dcT = g.dc ? bw.input(ctx, node, k++) : '';
+  const backward = renderWithHelpers('rnn-backward', bw, {
+    ...common, dh0, dc0, dziOut, dzrOut, hm, z, c, aux, R, mask, training, dy, dhT, dcT,
+    dyLast: g.dy && !L.returnSequences, dySeq: g.dy && L.returnSequences, seedH: seedWgsl((L.seed + 1) >>> 0, step(bw)),
+  });
+  kernels.push({ name: `${node.name}/through-time`, wgsl: backward, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [rows[0], rows[1], 1], operands: bw.operands });
+
+  // 3. dx, dW, dR, db: sums over steps and rows, one lane per output element.
+  const reduce = (mode: 'Dx' | 'Dw' | 'Dr' | 'Db', input: number, count: number) => {
+    const b = new Bindings();
+    const out = b.output(node, outIndex.get(input)!);
+    const dzi: string = b.scratch(dz.i, 'in');
+    const dzr: string = mode === 'Dr' || mode === 'Db' ? b.scratch(dz.r, 'in') : '';
+    const x = mode === 'Dw' ? b.input(ctx, node, 0) : '';
+    const W = mode === 'Dx' ? b.input(ctx, node, 1) : '';
+    const hmIn = mode === 'Dr' ? b.scratch(rec.hm as Operand, 'in') : '';
+    const zIn = mode === 'Dr' && gruBefore ? b.scratch(rec.z, 'in') : '';
+    const dropoutX = common.inDropout && (mode === 'Dx' || mode === 'Dw');
+    const trainingIn = dropoutX ? b.input(ctx, node, L.training) : '';
+    const { dispatch, flatIndex } = dispatch1d(count, 64);
+    const wgsl = renderWithHelpers('rnn-grad-reduce', b, {
+      ...common, count, flatIndex, out, dzi, dzr, x, W, hm: hmIn, z: zIn, training: trainingIn, dropoutX,
+      modeDx: mode === 'Dx', modeDw: mode === 'Dw', modeDr: mode === 'Dr', modeDb: mode === 'Db',
+      seedX: seedWgsl(L.seed, dropoutX ? step(b) : undefined),
+      maskX: `select(1.0, select(0.0, ${common.inScale}, k_uniform(seedX, b * F + f) >= ${L.dropout}), training)`,
+    });
+    kernels.push({ name: `${node.name}/${mode.toLowerCase()}`, wgsl, entryPoint: 'main', workgroupSize: [64, 1, 1], dispatch, operands: b.operands });
+  };
+  reduce('Dx', 0, B * T * F);
+  reduce('Dw', 1, F * G);
+  reduce('Dr', 2, U * G);
+  if (L.bias >= 0) reduce('Db', L.bias, L.resetAfter ? 2 * G : G);
+  return kernels;
+}

@@ -1,0 +1,82 @@
+/**
+ * Backpropagation through time on the GPU (rnnSequenceGrad: replay, walk back, four reductions),
+ * compared with the interpreter's rnnSequenceGrad, whose gradients test/passes/gradients.test.ts
+ * checks against finite differences. Outputs are poisoned with NaN before each run.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Attrs, NDArray } from '../../src/ir/index.js';
+import { getOp, interpret } from '../../src/ir/index.js';
+import { GraphBuilder } from '../../src/passes/builder.js';
+import { buildBundle } from '../../src/codegen/bundle.js';
+import { Net } from '../../src/runtime/index.js';
+import { testGpu } from '../support/gpu.js';
+import { randomData } from '../support/random.js';
+import { expectClose } from '../support/close.js';
+
+/** f32 sums over steps and rows against the float64 reference. */
+const TOL = { rtol: 1e-4, atol: 1e-5 };
+const nets: Net[] = [];
+afterAll(() => nets.forEach((n) => n.destroy()));
+
+/** One forward input: a weight (float), a fed input, or a constant (mask, training flag). */
+type In = { role: 'weight' | 'input'; shape: number[] } | { role: 'constant'; shape: number[]; dtype: 'bool'; value: number[] };
+const w = (shape: number[]): In => ({ role: 'weight', shape });
+const fed = (shape: number[]): In => ({ role: 'input', shape });
+const flags = (shape: number[], value: number[]): In => ({ role: 'constant', shape, dtype: 'bool', value });
+
+async function expectGradMatches(inputs: In[], attrs: Attrs, grads: { dy?: boolean; dh?: boolean; dc?: boolean }): Promise<number> {
+  const b = new GraphBuilder();
+  const weights = new Map<string, NDArray>();
+  const feeds: Record<string, NDArray> = {};
+  const refs = inputs.map((s, i) => {
+    if (s.role === 'constant') return b.add('constant', [], { shape: s.shape, dtype: s.dtype, value: s.value }, `c${i}`)[0];
+    const data = randomData(s.shape.reduce((a, c) => a * c, 1), 31 + i);
+    if (s.role === 'weight') {
+      weights.set(`w${i}`, { shape: s.shape, dtype: 'float32', data });
+      return b.add('weight', [], { name: `w${i}`, shape: s.shape, dtype: 'float32' }, `w${i}`)[0];
+    }
+    feeds[`in${i}`] = { shape: s.shape, dtype: 'float32', data };
+    return b.add('input', [], { name: `in${i}`, shape: s.shape, dtype: 'float32' }, `in${i}`)[0];
+  });
+  const fwdTypes = getOp('rnnSequence').infer(refs.map((r) => b.type(r)), attrs);
+  const cotangents = (['dy', 'dh', 'dc'] as const).flatMap((k, i) => {
+    if (!grads[k]) return [];
+    const shape = fwdTypes[i].shape as number[];
+    feeds[k] = { shape, dtype: 'float32', data: randomData(shape.reduce((a, c) => a * c, 1), 77 + i) };
+    return [b.add('input', [], { name: k, shape, dtype: 'float32' }, k)[0]];
+  });
+  const outs = b.add('rnnSequenceGrad', [...refs, ...cotangents], { ...attrs, hasDy: !!grads.dy, hasDh: !!grads.dh, hasDc: !!grads.dc }, 'rnn/grad');
+  const graph = b.build(outs.map((value, i) => ({ name: `g${i}`, value })), []);
+  const { bundle } = buildBundle(graph, weights, 'rnn_grad', inputs[0].shape[0]);
+  const net = await Net.create(bundle, await testGpu());
+  nets.push(net);
+  await net.fill(NaN);
+  const got = await net.predict(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.data as Float32Array])));
+  const want = interpret(graph, feeds, { weights, precision: 'float64' }).outputs;
+  for (const name of Object.keys(want)) expectClose(got[name], want[name].data, TOL, name);
+  return bundle.manifest.steps.length;
+}
+
+const [B, T, F, U] = [3, 5, 4, 6];
+const mask = flags([B, T], [1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0]);
+
+describe('rnnSequenceGrad on the GPU matches the interpreter', () => {
+  it('LSTM: sequences, initial states, final-state gradients, mask', () =>
+    expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U]), fed([B, U]), fed([B, U]), mask], { cell: 'lstm', hasInitialState: true, hasMask: true, returnSequences: true }, { dy: true, dh: true, dc: true }));
+  it('LSTM: last output, goBackwards, sigmoid gates', () =>
+    expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U])], { cell: 'lstm', goBackwards: true, recurrentActivation: 'sigmoid' }, { dy: true }));
+  it('GRU, reset before the product, with a mask', () =>
+    expectGradMatches([fed([B, T, F]), w([F, 3 * U]), w([U, 3 * U]), w([3 * U]), fed([B, U]), mask], { cell: 'gru', hasInitialState: true, hasMask: true, returnSequences: true }, { dy: true, dh: true }));
+  it('GRU, reset after the product (two bias rows)', () =>
+    expectGradMatches([fed([B, T, F]), w([F, 3 * U]), w([U, 3 * U]), w([2, 3 * U])], { cell: 'gru', resetAfter: true, recurrentActivation: 'sigmoid', returnSequences: true }, { dy: true }));
+  it('SimpleRNN without bias, relu, goBackwards', () =>
+    expectGradMatches([fed([B, T, F]), w([F, U]), w([U, U])], { cell: 'simple', hasBias: false, activation: 'relu', recurrentActivation: 'linear', goBackwards: true, returnSequences: true }, { dy: true }));
+  it('LSTM with dropout and recurrent dropout while training', () =>
+    expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U]), flags([], [1])], { cell: 'lstm', dropout: 0.3, recurrentDropout: 0.25, seed: 9, returnSequences: true }, { dy: true }));
+  it('GRU with 130 units replays through the projection GEMM', () =>
+    expectGradMatches([fed([2, 3, F]), w([F, 390]), w([130, 390]), w([390])], { cell: 'gru', recurrentActivation: 'sigmoid' }, { dy: true }));
+  it('is six kernels: replay, walk back, dx, dW, dR, db', async () => {
+    const steps = await expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U])], { cell: 'lstm' }, { dy: true });
+    expect(steps).toBe(6);
+  });
+});
