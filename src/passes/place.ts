@@ -53,10 +53,13 @@ function deviceIndex(graph: Graph, devices: number, warn: (message: string) => v
     if (wanted < 0 || wanted >= devices) moved.add(n.device!);
     index.set(n.id, wanted < 0 || wanted >= devices ? 0 : wanted);
   }
-  if (moved.size) {
-    const list = [...moved].sort().join(', ');
-    warn(`kiln: soft placement: ${list} ${moved.size > 1 ? 'are' : 'is'} not available (${devices} GPU${devices > 1 ? 's' : ''} found: gpu:0${devices > 1 ? `…gpu:${devices - 1}` : ''}); those nodes run on gpu:0`);
+  const cpus = [...moved].filter((d) => d.startsWith('cpu:')).sort();
+  const gpus = [...moved].filter((d) => !d.startsWith('cpu:')).sort();
+  if (gpus.length) {
+    warn(`kiln: soft placement: ${gpus.join(', ')} ${gpus.length > 1 ? 'are' : 'is'} not available (${devices} GPU${devices > 1 ? 's' : ''} found: gpu:0${devices > 1 ? `…gpu:${devices - 1}` : ''}); those nodes run on gpu:0`);
   }
+  // kiln compiles every node to WGSL, so a CPU scope (the Keras FAQ merges replicas on /cpu:0) runs on gpu:0 too.
+  if (cpus.length) warn(`kiln: soft placement: nodes on ${cpus.join(', ')} run on gpu:0 (kiln runs every node on a GPU)`);
   return index;
 }
 

@@ -30,6 +30,7 @@ const EXPECTED: Record<string, string[]> = {
   attention: ['model'],
   lstm: ['model'],
   text_classification: ['model'],
+  replicas: ['model', 'classifier'],
 };
 
 /** Whether a graph output is a softmax (looking through the identities layers add). */
