@@ -59,4 +59,27 @@ describe('attention kernel matches the interpreter', () => {
     for (const [name, value] of Object.entries(want.outputs)) expectClose(got[name], value.data, TOL, `output '${name}'`);
     net.destroy();
   });
+  it('implicit masks from Embedding(maskZero): masked queries are fully masked rows (a plain average of the values)', async () => {
+    const ids = Input({ shape: [6], dtype: 'int32' });
+    const e = layers.Embedding(4, 6, { maskZero: true })(ids) as SymbolicTensor;
+    const out = layers.MultiHeadAttention({ numHeads: 2, keyDim: 3 }).apply([e, e]) as SymbolicTensor;
+    // Ids in [0, 4): about a quarter are 0, masking their query rows and key columns.
+    runs.push(await expectGpuMatchesInterpreter(new Model({ inputs: ids, outputs: out }), { batch: 3, intRange: 4, ...TOL }));
+  });
+  it('an attention mask with the causal mask, rows fully masked included (all keys visited, none skipped)', async () => {
+    const [q, m] = [Input({ shape: [4, 4] }), Input({ shape: [4, 4] })];
+    const out = layers.MultiHeadAttention({ numHeads: 1, keyDim: 3 }).apply([q, q], { attentionMask: m, useCausalMask: true }) as SymbolicTensor;
+    const model = new Model({ inputs: [q, m], outputs: out });
+    const compiled = compileBundle(model, { batch: 1, check: true });
+    const net = await Net.create(compiled.bundle, await testGpu());
+    const names = compiled.bundle.manifest.model.inputs.map((s) => s.name);
+    // Row 0 masks key 0, its only causal key: a fully masked row, uniform over all four keys.
+    const mask = Float32Array.from([0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1]);
+    const feeds = { [names[0]]: randomData(16, 8), [names[1]]: mask };
+    await net.fill(NaN);
+    const got = await net.predict(feeds);
+    const want = interpretModel(model, names.map((n) => ({ shape: [1, 4, 4], dtype: 'float32' as const, data: feeds[n] })));
+    for (const [name, value] of Object.entries(want.outputs)) expectClose(got[name], value.data, TOL, `output '${name}'`);
+    net.destroy();
+  });
 });

@@ -68,6 +68,28 @@ describe('MultiHeadAttention matches Keras (computed with TF.js ops, same weight
   for (const [what, c] of cases) it(what, () => checkCase(c));
 });
 
+describe('MultiHeadAttention with masks carried by its inputs (Keras _compute_attention_mask)', () => {
+  it('Embedding(maskZero) ids mask query rows and key columns; the output carries the query mask', async () => {
+    const tf = await tfjs();
+    const ids = Input({ shape: [5], dtype: 'int32' });
+    const emb = layers.Embedding(4, 6, { maskZero: true });
+    const e = emb(ids) as SymbolicTensor;
+    const mha = layers.MultiHeadAttention({ numHeads: 2, keyDim: 3 });
+    const out = mha.apply([e, e]) as SymbolicTensor;
+    const { maskOf } = await import('../../src/frontend/masks.js');
+    expect(maskOf(out)).toBe(maskOf(e));
+    const model = new Model({ inputs: ids, outputs: out });
+    const idData = Int32Array.from([1, 0, 2, 3, 0, 0, 0, 1, 2, 3]);
+    const got = Object.values(interpretModel(model, { shape: [2, 5], dtype: 'int32', data: idData }, { precision: 'float32' }).outputs)[0];
+    const x = tf.gather(tf.tensor(emb.getWeights()[0], [4, 6]), tf.tensor(idData, [2, 5], 'int32'));
+    const real = tf.notEqual(tf.tensor(idData, [2, 5], 'int32'), 0).cast('float32');
+    const keep = real.expandDims(2).mul(real.expandDims(1));
+    const w = mhaWeights(tf, mha.getWeights(), mha.weights.map((v) => v.shape as number[]), true);
+    const [want] = kerasMha(tf, x, x, x, w, { keyDim: 3, mask: keep });
+    expectClose(got.data, await want.data(), TOL, 'masked attention output');
+  });
+});
+
 describe('MultiHeadAttention structure', () => {
   it("has Keras's weights: EinsumDense kernels [features, heads, depth] and attention_output [heads, valueDim, out]", () => {
     const mha = layers.MultiHeadAttention({ name: 'mha', numHeads: 2, keyDim: 16, valueDim: 8, outputShape: 10 });

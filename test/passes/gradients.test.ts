@@ -142,7 +142,7 @@ const CASES: Record<string, Case[]> = {
   attention: [
     { inputs: [f([2, 3, 2, 4]), f([2, 5, 2, 4]), f([2, 5, 2, 3])], attrs: { scale: 0.5 } },
     { inputs: [f([1, 4, 2, 3]), f([1, 4, 2, 3]), f([1, 4, 2, 2])], attrs: { scale: 0.6, causal: true } },
-    { inputs: [f([2, 3, 1, 2]), f([2, 4, 1, 2]), f([2, 4, 1, 3]), { shape: [2, 1, 4], values: [1, 0, 1, 1, 1, 1, 0, 1], fixed: true }], attrs: { scale: 0.7, causal: true } },
+    { inputs: [f([2, 3, 1, 2]), f([2, 4, 1, 2]), f([2, 4, 1, 3]), { shape: [2, 1, 4], values: [1, 0, 1, 1, 0, 1, 1, 0], fixed: true }], attrs: { scale: 0.7, causal: true } },
   ],
   rnnSequence: RNN_SEQUENCE_CASES,
 };

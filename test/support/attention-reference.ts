@@ -1,7 +1,7 @@
 /**
  * Keras's MultiHeadAttention written with TF.js ops (TF.js 4.22 has no such layer), following
  * keras/src/layers/attention/multi_head_attention.py: EinsumDense projections, the query scaled by
- * 1/√keyDim, scores `aecd,abcd->acbe`, Softmax with a mask adding (1 − mask)·(−1e9), `acbe,aecd->abcd`.
+ * 1/√keyDim, scores `aecd,abcd->acbe`, Softmax with a mask setting masked scores to −1e9, `acbe,aecd->abcd`.
  * The einsums are spelled as reshapes, transposes and matMul: TF.js's einsum has no gradient.
  */
 import type * as TF from '@tensorflow/tfjs';
@@ -50,7 +50,8 @@ export function kerasMha(tf: typeof TF, query: TF.Tensor, value: TF.Tensor, key:
     const lower = tf.tensor(Array.from({ length: tq * tk }, (_, n) => (n % tk <= Math.floor(n / tk) ? 1 : 0)), [tq, tk]);
     keep = keep ? keep.mul(lower) : lower;
   }
-  if (keep) scores = scores.add(tf.scalar(1).sub(keep).mul(tf.scalar(-1e9)));
+  // Keras 3's Softmax with a mask: masked scores become −1e9.
+  if (keep) scores = tf.where(tf.cast(keep, 'bool'), scores, tf.fill(scores.shape, -1e9));
   const probs = tf.softmax(scores, -1);
   // 'acbe,aecd->abcd', then EinsumDense 'abcd,cde->abe'.
   const attended = headsFirst(tf.matMul(probs, headsFirst(v)));

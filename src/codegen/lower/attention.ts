@@ -26,7 +26,7 @@ export function lowerAttention(node: Node, ctx: LowerContext): KernelSpec[] {
   const { dispatch, flatIndex } = dispatch1d(rows, WORKGROUP);
   const wgsl = render('attention', {
     ...b.header(), q, k, v, y, mask, maskIndex, tq, tk, heads, depth, valueDepth, rows, flatIndex, wg: WORKGROUP,
-    causal: attrs.causal === true, scale: literal(attrs.scale as number, 'float32'), masked: literal(MASKED_SCORE, 'float32'),
+    causal: attrs.causal === true, causalSkip: attrs.causal === true && !mask, scale: literal(attrs.scale as number, 'float32'), masked: literal(MASKED_SCORE, 'float32'),
   });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [WORKGROUP, 1, 1], dispatch, operands: b.operands }];
 }

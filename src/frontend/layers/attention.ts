@@ -7,6 +7,7 @@ import { getRegularizer, type Regularizer, type RegularizerIdentifier } from '..
 import * as ops from '../ops.js';
 import { emit, type SymbolicTensor } from '../symbolic.js';
 import { trainingFlag } from '../tensors.js';
+import { maskOf, withMask } from '../masks.js';
 import type { LayerVariable } from '../variables.js';
 import { initializerConfig, regularizerConfig } from './core.js';
 
@@ -133,7 +134,7 @@ export class MultiHeadAttention extends Layer {
     const [query, value, key = value, rawMask] = inputs as SymbolicTensor[];
     const [tq, tk] = [query.shape[1] as number, value.shape[1] as number];
     if (key.shape[1] !== tk) throw new ShapeError(`key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must have the same time length`);
-    const mask = rawMask ? this.maskOf(rawMask, tq, tk) : undefined;
+    const mask = this.attentionMaskOf(query, value, key, rawMask);
     const q = this.project(query, this.query!);
     const k = this.project(key, this.key!);
     const v = this.project(value, this.value!);
@@ -147,7 +148,8 @@ export class MultiHeadAttention extends Layer {
     } else {
       [attended, scores] = this.attendUnfused(q, k, v, mask, scale, causal, args.training);
     }
-    const out = this.outputProjection(attended);
+    // The output keeps the query's time steps, so it carries the query's mask on.
+    const out = withMask(this.outputProjection(attended), maskOf(query));
     return args.returnAttentionScores ? [out, scores!] : out;
   }
 
@@ -192,12 +194,25 @@ export class MultiHeadAttention extends Layer {
     return p.bias ? ops.add(y, p.bias) : y;
   }
 
-  /** Keras casts the mask to bool: float 1 where a query may attend, 0 elsewhere. */
-  private maskOf(mask: SymbolicTensor, tq: number, tk: number): SymbolicTensor {
-    const s = mask.shape;
-    const fits = s.length >= 2 && s.length <= 3 && s.at(-2) === tq && s.at(-1) === tk;
-    if (!fits) throw new ShapeError(`attentionMask must be [batch, ${tq}, ${tk}] (query time, key time), got ${formatShape(s as Dim[])}`);
-    return ops.cast(ops.cast(mask, 'bool'), 'float32');
+  /**
+   * Keras's _compute_attention_mask without the causal part: the explicit mask cast to bool, and the
+   * masks the query, value and key carry (Embedding maskZero, Masking) as [batch, tq, 1] and
+   * [batch, 1, tk]; all combined by "and", as float 1/0. Undefined when nothing is masked.
+   */
+  private attentionMaskOf(query: SymbolicTensor, value: SymbolicTensor, key: SymbolicTensor, explicit?: SymbolicTensor): SymbolicTensor | undefined {
+    const [tq, tk] = [query.shape[1] as number, value.shape[1] as number];
+    const float = (m: SymbolicTensor) => ops.cast(ops.cast(m, 'bool'), 'float32');
+    const parts: SymbolicTensor[] = [];
+    if (explicit) {
+      const s = explicit.shape;
+      const fits = s.length >= 2 && s.length <= 3 && s.at(-2) === tq && s.at(-1) === tk;
+      if (!fits) throw new ShapeError(`attentionMask must be [batch, ${tq}, ${tk}] (query time, key time), got ${formatShape(s as Dim[])}`);
+      parts.push(float(explicit));
+    }
+    const queryMask = maskOf(query);
+    if (queryMask) parts.push(ops.reshape(float(queryMask), [-1, tq, 1]));
+    for (const m of new Set([maskOf(value), maskOf(key)])) if (m) parts.push(ops.reshape(float(m), [-1, 1, tk]));
+    return parts.length ? parts.reduce((a, b) => ops.mul(a, b)) : undefined;
   }
 
   /** The attention from primitives, as Keras's _compute_attention; returns [output, probabilities]. */
@@ -210,8 +225,8 @@ export class MultiHeadAttention extends Layer {
       const lower = ops.constant(Array.from({ length: tq * tk }, (_, n) => (n % tk <= Math.floor(n / tk) ? 1 : 0)), [tq, tk]);
       keep = keep ? ops.mul(keep, lower) : lower;
     }
-    // Keras's Softmax with a mask: (1 − mask)·(−1e9) added to the scores.
-    if (keep) scores = ops.add(scores, ops.mul(ops.sub(1, keep), -1e9));
+    // Keras 3's Softmax with a mask: masked scores become −1e9.
+    if (keep) scores = ops.where(ops.cast(keep, 'bool'), scores, -1e9);
     const probs = ops.softmax(scores, -1);
     const dropped = this.dropout > 0 ? emit('dropout', [probs, trainingFlag(training)], { rate: this.dropout, seed: this.seed })[0] : probs;
     return [heads(ops.matmul(dropped, heads(v))), probs];

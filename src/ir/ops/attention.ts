@@ -9,7 +9,10 @@ import { formatShape } from '../errors.js';
 import { attrBool, attrFloat, defineOp, dimsCompatible, expectDtype, expectRank, fail, tensor } from './common.js';
 import { alloc, broadcastMap, broadcastShapes, at } from './indexing.js';
 
-/** What a masked score gets added, as Keras's Softmax does with a mask (its large negative for float32). */
+/**
+ * What a masked score becomes, as Keras 3's Softmax does with a mask (its large negative for float32).
+ * Keras 2 added it instead: the same weights unless a row is fully masked, which here is exactly uniform.
+ */
 export const MASKED_SCORE = -1e9;
 
 /** The sizes of an attention node: batch, query length, key length, heads, key depth, value depth. */
@@ -82,8 +85,8 @@ export const attentionOps: OpDef[] = [
               let s = 0;
               for (let d = 0; d < D; d++) s += qs[d] * k.data[kRow + d];
               const keep = (!causal || j <= i) && (!mask || mask.data[at(maskAt, (b * Tq + i) * Tk + j)] !== 0);
-              if (!keep) s += MASKED_SCORE;
-              scores[j] = s;
+              scores[j] = keep ? s : MASKED_SCORE;
+              s = scores[j];
               max = Math.max(max, s);
             }
             let sum = 0;

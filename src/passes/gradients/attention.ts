@@ -8,8 +8,8 @@ import { dyOf, gradRule, type Ops } from './expr.js';
 /** [batch, time, heads, depth] ↔ [batch, heads, time, depth]; the permutation is its own inverse. */
 const HEADS_FIRST = [0, 2, 1, 3];
 
-/** The additive score bias of the node's mask and causal flag, shaped to broadcast over [batch, heads, tq, tk]; null when nothing is masked. */
-function scoreBias(e: Ops, tq: number, tk: number, mask: ValueRef | undefined, causal: boolean): ValueRef | null {
+/** Where the node's mask and causal flag let a query see a key, shaped to broadcast over [batch, heads, tq, tk]; null when nothing is masked. */
+function keepOf(e: Ops, tq: number, tk: number, mask: ValueRef | undefined, causal: boolean): ValueRef | null {
   let keep: ValueRef | null = null;
   if (mask) {
     const m = e.shape(mask);
@@ -21,12 +21,13 @@ function scoreBias(e: Ops, tq: number, tk: number, mask: ValueRef | undefined, c
     const c = e.ctx.emit('constant', [], { shape: [tq, tk], dtype: 'bool', value: lower })[0];
     keep = keep ? e.op('logicalAnd', [keep, c]) : c;
   }
-  return keep ? e.where(keep, 0, MASKED_SCORE) : null;
+  return keep;
 }
 
 /**
- * With S = (q·scale)·kᵀ + bias, P = softmax(S) and O = P·v per batch and head:
- * dv = Pᵀ·dO, dS = P·(dP − Σ dP·P) with dP = dO·vᵀ, dq = scale·dS·k, dk = dSᵀ·(q·scale). The mask gets none.
+ * With S = (q·scale)·kᵀ (masked scores replaced by −1e9), P = softmax(S) and O = P·v per batch and head:
+ * dv = Pᵀ·dO, dS = P·(dP − Σ dP·P) at unmasked scores (0 at masked ones) with dP = dO·vᵀ,
+ * dq = scale·dS·k, dk = dSᵀ·(q·scale). The mask gets none.
  */
 export const attentionGrad: GradientRule = gradRule((e: Ops, ctx) => {
   const dO = dyOf(ctx);
@@ -37,11 +38,13 @@ export const attentionGrad: GradientRule = gradRule((e: Ops, ctx) => {
   const heads = (x: ValueRef) => e.op('transpose', [x], { perm: HEADS_FIRST });
   const [qs, kt, vt, dOt] = [heads(e.mul(q, scale)), heads(k), heads(v), heads(dO)];
   const scores = e.op('matmul', [qs, kt], { transposeB: true });
-  const bias = scoreBias(e, tq, tk, mask, ctx.attrs.causal === true);
-  const p = e.op('softmax', [bias ? e.add(scores, bias) : scores], { axis: -1 });
+  const keep = keepOf(e, tq, tk, mask, ctx.attrs.causal === true);
+  const p = e.op('softmax', [keep ? e.where(keep, scores, MASKED_SCORE) : scores], { axis: -1 });
   const dv = e.op('matmul', [p, dOt], { transposeA: true });
   const dp = e.op('matmul', [dOt, vt], { transposeB: true });
-  const ds = e.mul(p, e.sub(dp, e.sum(e.mul(dp, p), [3], true)));
+  const dsAll = e.mul(p, e.sub(dp, e.sum(e.mul(dp, p), [3], true)));
+  // A masked score is a constant: nothing flows back through it (it matters in fully masked rows, where p ≠ 0).
+  const ds = keep ? e.where(keep, dsAll, 0) : dsAll;
   const dq = e.mul(e.op('matmul', [ds, kt]), scale);
   const dk = e.op('matmul', [ds, qs], { transposeA: true });
   return [heads(dq), heads(dk), heads(dv), ...(mask ? [null] : [])];

@@ -11,7 +11,7 @@ beforeAll(async () => {
 function tfAttention(q: TF.Tensor, k: TF.Tensor, v: TF.Tensor, scale: number, keep?: TF.Tensor): TF.Tensor {
   const heads = (x: TF.Tensor) => x.transpose([0, 2, 1, 3]);
   let s = tf.matMul(heads(q.mul(scale)), heads(k), false, true);
-  if (keep) s = s.add(tf.scalar(1).sub(keep.expandDims(1)).mul(-1e9));
+  if (keep) s = tf.where(tf.cast(keep.expandDims(1), 'bool').broadcastTo(s.shape), s, tf.fill(s.shape, -1e9));
   return heads(tf.matMul(tf.softmax(s), heads(v)));
 }
 
@@ -31,7 +31,7 @@ describe('attention', () => {
     const y = run1('attention', [q, k, v], { scale: 0.7, causal: true });
     expectClose(y.data, tfValues(() => tfAttention(toTf(q), toTf(k), toTf(v), 0.7, tf.tensor(lowerTriangle(2, 4, 4), [2, 4, 4]))), F32);
   });
-  it('a mask broadcast from [1, tq, tk] adds −1e9 where it is 0, and combines with causal', () => {
+  it('a mask broadcast from [1, tq, tk] sets scores to −1e9 where it is 0, and combines with causal', () => {
     const next = rng(5);
     const [q, k, v] = [randomNd(next, [2, 3, 1, 2]), randomNd(next, [2, 4, 1, 2]), randomNd(next, [2, 4, 1, 3])];
     const keep = [1, 0, 1, 1, 1, 1, 0, 1, 1, 0, 0, 1];
@@ -41,6 +41,16 @@ describe('attention', () => {
     expectClose(y.data, tfValues(() => tfAttention(toTf(q), toTf(k), toTf(v), 1, wantKeep)), F32);
     const yc = run1('attention', [q, k, v, mask], { scale: 1, causal: true });
     expectClose(yc.data, tfValues(() => tfAttention(toTf(q), toTf(k), toTf(v), 1, wantKeep.mul(tf.tensor(lowerTriangle(2, 3, 4), [2, 3, 4])))), F32);
+  });
+  it('a fully masked row is the plain average of the values (every score −1e9), in float32 and float64', () => {
+    const next = rng(6);
+    const [q, k, v] = [randomNd(next, [1, 2, 1, 2]), randomNd(next, [1, 3, 1, 2]), randomNd(next, [1, 3, 1, 2])];
+    const mask = nd([1, 2, 3], [0, 0, 0, 1, 0, 1]);
+    for (const precision of ['float64', 'float32'] as const) {
+      const y = run1('attention', [q, k, v, mask], { scale: 1 }, precision);
+      const mean = [0, 1].map((e) => (v.data[e] + v.data[2 + e] + v.data[4 + e]) / 3);
+      expectClose(Array.from(y.data).slice(0, 2), mean, F32);
+    }
   });
   it('infers [batch, tq, heads, valueDepth] with an unknown batch', () => {
     expect(infer('attention', [tt([null, 3, 2, 4]), tt([null, 5, 2, 4]), tt([null, 5, 2, 6])])).toEqual([tt([null, 3, 2, 6])]);
