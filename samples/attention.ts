@@ -1,7 +1,7 @@
 // The seed tutorial's custom attention layer, written from ops as a user's subclassed Layer: a score
 // per time step e = tanh(x·W + b), weights a = softmax(e) over time, and the context Σₜ aₜ·xₜ.
-// It runs here on a [20, 64] sequence input straight into Dense(10); after an LSTM(returnSequences)
-// it is used the same way.
+// `model` puts it after an LSTM that returns its sequences, as the tutorial does; `direct` runs it
+// straight on a [20, 64] sequence input.
 import { Input, Model, layers, ops, type LayerArgs, type LayerVariable, type Shape, type SymbolicTensor } from 'kiln';
 
 /** Additive attention over time: [batch, time, features] → [batch, features]. */
@@ -32,7 +32,10 @@ export class Attention extends layers.Layer {
 }
 
 const sequence = Input({ shape: [20, 64], name: 'sequence' });
-const context = new Attention({ name: 'attention' })(sequence);
-const probs = layers.Dense(10, { activation: 'softmax' })(context);
+const states = layers.LSTM(32, { returnSequences: true, name: 'lstm' })(sequence);
+const context = new Attention({ name: 'attention' })(states);
+export const model = new Model({ inputs: sequence, outputs: layers.Dense(10, { activation: 'softmax' })(context), name: 'lstm_attention' });
 
-export const model = new Model({ inputs: sequence, outputs: probs, name: 'attention_classifier' });
+const raw = Input({ shape: [20, 64], name: 'raw_sequence' });
+const rawContext = new Attention({ name: 'direct_attention' })(raw);
+export const direct = new Model({ inputs: raw, outputs: layers.Dense(10, { activation: 'softmax' })(rawContext), name: 'attention_classifier' });

@@ -27,7 +27,7 @@ const EXPECTED: Record<string, string[]> = {
   shared_weights: ['siamese', 'scoped'],
   tutorial: ['model'],
   gan: ['generator', 'discriminator'],
-  attention: ['model'],
+  attention: ['model', 'direct'],
   lstm: ['model'],
   text_classification: ['model'],
   replicas: ['model', 'classifier'],
