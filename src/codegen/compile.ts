@@ -52,7 +52,7 @@ export function compileBundle(model: Model | { name: string; program: Program },
 }
 
 /** Compiles a model and loads it on the GPU straight from code, no files: `const net = await compile(model, { batch: 256 })`. */
-export async function compile(model: Model, options?: CompileOptions & { gpu?: GpuContext; replicas?: undefined; devices?: undefined }): Promise<Net>;
+export async function compile(model: Model, options?: CompileOptions & { gpu?: GpuContext; warn?: (message: string) => void; replicas?: undefined; devices?: undefined }): Promise<Net>;
 /**
  * With replicas (`{ batch: 4096, replicas: 'all' }`) the batch is split over the adapters; with devices
  * (`{ devices: 'all' }`) a model's device scopes put its parts on gpu:0, gpu:1, … (soft placement:
