@@ -7,6 +7,18 @@ import type { SymbolicTensor } from '../symbolic.js';
 import { maskOf, withMask } from '../masks.js';
 import type { LayerVariable } from '../variables.js';
 import { RecurrentLayer, type RecurrentCallArgs } from './recurrent.js';
+import { LAYER_CLASSES } from './index.js';
+
+/** A nested layer as configs carry it: an instance, or `{className, config}` (Keras/TF.js JSON). */
+export type NestedLayer = Layer | { className: string; config: Record<string, unknown> };
+
+/** The instance for a nested layer; configs are rebuilt through the layer registry. */
+function layerOf(wrapper: string, nested: NestedLayer | undefined): Layer {
+  if (nested instanceof Layer) return nested;
+  const Ctor = nested && typeof nested === 'object' ? (LAYER_CLASSES[nested.className] as unknown as typeof Layer | undefined) : undefined;
+  if (!Ctor) throw new ModelError(`${wrapper}: layer must be a layer or {className, config} of a known layer, got ${JSON.stringify(nested)?.slice(0, 200)}`);
+  return Ctor.fromConfig(nested!.config ?? {});
+}
 
 /** How Bidirectional combines the two directions; null returns both. */
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave' | null;
@@ -20,7 +32,7 @@ const MERGES: Record<Exclude<MergeMode, null>, (a: SymbolicTensor, b: SymbolicTe
 
 /** Options of Bidirectional. */
 export interface BidirectionalArgs extends LayerArgs {
-  layer: RecurrentLayer;
+  layer: RecurrentLayer | NestedLayer;
   mergeMode?: MergeMode;
   /** The layer for the backward direction; by default a copy of `layer` going the other way. */
   backwardLayer?: RecurrentLayer;
@@ -49,14 +61,18 @@ export class Bidirectional extends Layer {
   readonly forwardLayer: RecurrentLayer;
   readonly backwardLayer: RecurrentLayer;
   readonly mergeMode: MergeMode;
+  /** The wrapped layer's config, as given (TF.js serializes the original, not the forward copy). */
+  private readonly layerConfig: { className: string; config: Record<string, unknown> };
 
   constructor(args: BidirectionalArgs) {
     super(args);
-    if (!(args.layer instanceof RecurrentLayer)) throw new ModelError(`Bidirectional '${this.name}': layer must be a SimpleRNN, LSTM or GRU`, { layer: this.name });
+    const layer = layerOf(`Bidirectional '${this.name}'`, args.layer);
+    if (!(layer instanceof RecurrentLayer)) throw new ModelError(`Bidirectional '${this.name}': layer must be a SimpleRNN, LSTM or GRU, got ${layer.getClassName()}`, { layer: this.name });
     this.mergeMode = args.mergeMode === undefined ? 'concat' : args.mergeMode;
     if (this.mergeMode !== null && !MERGES[this.mergeMode]) throw new ModelError(`Bidirectional '${this.name}': mergeMode must be one of concat, sum, mul, ave or null, got ${JSON.stringify(args.mergeMode)}`);
-    this.forwardLayer = copyOf(args.layer, `forward_${args.layer.name}`, false);
-    this.backwardLayer = args.backwardLayer ? copyOf(args.backwardLayer, `backward_${args.backwardLayer.name}`, false) : copyOf(args.layer, `backward_${args.layer.name}`, true);
+    this.layerConfig = { className: layer.getClassName(), config: layer.getConfig() };
+    this.forwardLayer = copyOf(layer, `forward_${layer.name}`, false);
+    this.backwardLayer = args.backwardLayer ? copyOf(args.backwardLayer, `backward_${args.backwardLayer.name}`, false) : copyOf(layer, `backward_${layer.name}`, true);
     this.inputSpec = [{ ndim: 3 }];
   }
 
@@ -91,14 +107,13 @@ export class Bidirectional extends Layer {
   }
 
   override getConfig(): Record<string, unknown> {
-    const inner = (l: RecurrentLayer) => ({ className: l.getClassName(), config: l.getConfig() });
-    return { ...super.getConfig(), mergeMode: this.mergeMode, layer: inner(this.forwardLayer) };
+    return { ...super.getConfig(), mergeMode: this.mergeMode, layer: this.layerConfig };
   }
 }
 
 /** Options of TimeDistributed. */
 export interface TimeDistributedArgs extends LayerArgs {
-  layer: Layer;
+  layer: NestedLayer;
 }
 
 /** Applies a layer to every time step of a [batch, time, ...] input: the steps are folded into the batch. */
@@ -108,8 +123,7 @@ export class TimeDistributed extends Layer {
 
   constructor(args: TimeDistributedArgs) {
     super(args);
-    if (!(args.layer instanceof Layer)) throw new ModelError(`TimeDistributed '${this.name}': layer must be a layer`, { layer: this.name });
-    this.layer = args.layer;
+    this.layer = layerOf(`TimeDistributed '${this.name}'`, args.layer);
     this.inputSpec = { minNdim: 3 };
   }
 

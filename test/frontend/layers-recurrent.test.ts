@@ -1,0 +1,85 @@
+/**
+ * Recurrent layers beyond TF.js parity: GRU with resetAfter (Keras 2's default, which TF.js lacks)
+ * against Keras's formula written out, configs that rebuild the same layers, and typed errors.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { Input, Model, clearSession, interpretModel, layers, type SymbolicTensor } from '../../src/index.js';
+import { LAYER_CLASSES } from '../../src/frontend/layers/index.js';
+import { randomData } from '../support/random.js';
+import { expectClose } from '../support/close.js';
+
+beforeEach(() => clearSession());
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+describe('GRU with resetAfter', () => {
+  it('follows Keras: hh = tanh(x·W_h + b_h + r ⊙ (h·R_h + b_rh)), h = z·h + (1 − z)·hh', () => {
+    const [T, F, U] = [3, 2, 2];
+    const gru = layers.GRU({ units: U, resetAfter: true, recurrentActivation: 'sigmoid' });
+    const x = Input({ shape: [T, F] });
+    const model = new Model({ inputs: x, outputs: gru(x) as SymbolicTensor });
+    expect(gru.bias!.shape).toEqual([2, 3 * U]);
+    const [W, R, b] = [randomData(F * 3 * U, 1), randomData(U * 3 * U, 2), randomData(2 * 3 * U, 3)];
+    gru.setWeights([W, R, b]);
+    const data = randomData(T * F, 4);
+    const got = Object.values(interpretModel(model, data, { precision: 'float64' }).outputs)[0].data;
+    let h = new Array<number>(U).fill(0);
+    for (let t = 0; t < T; t++) {
+      const mx = (j: number) => b[j] + Array.from({ length: F }, (_, f) => data[t * F + f] * W[f * 3 * U + j]).reduce((a, c) => a + c);
+      const inner = (j: number) => b[3 * U + j] + h.reduce((a, hv, u) => a + hv * R[u * 3 * U + j], 0);
+      h = h.map((hv, u) => {
+        const z = sigmoid(mx(u) + inner(u));
+        const r = sigmoid(mx(U + u) + inner(U + u));
+        const hh = Math.tanh(mx(2 * U + u) + r * inner(2 * U + u));
+        return z * hv + (1 - z) * hh;
+      });
+    }
+    expectClose(got, h, { rtol: 1e-6, atol: 1e-6 }, 'h');
+  });
+});
+
+describe('configs', () => {
+  const cases: [string, () => layers.Layer][] = [
+    ['SimpleRNN', () => layers.SimpleRNN({ units: 3, activation: 'relu', returnSequences: true, dropout: 0.1 })],
+    ['LSTM', () => layers.LSTM({ units: 4, unitForgetBias: false, goBackwards: true, returnState: true, recurrentActivation: 'sigmoid' })],
+    ['GRU', () => layers.GRU({ units: 2, resetAfter: true, useBias: false })],
+    ['Bidirectional', () => layers.Bidirectional({ layer: layers.GRU({ units: 2, returnSequences: true }), mergeMode: 'ave' })],
+    ['TimeDistributed', () => layers.TimeDistributed({ layer: layers.Dense(3, { activation: 'relu' }) })],
+    ['Masking', () => layers.Masking({ maskValue: -1 })],
+  ];
+  for (const [name, make] of cases) {
+    it(`${name}: fromConfig(getConfig()) rebuilds the same config`, () => {
+      const layer = make();
+      const config = layer.getConfig();
+      const Ctor = LAYER_CLASSES[name] as unknown as typeof layers.Layer;
+      expect(Ctor.fromConfig(JSON.parse(JSON.stringify(config))).getConfig()).toEqual(config);
+    });
+  }
+  it('LSTM config carries TF.js keys', () => {
+    const config = layers.LSTM({ units: 5 }).getConfig();
+    for (const key of ['units', 'activation', 'recurrentActivation', 'useBias', 'kernelInitializer', 'recurrentInitializer', 'biasInitializer', 'unitForgetBias', 'dropout', 'recurrentDropout', 'returnSequences', 'returnState', 'goBackwards', 'stateful', 'unroll', 'implementation']) {
+      expect(config, key).toHaveProperty(key);
+    }
+    expect(config.recurrentInitializer).toEqual({ className: 'Orthogonal', config: { gain: 1, seed: null } });
+  });
+});
+
+describe('typed errors name the layer and what was expected', () => {
+  it('an RNN on a rank-2 input', () => {
+    expect(() => layers.LSTM({ units: 3, name: 'enc' })(Input({ shape: [4] }))).toThrow(/enc.*rank 3/);
+  });
+  it('units that are not a positive integer', () => {
+    expect(() => layers.GRU({ units: 0, name: 'g' })).toThrow(/GRU 'g': units must be a positive integer, got 0/);
+  });
+  it('initial states of the wrong count or shape', () => {
+    const x = Input({ shape: [5, 2] });
+    expect(() => layers.LSTM({ units: 3, name: 'l1' })(x, { initialState: [Input({ shape: [3] })] })).toThrow(/l1.*2 state\(s\) but was passed 1/);
+    expect(() => layers.GRU({ units: 3, name: 'g1' })(x, { initialState: [Input({ shape: [4] })] })).toThrow(/g1.*initial h must have shape \(None, 3\)/);
+  });
+  it('Bidirectional of a layer that is not recurrent', () => {
+    expect(() => layers.Bidirectional({ layer: layers.Dense(3), name: 'bi' })).toThrow(/Bidirectional 'bi': layer must be a SimpleRNN, LSTM or GRU, got Dense/);
+  });
+  it('stateful, not supported yet, says what to do instead', () => {
+    expect(() => layers.LSTM({ units: 3, stateful: true })).toThrow(/stateful RNNs are not supported yet.*initialState/);
+  });
+});
