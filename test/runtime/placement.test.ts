@@ -54,6 +54,19 @@ describe('the placement pass', () => {
   });
 });
 
+describe('CPU scopes', () => {
+  it('run on gpu:0, with a warning that says kiln runs every node on a GPU', () => {
+    clearSession();
+    const x = Input({ shape: [5], name: 'x' });
+    const h = deviceScope('gpu:1', () => layers.Dense(4, { name: 'tower' })(x));
+    const y = deviceScope('/cpu:0', () => layers.Dense(2, { name: 'merge' })(h));
+    const warnings: string[] = [];
+    const placed = placeGraph(program(new Model({ name: 'cpu_merge', inputs: x, outputs: y }), 2), { devices: 2, warn: (m) => warnings.push(m) });
+    expect(placed.parts.map((p) => p.device)).toEqual([1, 0]);
+    expect(warnings).toEqual(['kiln: soft placement: nodes on cpu:0 run on gpu:0 (kiln runs every node on a GPU)']);
+  });
+});
+
 describe('a placed model on two devices', () => {
   it('gives the outputs of the unplaced model and of the float64 interpreter', async () => {
     const model = towers();
