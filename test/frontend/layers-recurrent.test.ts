@@ -3,7 +3,7 @@
  * against Keras's formula written out, configs that rebuild the same layers, and typed errors.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { Input, Model, clearSession, interpretModel, layers, type SymbolicTensor } from '../../src/index.js';
+import { Input, Model, clearSession, interpretModel, layers, type Layer, type SymbolicTensor } from '../../src/index.js';
 import { LAYER_CLASSES } from '../../src/frontend/layers/index.js';
 import { randomData } from '../support/random.js';
 import { expectClose } from '../support/close.js';
@@ -39,7 +39,7 @@ describe('GRU with resetAfter', () => {
 });
 
 describe('configs', () => {
-  const cases: [string, () => layers.Layer][] = [
+  const cases: [string, () => Layer][] = [
     ['SimpleRNN', () => layers.SimpleRNN({ units: 3, activation: 'relu', returnSequences: true, dropout: 0.1 })],
     ['LSTM', () => layers.LSTM({ units: 4, unitForgetBias: false, goBackwards: true, returnState: true, recurrentActivation: 'sigmoid' })],
     ['GRU', () => layers.GRU({ units: 2, resetAfter: true, useBias: false })],
@@ -51,7 +51,7 @@ describe('configs', () => {
     it(`${name}: fromConfig(getConfig()) rebuilds the same config`, () => {
       const layer = make();
       const config = layer.getConfig();
-      const Ctor = LAYER_CLASSES[name] as unknown as typeof layers.Layer;
+      const Ctor = LAYER_CLASSES[name] as unknown as typeof Layer;
       expect(Ctor.fromConfig(JSON.parse(JSON.stringify(config))).getConfig()).toEqual(config);
     });
   }
