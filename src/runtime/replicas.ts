@@ -35,6 +35,8 @@ export class ReplicatedNet {
   static async create(bundle: Bundle, devices: readonly GpuContext[], options: { ownDevices?: boolean } = {}): Promise<ReplicatedNet> {
     const m = bundle.manifest;
     const b = m.model.batch;
+    // Replicas of a training step must exchange gradients, or their weights drift apart.
+    if (m.mode === 'training') throw new BundleError(`bundle '${m.model.name}' is a training step; replicas of one would train apart: use model.fit({ replicas }) for data-parallel training`, { model: m.model.name });
     for (const s of [...m.model.inputs, ...m.model.outputs]) {
       if (s.shape[0] !== b) throw new BundleError(`replicas split the batch along the first axis, but '${s.name}' of model '${m.model.name}' has shape [${s.shape.join(', ')}], whose first axis is not the batch (${b})`, { tensor: s.name });
     }
