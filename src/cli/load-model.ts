@@ -39,11 +39,22 @@ let SyntaxKind: typeof import('ts-morph').SyntaxKind;
 
 const MODEL_CLASSES = new Set(['Model', 'Sequential']);
 
+/** Model files saved by Keras or TF.js, loaded instead of imported: model.json, to_json() text, .h5, .keras. */
+const SAVED_MODEL = /\.(json|h5|hdf5|keras)$/i;
+
+/** Loads a saved Keras / TF.js model file; such files hold one model, so --export does not apply. */
+async function loadSavedModel(abs: string, file: string, exportName?: string): Promise<LoadedModel> {
+  if (exportName !== undefined) throw new CliError(`--export picks an export of a .ts model file; ${file} is a saved model file holding one model`, { file });
+  // Loaded here, not at the top: h5wasm and the loaders are only needed for saved files.
+  const { loadModelFile } = await import('../frontend/io/index.js');
+  return { model: await loadModelFile(abs), exportName: 'model', file };
+}
+
 /** Resolves and checks the model file path; a missing file or a folder is a one-line error naming it. */
 export function resolveModelFile(file: string): string {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new CliError(`model file not found: ${file}${abs !== file ? ` (looked for ${abs})` : ''}`, { file });
-  if (statSync(abs).isDirectory()) throw new CliError(`${file} is a folder; give a model file (.ts), e.g. samples/mlp.ts`, { file });
+  if (statSync(abs).isDirectory()) throw new CliError(`${file} is a folder; give a model file (.ts, or a saved model.json, .h5 or .keras), e.g. samples/mlp.ts`, { file });
   return abs;
 }
 
@@ -306,6 +317,7 @@ function settle(infos: readonly ExportInfo[], mod: Record<string, unknown>): Exp
  */
 export async function loadModel(file: string, exportName?: string): Promise<LoadedModel> {
   const abs = resolveModelFile(file);
+  if (SAVED_MODEL.test(file)) return loadSavedModel(abs, file, exportName);
   let infos = await listExports(file);
   let mod: Record<string, unknown> | undefined;
   const load = async (): Promise<Record<string, unknown>> => {
