@@ -1,6 +1,6 @@
 /**
  * Backpropagation through time on the GPU (rnnSequenceGrad: replay, walk back, four reductions),
- * compared with the interpreter's rnnSequenceGrad, whose gradients test/passes/gradients.test.ts
+ * and the forward kernels in training mode (dropout masks), compared with the interpreter's rnnSequenceGrad, whose gradients test/passes/gradients.test.ts
  * checks against finite differences. Outputs are poisoned with NaN before each run.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,8 @@ const w = (shape: number[]): In => ({ role: 'weight', shape });
 const fed = (shape: number[]): In => ({ role: 'input', shape });
 const flags = (shape: number[], value: number[]): In => ({ role: 'constant', shape, dtype: 'bool', value });
 
-async function expectGradMatches(inputs: In[], attrs: Attrs, grads: { dy?: boolean; dh?: boolean; dc?: boolean }): Promise<number> {
+/** Runs rnnSequenceGrad (or, with `forward`, rnnSequence itself) on the GPU and the interpreter. */
+async function expectGradMatches(inputs: In[], attrs: Attrs, grads: { dy?: boolean; dh?: boolean; dc?: boolean }, forward = false): Promise<number> {
   const b = new GraphBuilder();
   const weights = new Map<string, NDArray>();
   const feeds: Record<string, NDArray> = {};
@@ -45,7 +46,9 @@ async function expectGradMatches(inputs: In[], attrs: Attrs, grads: { dy?: boole
     feeds[k] = { shape, dtype: 'float32', data: randomData(shape.reduce((a, c) => a * c, 1), 77 + i) };
     return [b.add('input', [], { name: k, shape, dtype: 'float32' }, k)[0]];
   });
-  const outs = b.add('rnnSequenceGrad', [...refs, ...cotangents], { ...attrs, hasDy: !!grads.dy, hasDh: !!grads.dh, hasDc: !!grads.dc }, 'rnn/grad');
+  const outs = forward
+    ? b.add('rnnSequence', refs, attrs, 'rnn')
+    : b.add('rnnSequenceGrad', [...refs, ...cotangents], { ...attrs, hasDy: !!grads.dy, hasDh: !!grads.dh, hasDc: !!grads.dc }, 'rnn/grad');
   const graph = b.build(outs.map((value, i) => ({ name: `g${i}`, value })), []);
   const { bundle } = buildBundle(graph, weights, 'rnn_grad', inputs[0].shape[0]);
   const net = await Net.create(bundle, await testGpu());
@@ -73,6 +76,11 @@ describe('rnnSequenceGrad on the GPU matches the interpreter', () => {
     expectGradMatches([fed([B, T, F]), w([F, U]), w([U, U])], { cell: 'simple', hasBias: false, activation: 'relu', recurrentActivation: 'linear', goBackwards: true, returnSequences: true }, { dy: true }));
   it('LSTM with dropout and recurrent dropout while training', () =>
     expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U]), flags([], [1])], { cell: 'lstm', dropout: 0.3, recurrentDropout: 0.25, seed: 9, returnSequences: true }, { dy: true }));
+  it('the forward kernels while training apply the same dropout masks as the interpreter', async () => {
+    const on = flags([], [1]);
+    await expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U]), on], { cell: 'lstm', dropout: 0.3, recurrentDropout: 0.25, seed: 9, returnSequences: true }, {}, true);
+    await expectGradMatches([fed([B, T, F]), w([F, 3 * 130]), w([130, 3 * 130]), w([3 * 130]), on], { cell: 'gru', dropout: 0.4, recurrentDropout: 0.2, seed: 4 }, {}, true);
+  });
   it('GRU with 130 units replays through the projection GEMM', () =>
     expectGradMatches([fed([2, 3, F]), w([F, 390]), w([130, 390]), w([390])], { cell: 'gru', recurrentActivation: 'sigmoid' }, { dy: true }));
   it('is six kernels: replay, walk back, dx, dW, dR, db', async () => {
