@@ -1,37 +1,154 @@
-// Turns the benchmark log (one `system model batch=B key=value ...` line per measurement) into one
-// table, with kiln's speedup over each peer measured in the same run, and a JSON file.
+// Turns the benchmark log into ONE table, the issue's targets next to the ratios measured in the same
+// run, and a JSON file. Reads kiln's `bench {...}` lines and the peers' own `system model batch=B k=v`
+// lines (bench/peers, kept verbatim).
 // Usage: node --import tsx bench/report.ts bench.log bench.json
 import { readFileSync, writeFileSync } from 'node:fs';
+import { meets, targetLabel, targetsFor, type CaseKey, type Target } from './targets.js';
 
 const [logPath, jsonPath] = process.argv.slice(2);
 const log = readFileSync(logPath, 'utf8');
-type Row = { system: string; model: string; batch: number; values: Record<string, number> };
+
+type Row = Record<string, unknown> & { part: string; system: string };
 const rows: Row[] = [];
-for (const line of log.split('\n')) {
-  const m = /^(kiln|tfjs-\S+|torch-\S+) (\w+) batch=(\d+) (.*)$/.exec(line.trim());
+const PEER = /^(ort|tfjs|torch)-\S+ (\w+) batch=(\d+) (.*)$/;
+for (const line of log.split('\n').map((l) => l.trim())) {
+  if (line.startsWith('bench {')) {
+    try {
+      rows.push(JSON.parse(line.slice('bench '.length)) as Row);
+    } catch {
+      // A line cut short by a timeout: nothing to report from it.
+    }
+    continue;
+  }
+  const m = PEER.exec(line);
   if (!m) continue;
   const values = Object.fromEntries(m[4].split(' ').map((kv) => kv.split('=')).filter(([, v]) => v !== undefined && !Number.isNaN(Number(v))).map(([k, v]) => [k, Number(v)]));
-  rows.push({ system: m[1].replace(/-(webgpu|cuda-eager)$/, ''), model: m[2], batch: Number(m[3]), values });
+  const base = { system: m[1], model: m[2], batch: Number(m[3]) };
+  if (values.predict_ms !== undefined) rows.push({ ...base, part: 'models', metric: 'predict', ms: values.predict_ms });
+  if (values.train_step_ms !== undefined) rows.push({ ...base, part: 'models', metric: 'train', ms: values.train_step_ms });
+  if (values.load_to_first_ms !== undefined) rows.push({ ...base, part: 'load', ms: values.load_to_first_ms });
 }
-const device = /^device: (.*)$/m.exec(log)?.[1] ?? 'unknown device';
-const keys = [...new Set(rows.map((r) => `${r.model} ${r.batch}`))];
-const get = (system: string, key: string) => rows.find((r) => r.system === system && `${r.model} ${r.batch}` === key)?.values;
-const fmt = (x: number | undefined) => (x === undefined ? '—' : x < 10 ? x.toFixed(3) : x.toFixed(1));
-const ratio = (a?: number, b?: number) => (a && b ? `${(b / a).toFixed(1)}×` : '—');
-const table = ['| model | batch | kiln predict ms | kernels | TF.js WebGPU ms | PyTorch CUDA ms | kiln vs TF.js | kiln vs PyTorch |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
-const train = ['| model | batch | kiln train step ms | kernels | pipelined ms | TF.js WebGPU ms | PyTorch CUDA ms | kiln vs TF.js | kiln vs PyTorch |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
-const json = keys.map((key) => {
-  const [model, batch] = key.split(' ');
-  const k = get('kiln', key)?.predict_ms;
-  const t = get('tfjs', key)?.predict_ms;
-  const p = get('torch', key)?.predict_ms;
-  table.push(`| ${model} | ${batch} | ${fmt(k)} | ${get('kiln', key)?.kernels ?? '—'} | ${fmt(t)} | ${fmt(p)} | ${ratio(k, t)} | ${ratio(k, p)} |`);
-  const [kt, tt, pt] = [get('kiln', key)?.train_step_ms, get('tfjs', key)?.train_step_ms, get('torch', key)?.train_step_ms];
-  train.push(`| ${model} | ${batch} | ${fmt(kt)} | ${get('kiln', key)?.train_kernels ?? '—'} | ${fmt(get('kiln', key)?.train_step_pipelined_ms)} | ${fmt(tt)} | ${fmt(pt)} | ${ratio(kt, tt)} | ${ratio(kt, pt)} |`);
-  return { model, batch: Number(batch), kiln_ms: k, tfjs_ms: t, torch_ms: p, kernels: get('kiln', key)?.kernels, compile_ms: get('kiln', key)?.compile_ms, kiln_train_ms: kt, tfjs_train_ms: tt, torch_train_ms: pt };
+const device = /^device: (.*)$/m.exec(log)?.[1] ?? (rows.find((r) => r.part === 'info' && r.adapter)?.adapter as string | undefined) ?? 'unknown device';
+const command = /^command: (.*)$/m.exec(log)?.[1] ?? 'bash bench/run.sh';
+
+/** One line of the table: a measured case, with each system's value (or why there is none). */
+interface Case {
+  readonly key: CaseKey & { variant?: string };
+  readonly label: string;
+  readonly unit: 'ms' | 'µs' | 'TFLOP/s' | '';
+  readonly order: string;
+  readonly values: Partial<Record<'kiln' | 'torch' | 'ort' | 'tfjs', number[]>>;
+  readonly status: Partial<Record<'kiln' | 'torch' | 'ort' | 'tfjs', string>>;
+  readonly notes: string[];
+}
+const cases = new Map<string, Case>();
+const NAMES = { torch: 'PyTorch', ort: 'ORT', tfjs: 'TF.js' } as const;
+const MODEL_ORDER = ['mlp', 'cnn', 'resnet', 'lstm'];
+const pad = (n: number, w = 5) => String(n).padStart(w, '0');
+const modelRank = (m: unknown) => (MODEL_ORDER.indexOf(String(m)) + 10) % 10 + String(m);
+
+function caseOf(r: Row): Case | undefined {
+  const v = (r.variant as string) || '';
+  const tag = v ? ` [${v}]` : '';
+  const mk = (id: string, key: Case['key'], label: string, unit: Case['unit'], order: string): Case => {
+    if (!cases.has(id)) cases.set(id, { key, label: label + tag, unit, order: order + v, values: {}, status: {}, notes: [] });
+    return cases.get(id)!;
+  };
+  const batch = Number(r.batch);
+  switch (r.part) {
+    case 'models':
+      return mk(`m|${r.metric}|${r.model}|${batch}|${v}`, { part: 'models', metric: r.metric as string, model: r.model as string, batch, variant: v }, `${r.model} b=${batch} ${r.metric}`, 'ms', `1${r.metric === 'predict' ? 0 : 1}${pad(batch)}${modelRank(r.model)}`);
+    case 'gemm': {
+      // PyTorch's fp16 stands against kiln's mixed precision; its bf16 goes in the notes.
+      const precision = r.system === 'torch' && r.precision !== 'fp32' ? 'mixed' : (r.precision as string);
+      return mk(`g|${r.size}|${precision}|${v}`, { part: 'gemm', size: Number(r.size), precision, variant: v }, `gemm ${r.size}³ ${precision}`, 'TFLOP/s', `2${precision}${pad(Number(r.size))}`);
+    }
+    case 'load':
+      if (r.system === 'ort' && batch !== 1) return undefined;
+      return mk(`l|${r.model}|${v}`, { part: 'load', model: r.model as string, variant: v }, `${r.model} load → first result`, 'ms', `3${modelRank(r.model)}`);
+    case 'overhead':
+      return mk(`o|${r.system}|${r.model}|${v}`, { part: 'overhead', model: r.model as string, variant: v }, r.system === 'dawn-floor' ? 'Dawn round trip (floor)' : `${r.model} b=${batch} host time per predict`, 'µs', `4${r.system === 'dawn-floor' ? 0 : 1}${modelRank(r.model)}`);
+    case 'peer':
+      return mk(`p|${r.system}|${r.status}`, { part: 'peer' }, `${NAMES[r.system as keyof typeof NAMES] ?? r.system} peer ${r.status}`, '', `5${r.system}`);
+    default:
+      return undefined;
+  }
+}
+
+const sys = (s: string) => (s.startsWith('kiln') || s === 'dawn-floor' ? 'kiln' : (s as 'torch' | 'ort' | 'tfjs'));
+const unavailable = new Map<string, string>();
+const g = (x: unknown) => (typeof x === 'number' ? (Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(1) : x.toPrecision(2)) : String(x));
+/** Each fresh-process load measurement, so the notes can split the median one. */
+const loadRuns = new Map<Case, Row[]>();
+for (const r of rows) {
+  if (r.part === 'info') continue;
+  if (r.part === 'peer' && r.status === 'unavailable') unavailable.set(r.system, String(r.reason));
+  const c = caseOf(r);
+  if (!c) continue;
+  const who = sys(r.system);
+  if (r.status) {
+    c.status[who] = String(r.status);
+    if (r.reason) c.notes.push(`${r.system}: ${r.reason}`);
+    continue;
+  }
+  const value = c.unit === 'TFLOP/s' ? (r.tflops as number) : c.unit === 'µs' ? (r.wall_us as number) : (r.ms as number);
+  if (value === undefined) continue;
+  if (r.part === 'gemm' && r.system === 'torch' && r.precision === 'bf16') {
+    c.notes.push(`PyTorch bf16 ${fmt(value)} TFLOP/s, max|err| ${g(r.max_abs_err)}`);
+    continue;
+  }
+  (c.values[who] ??= []).push(value);
+  if (r.part === 'models' && who === 'kiln') c.notes.push(`${r.kernels} kernels${r.pipelined_ms !== undefined ? `, pipelined ${fmt(r.pipelined_ms as number)} ms` : ''}`);
+  if (r.part === 'gemm') {
+    c.notes.push(`${r.system === 'torch' ? `PyTorch ${r.precision}` : 'kiln'} max|err| ${g(r.max_abs_err)} (|ref| ≤ ${g(r.ref_scale)})`);
+  }
+  if (r.part === 'load' && who === 'kiln') loadRuns.set(c, [...(loadRuns.get(c) ?? []), r]);
+  if (r.part === 'overhead' && r.system === 'kiln') c.notes.push(`host CPU ${Math.round(r.cpu_us as number)} µs, kernels ${Math.round(r.kernel_us as number)} µs, beyond floor+kernels ${Math.round(r.overhead_us as number)} µs`);
+  if (r.part === 'overhead' && r.system === 'dawn-floor') c.notes.push(`write → 1 dispatch → copy → map; host CPU ${Math.round(r.cpu_us as number)} µs`);
+}
+
+for (const [c, runs] of loadRuns) {
+  const r = [...runs].sort((a, b) => (a.ms as number) - (b.ms as number))[runs.length >> 1];
+  c.notes.push(`median of ${runs.length} fresh processes: device ${fmt(r.device_ms as number)} + read ${fmt(r.read_ms as number)} + setup ${fmt(r.setup_ms as number)} + first predict ${fmt(r.first_predict_ms as number)} ms`);
+}
+
+function fmt(x: number | undefined): string {
+  if (x === undefined || Number.isNaN(x)) return '—';
+  return x < 0.01 ? x.toPrecision(2) : x < 1 ? x.toFixed(3) : x < 100 ? x.toPrecision(3) : x.toFixed(0);
+}
+const med = (xs?: number[]) => (xs?.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1] : undefined);
+
+/** The ratio a target bounds, for a case (undefined where a side is missing). */
+function measured(c: Case, measure: Target['measure']): number | undefined {
+  const [k, t, o, f] = [med(c.values.kiln), med(c.values.torch), med(c.values.ort), med(c.values.tfjs)];
+  const div = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+  return { 'kiln/torch': div(k, t), 'ort/kiln': c.unit === 'TFLOP/s' ? undefined : div(o, k), 'tfjs/kiln': c.unit === 'TFLOP/s' ? undefined : div(f, k), kiln: k }[measure];
+}
+
+const cell = (c: Case, who: 'kiln' | 'torch' | 'ort' | 'tfjs') =>
+  c.values[who]?.length ? fmt(med(c.values[who])) : c.status[who] ?? (c.key.part !== 'peer' && who !== 'kiln' && unavailable.has(who) ? 'unavailable' : '—');
+const ratio = (x?: number) => (x === undefined ? '—' : `${x < 10 ? x.toFixed(2) : x.toFixed(1)}×`);
+const sorted = [...cases.values()].sort((a, b) => a.order.localeCompare(b.order));
+const lines = [
+  '| case | unit | kiln | PyTorch | ORT-WebGPU | TF.js | kiln vs PyTorch | ORT ÷ kiln | TF.js ÷ kiln | targets | met | notes |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+];
+const summary = { met: 0, notMet: 0, notMeasured: 0 };
+const json = sorted.map((c) => {
+  const targets = c.key.variant ? [] : targetsFor(c.key).map((t) => {
+    const value = measured(c, t.measure);
+    const ok = meets(t, value);
+    summary[ok === undefined ? 'notMeasured' : ok ? 'met' : 'notMet']++;
+    return { target: targetLabel(t), source: t.source, value, met: ok };
+  });
+  const met = targets.map((t) => (t.met === undefined ? '? not measured' : t.met ? 'met' : `**NOT met** (${t.value! < 10 ? t.value!.toFixed(2) : t.value!.toFixed(1)})`));
+  const notes = [...new Set(c.notes)].join('; ').replace(/\|/g, '\\|');
+  lines.push(`| ${c.label} | ${c.unit} | ${cell(c, 'kiln')} | ${cell(c, 'torch')} | ${cell(c, 'ort')} | ${cell(c, 'tfjs')} | ${ratio(measured(c, 'kiln/torch'))} | ${ratio(measured(c, 'ort/kiln'))} | ${ratio(measured(c, 'tfjs/kiln'))} | ${targets.map((t) => t.target).join('; ') || '—'} | ${met.join('; ') || '—'} | ${notes} |`);
+  return { ...c.key, label: c.label, unit: c.unit, kiln: med(c.values.kiln), torch: med(c.values.torch), ort: med(c.values.ort), tfjs: med(c.values.tfjs), status: c.status, targets, notes: [...new Set(c.notes)] };
 });
-console.log(`\n${device}, ${new Date().toISOString().slice(0, 10)} (median predict ms; "n×" = peer time / kiln time)\n`);
-console.log(table.join('\n'));
-console.log('\nTrain step (SGD, categorical cross-entropy, loss read back each step; "pipelined": 20 steps, one wait):\n');
-console.log(train.join('\n'));
-writeFileSync(jsonPath, JSON.stringify({ device, date: new Date().toISOString(), results: json }, null, 1));
+
+const date = new Date().toISOString();
+console.log(`\n${device}, ${date.slice(0, 10)}. Medians. "kiln vs PyTorch": kiln's time ÷ PyTorch's (ms, µs rows; below 1 kiln is faster), kiln's throughput ÷ PyTorch's (TFLOP/s rows); "ORT ÷ kiln", "TF.js ÷ kiln": how many times faster kiln is.\n`);
+console.log(lines.join('\n'));
+console.log(`\ntargets: ${summary.met} met, ${summary.notMet} not met, ${summary.notMeasured} not measured in this run\ncommand: ${command}`);
+writeFileSync(jsonPath, JSON.stringify({ device, date, command, summary, unavailable: Object.fromEntries(unavailable), table: json, rows }, null, 1));
