@@ -3,7 +3,7 @@
  * against Keras's formula written out, configs that rebuild the same layers, and typed errors.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { Input, Model, clearSession, interpretModel, layers, type Layer, type SymbolicTensor } from '../../src/index.js';
+import { Input, Model, clearSession, interpretModel, layers, nameScope, type Layer, type SymbolicTensor } from '../../src/index.js';
 import { LAYER_CLASSES } from '../../src/frontend/layers/index.js';
 import { randomData } from '../support/random.js';
 import { expectClose } from '../support/close.js';
@@ -35,6 +35,23 @@ describe('GRU with resetAfter', () => {
       });
     }
     expectClose(got, h, { rtol: 1e-6, atol: 1e-6 }, 'h');
+  });
+});
+
+describe('as the seed tutorials use them', () => {
+  it('one LSTM shared by two inputs has one set of weights and gives equal outputs for equal inputs', () => {
+    const lstm = layers.LSTM({ units: 3 });
+    const [a, b] = [Input({ shape: [4, 2] }), Input({ shape: [4, 2] })];
+    const model = new Model({ inputs: [a, b], outputs: [lstm(a) as SymbolicTensor, lstm(b) as SymbolicTensor] });
+    expect(model.weights).toHaveLength(3);
+    const data = randomData(2 * 4 * 2, 5);
+    const [ya, yb] = Object.values(interpretModel(model, [data, data]).outputs);
+    expect(Array.from(ya.data)).toEqual(Array.from(yb.data));
+  });
+  it('a name scope prefixes the weights of an LSTM built inside it', () => {
+    const lstm = layers.LSTM({ units: 2 });
+    nameScope('encoder', () => lstm(Input({ shape: [3, 2] })));
+    expect(lstm.weights.map((w) => w.name)).toEqual(['encoder/lstm/kernel', 'encoder/lstm/recurrent_kernel', 'encoder/lstm/bias']);
   });
 });
 
