@@ -6,6 +6,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Input, Model, clearSession, layers, type SymbolicTensor } from '../../src/index.js';
 import type { MultiHeadAttentionArgs, MultiHeadAttentionCallArgs } from '../../src/frontend/layers/attention.js';
 import { compileBundle } from '../../src/codegen/index.js';
+import { PROFILES } from '../../src/codegen/profile.js';
 import { Net } from '../../src/runtime/index.js';
 import { expectGpuMatchesInterpreter, testGpu, type GpuRun } from '../support/gpu.js';
 import { randomData } from '../support/random.js';
@@ -40,6 +41,28 @@ describe('attention kernel matches the interpreter', () => {
   it('cross-attention with a key, valueDim 3 and outputShape 5', async () => {
     runs.push(await expectGpuMatchesInterpreter(mhaModel({ numHeads: 3, keyDim: 2, valueDim: 3, outputShape: 5 }, [[3, 6], [7, 4], [7, 5]]), { batch: 2, ...TOL }));
   });
+  // Lavapipe compiles a kernel with workgroup barriers slowly (tens of seconds on a busy machine), hence the long timeouts.
+  it('GPU profile, 70 steps: the tiled kernel, two query blocks of 64, key/value tiles of 64 with a partial last one, plain and causal', async () => {
+    for (const call of [{}, { useCausalMask: true }]) {
+      const run = await expectGpuMatchesInterpreter(mhaModel({ numHeads: 2, keyDim: 4 }, [[70, 8], [70, 8]], call), { batch: 1, profile: PROFILES.gpu, ...TOL });
+      runs.push(run);
+      expect(run.compiled.report.kernels.filter((k) => k.wgsl.includes('kTile'))).toHaveLength(1);
+    }
+  }, 300_000);
+  it('GPU profile, 40 keys with an attention mask and the causal mask: the tiled kernel visits every key', async () => {
+    const [q, m] = [Input({ shape: [40, 4] }), Input({ shape: [40, 40] })];
+    const out = layers.MultiHeadAttention({ numHeads: 1, keyDim: 2 }).apply([q, q], { attentionMask: m, useCausalMask: true }) as SymbolicTensor;
+    const run = await expectGpuMatchesInterpreter(new Model({ inputs: [q, m], outputs: out }), { batch: 1, profile: PROFILES.gpu, ...TOL });
+    runs.push(run);
+    expect(run.compiled.report.kernels.filter((k) => k.wgsl.includes('kTile'))).toHaveLength(1);
+  }, 300_000);
+  it('CPU profile, 70 steps: one invocation per row (no barriers), plain and causal', async () => {
+    for (const call of [{}, { useCausalMask: true }]) {
+      const run = await expectGpuMatchesInterpreter(mhaModel({ numHeads: 2, keyDim: 16 }, [[70, 8], [70, 8]], call), { batch: 1, profile: PROFILES.cpu, ...TOL });
+      runs.push(run);
+      expect(run.compiled.report.kernels.filter((k) => k.wgsl.includes('kTile'))).toHaveLength(0);
+    }
+  }, 300_000);
   it('causal mask', async () => {
     runs.push(await expectGpuMatchesInterpreter(mhaModel({ numHeads: 2, keyDim: 4 }, [[6, 4], [6, 4]], { useCausalMask: true }), { batch: 2, ...TOL }));
   });
