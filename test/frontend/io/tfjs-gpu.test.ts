@@ -21,7 +21,7 @@ it('a TF.js-saved CNN with batch norm runs on the GPU and matches the interprete
   const model = await loadModelFile(await saveTfjsToFiles(m, tempDir()));
   const run = await expectGpuMatchesInterpreter(model, { batch: 2, profile: PROFILES.cpu, rtol: 1e-4, atol: 1e-5 });
   const input = run.compiled.bundle.manifest.model.inputs[0];
-  const want = await (m.predict(tf.tensor(run.feeds[input.name] as Float32Array, input.shape)) as any).data();
+  const want = await (m.predict(tf.tensor(run.feeds[input.name] as Float32Array, [...input.shape])) as any).data();
   const got = Object.values(run.got)[0];
   expect(got.length).toBe(6);
   expectClose(got, want, { rtol: 1e-4, atol: 1e-5 }, 'GPU vs TF.js');
