@@ -41,7 +41,7 @@ for (const batch of opt.batches.split(',').map(Number)) {
     const base = { part: 'models', system: 'kiln', model: name, batch, variant: variant() } as const;
     const got = await benchModel(name);
     if ('missing' in got) {
-      emit({ ...base, status: 'missing', reason: got.missing });
+      for (const metric of opt['predict-only'] ? ['predict'] : ['predict', 'train']) emit({ ...base, metric, status: 'missing', reason: got.missing });
       continue;
     }
     let inputs: Record<string, Float32Array> = {};
