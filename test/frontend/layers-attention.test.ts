@@ -128,6 +128,13 @@ describe('MultiHeadAttention structure', () => {
     const b = Object.values(interpretModel(outer, feeds).outputs)[0];
     expect(Array.from(b.data)).toEqual(Array.from(a.data));
   });
+  it('round-trips its config (fromConfig builds the same layer)', () => {
+    const mha = layers.MultiHeadAttention({ numHeads: 3, keyDim: 4, valueDim: 2, dropout: 0.1, useBias: false });
+    const config = mha.getConfig();
+    expect(config).toMatchObject({ numHeads: 3, keyDim: 4, valueDim: 2, dropout: 0.1, useBias: false, outputShape: null });
+    const copy = (layers.MultiHeadAttention as unknown as { fromConfig(c: unknown): { getConfig(): Record<string, unknown> } }).fromConfig({ ...config, name: 'mha_copy' });
+    expect({ ...copy.getConfig(), name: config.name }).toEqual(config);
+  });
   it('rejects bad options and inputs with typed errors naming the layer', () => {
     expect(() => layers.MultiHeadAttention({ name: 'h0', numHeads: 0, keyDim: 4 })).toThrow(ModelError);
     expect(() => layers.MultiHeadAttention({ name: 'h0b', numHeads: 0, keyDim: 4 })).toThrow(/h0b.*numHeads must be a positive integer/);

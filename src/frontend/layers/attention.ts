@@ -21,8 +21,8 @@ export interface MultiHeadAttentionArgs extends LayerArgs {
   /** Dropout rate on the attention probabilities (training only). */
   dropout?: number;
   useBias?: boolean;
-  /** Features of the output; the query's last dim by default. */
-  outputShape?: number;
+  /** Features of the output; the query's last dim by default (null too, as configs write it). */
+  outputShape?: number | null;
   /** The axes attention runs over; only the default (the time axis of [batch, time, features]) is supported. */
   attentionAxes?: number | number[] | null;
   kernelInitializer?: InitializerIdentifier;
@@ -82,7 +82,7 @@ export class MultiHeadAttention extends Layer {
     this.valueDim = args.valueDim ?? args.keyDim;
     this.dropout = args.dropout ?? 0;
     this.useBias = args.useBias ?? true;
-    this.outputShapeArg = args.outputShape;
+    this.outputShapeArg = args.outputShape ?? undefined;
     this.seed = args.seed ?? 0;
     this.initializers = { kernel: args.kernelInitializer ?? 'glorotUniform', bias: args.biasInitializer ?? 'zeros' };
     [this.kernelRegularizer, this.biasRegularizer] = this.inContext(() => {
@@ -92,7 +92,7 @@ export class MultiHeadAttention extends Layer {
       positive('numHeads', args.numHeads);
       positive('keyDim', args.keyDim);
       positive('valueDim', this.valueDim);
-      if (args.outputShape !== undefined) positive('outputShape', args.outputShape);
+      if (this.outputShapeArg !== undefined) positive('outputShape', this.outputShapeArg);
       if (!(this.dropout >= 0 && this.dropout < 1)) throw new ModelError(`dropout must be in [0, 1), got ${JSON.stringify(args.dropout)}`);
       const axes = args.attentionAxes;
       if (axes !== undefined && axes !== null && JSON.stringify([axes].flat()) !== '[1]') {
