@@ -128,6 +128,16 @@ describe('MultiHeadAttention structure', () => {
     const b = Object.values(interpretModel(outer, feeds).outputs)[0];
     expect(Array.from(b.data)).toEqual(Array.from(a.data));
   });
+  it('dropout acts on the attention probabilities while training only; the returned scores are taken before it', () => {
+    const x = Input({ shape: [4, 3] });
+    const [out, scores] = layers.MultiHeadAttention({ numHeads: 1, keyDim: 2, dropout: 0.5 }).apply([x, x], { returnAttentionScores: true }) as SymbolicTensor[];
+    const model = new Model({ inputs: x, outputs: [out, scores] });
+    const feed = { shape: [2, 4, 3], dtype: 'float32' as const, data: randomData(24, 8) };
+    const [inferOut, inferScores] = Object.values(interpretModel(model, feed, { training: false }).outputs);
+    const [trainOut, trainScores] = Object.values(interpretModel(model, feed, { training: true }).outputs);
+    expect(Array.from(trainScores.data)).toEqual(Array.from(inferScores.data));
+    expect(Array.from(trainOut.data)).not.toEqual(Array.from(inferOut.data));
+  });
   it('round-trips its config (fromConfig builds the same layer)', () => {
     const mha = layers.MultiHeadAttention({ numHeads: 3, keyDim: 4, valueDim: 2, dropout: 0.1, useBias: false });
     const config = mha.getConfig();

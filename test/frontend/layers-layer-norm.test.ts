@@ -40,6 +40,13 @@ describe('LayerNormalization weights, config and errors', () => {
     expect(lines.some((l) => /\(None, 8, 32\)\s+64$/.test(l))).toBe(true);
     expect(lines).toContain('Total params: 64');
   });
+  it('attaches its gamma and beta regularizers to those weights', () => {
+    const x = Input({ shape: [4] });
+    const ln = layers.LayerNormalization({ gammaRegularizer: { className: 'L2', config: { l2: 0.5 } }, betaRegularizer: 'l1' });
+    ln(x);
+    expect(ln.gamma!.regularizer?.getConfig()).toMatchObject({ l2: 0.5 });
+    expect(ln.beta!.regularizer?.getConfig()).toMatchObject({ l1: 0.01 });
+  });
   it('round-trips its config', () => {
     const ln = layers.LayerNormalization({ axis: [1, 2], epsilon: 1e-5, center: false });
     const config = ln.getConfig();
