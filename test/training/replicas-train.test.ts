@@ -95,6 +95,34 @@ describe('two replicas against one on the whole batch', () => {
   }
 });
 
+describe('BatchNormalization under replicas', () => {
+  it("averages the replicas' moving statistics: after one step the moving mean is the whole batch's, and the replicas stay identical", async () => {
+    clearSession();
+    const make = (name: string) =>
+      new Sequential({ name, layers: [layers.Dense(6, { inputShape: [4], name: `${name}_d` }), layers.BatchNormalization({ name: `${name}_bn` }), layers.Activation('relu'), layers.Dense(3, { activation: 'softmax', name: `${name}_o` })] });
+    const single = make('bn_single');
+    const replicated = make('bn_replicated');
+    replicated.setWeights(single.getWeights());
+    const devices = await twoDevices();
+    const args = () => ({ optimizer: optimizers.SGD({ learningRate: 0.1 }), loss: 'categoricalCrossentropy' as const });
+    const one = await TrainingSession.create(single, resolveCompileArgs(single, args()), 8, devices[0]);
+    const two = await DataParallelSession.create(replicated, resolveCompileArgs(replicated, args()), 8, devices);
+    expect(two.exchange.map((e) => e.input)).toEqual(expect.arrayContaining([`${REDUCED}bn_replicated_bn/moving_mean`, `${REDUCED}bn_replicated_bn/moving_variance`]));
+    const [b] = batches(1, 8);
+    await one.step({ [one.inputNames[0]]: b.x, [one.inputNames[1]]: b.y });
+    await two.step({ [two.inputNames[0]]: b.x, [two.inputNames[1]]: b.y });
+    await one.pullWeights();
+    await two.pullWeights();
+    const mean = (m: Model) => m.weights.find((w) => w.name.endsWith('moving_mean'))!.read();
+    // The mean of two half-batch means is the whole batch's mean (the variance is not: per-replica batch statistics).
+    expectClose(mean(replicated), mean(single), { rtol: 1e-5, atol: 1e-7 }, 'moving mean');
+    const [r0, r1] = await two.readReplicaStates();
+    for (const name of Object.keys(r0)) if (!name.startsWith('__')) expect(r1[name], `replica state '${name}'`).toEqual(r0[name]);
+    one.destroy();
+    two.destroy();
+  }, 180_000);
+});
+
 describe('model.fit with replicas', () => {
   it('fit({ replicas: 2 }) ends with the weights and loss of fit on one device', async () => {
     clearSession();
