@@ -5,6 +5,7 @@ import type { Regularizer } from './regularizers.js';
 import { currentNamePrefix, snakeCase, uniqueName } from './scopes.js';
 import { currentOpPrefix, emitSource, SymbolicTensor, withOpPrefix, emit } from './symbolic.js';
 import { LayerVariable } from './variables.js';
+import { outputMask, withMask } from './masks.js';
 
 /** A shape as Keras gives it to `build`: the batch first, null where unknown. */
 export type Shape = Dim[];
@@ -191,7 +192,10 @@ export class Layer {
         updateFrames.pop();
       }
       updateFrames.at(-1)?.push(...frame);
-      const outputs = (Array.isArray(out) ? out : [out]).map((t) => (t.history || list.includes(t) ? emit('identity', [t])[0] : t));
+      const raw = Array.isArray(out) ? out : [out];
+      const outputs = raw.map((t) => (t.history || list.includes(t) ? emit('identity', [t])[0] : t));
+      // Keras masks (src/frontend/masks.ts) survive the identity above and pass through layers that allow it.
+      outputs.forEach((t, i) => withMask(t, outputMask(this.getClassName(), raw[i], list)));
       const call: LayerCall = { layer: this, inputs: list, outputs, args, listInput: Array.isArray(inputs), updates: frame };
       if (recording) {
         this.calls.push(call);

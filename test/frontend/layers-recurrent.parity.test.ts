@@ -120,6 +120,20 @@ describe('masking matches TF.js', () => {
         },
       }));
   }
+  it('the mask passes through Dropout, Activation and BatchNormalization to the LSTM', () =>
+    expectRecurrentParity({
+      inputs: [{ shape: [7], dtype: 'int32', data: (n, s) => randomInts(n, 4, s) }],
+      kiln: (xs) => {
+        let t = layers.Embedding({ inputDim: 4, outputDim: 3, maskZero: true })(one(xs)) as SymbolicTensor;
+        t = layers.BatchNormalization()(layers.Activation('tanh')(layers.Dropout(0.5)(t) as SymbolicTensor) as SymbolicTensor) as SymbolicTensor;
+        return layers.LSTM({ units: 3, returnSequences: true })(t) as SymbolicTensor;
+      },
+      tfjs: (tf, xs) => {
+        let t = tf.layers.embedding({ inputDim: 4, outputDim: 3, maskZero: true }).apply(xs[0]);
+        t = tf.layers.batchNormalization().apply(tf.layers.activation({ activation: 'tanh' }).apply(tf.layers.dropout({ rate: 0.5 }).apply(t)));
+        return tf.layers.lstm({ units: 3, returnSequences: true }).apply(t);
+      },
+    }));
   it('Masking(maskValue) → LSTM', () =>
     expectRecurrentParity({
       inputs: [{ shape: [6, 2], data: (n, s) => Float32Array.from(randomData(n, s), (v) => (v > 0.3 ? 0.5 : v)) }],
