@@ -173,7 +173,7 @@ export abstract class RecurrentLayer extends Layer {
       recurrentDropout: training ? this.recurrentDropout : 0,
       seed: this.seed,
     };
-    const opInputs = [x, this.kernel!.tensor, this.recurrentKernel!.tensor, ...(this.bias ? [this.bias.tensor] : []), ...states, ...(mask ? [ops.cast(mask, 'bool')] : []), ...(training ? [training] : [])];
+    const opInputs = [x, this.kernel!.tensor, this.recurrentKernel!.tensor, ...(this.bias ? [this.bias.tensor] : []), ...states, ...(mask ? [mask.dtype === 'bool' ? mask : ops.cast(mask, 'bool')] : []), ...(training ? [training] : [])];
     const [y, ...finals] = emit('rnnSequence', opInputs, attrs);
     // Keras: the output sequence keeps the input's mask; a last-step output has none.
     const out = this.returnSequences ? withMask(y, mask) : y;
