@@ -4,7 +4,7 @@
 // `nvidia-smi --query-gpu=index,utilization.gpu,memory.used` is sampled in the background, and each
 // sample is tagged with the run it fell in, so the table shows that every GPU of a run worked.
 // Usage (on the GPU machine: bash ../shared/device/pack.sh, carry .devpack, then):
-//   . .devpack/setup.sh && npx tsx bench/replicas.ts [--batch 4096] [--iters 10] [--models mlp,cnn,resnet] [--replicas 1,2]
+//   . .devpack/setup.sh && node --import tsx bench/replicas.ts [--batch 4096] [--iters 10] [--models mlp,cnn,resnet] [--replicas 1,2]
 // Prints a table; with $OUT set, writes $OUT/replicas.json and $OUT/nvidia-smi.csv.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';

@@ -85,10 +85,27 @@ interface Found {
 
 let instances: Promise<Found[]> | undefined;
 
+/**
+ * PCI addresses of the NVIDIA GPUs this process may use, from `nvidia-smi` (`00000000:00:07.0` →
+ * `0000:00:07.0`); undefined where there is no nvidia-smi. /sys lists every GPU of the host, also
+ * those a container was not given, so NVIDIA GPUs are kept only where nvidia-smi sees them.
+ */
+async function visibleNvidia(): Promise<Set<string> | undefined> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => {
+    execFile('nvidia-smi', ['--query-gpu=pci.bus_id', '--format=csv,noheader'], { timeout: 10_000 }, (error, stdout) => {
+      if (error) return resolve(undefined);
+      resolve(new Set(stdout.split('\n').map((l) => l.trim().toLowerCase()).filter(Boolean).map((id) => id.replace(/^[0-9a-f]+:/, (d) => `${d.slice(-5)}`))));
+    });
+  });
+}
+
 async function findAdapters(options: OpenAdaptersOptions): Promise<Found[]> {
   const warn = options.warn ?? console.warn;
   if (!isNode()) return [{}];
-  const gpus = await listPciGpus(options.pciRoot);
+  let gpus = await listPciGpus(options.pciRoot);
+  const nvidia = options.pciRoot || !gpus.some((g) => g.vendor === 'nvidia') ? undefined : await visibleNvidia();
+  if (nvidia) gpus = gpus.filter((g) => g.vendor !== 'nvidia' || nvidia.has(g.address.toLowerCase()));
   if (gpus.length < 2) return [{}];
   const list = gpus.map((g) => `${g.address} (${g.vendor})`).join(', ');
   const layer = await findDeviceSelectLayer();
