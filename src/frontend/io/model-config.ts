@@ -13,7 +13,7 @@ import type { SymbolicTensor } from '../symbolic.js';
 import { LayoutTracker, nhwcShape, usesChannelsFirst } from './channels-first.js';
 import { LayerConfigError } from './errors.js';
 import { entryClassName, entryConfig, inFile, layerFromEntry, type ConfigContext, type LayerEntry } from './layer-config.js';
-import type { Json } from './pythonic.js';
+import { toCamelCase, type Json } from './pythonic.js';
 
 const MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
 
@@ -31,11 +31,34 @@ interface Ref {
   readonly tensor: number;
 }
 
-/** One inbound node: the tensors a call takes, whether as a list, and its keyword arguments. */
+/** One inbound node: the tensors a call takes, whether as a list, its keyword arguments and the tensors among them. */
 interface NodeSpec {
   readonly refs: Ref[];
   readonly list: boolean;
   readonly kwargs: Record<string, Json>;
+  readonly tensorKwargs: Record<string, Ref>;
+}
+
+/** A keyword argument that is a tensor: Keras 2 writes [layer, node, tensor], Keras 3 a `__keras_tensor__`. */
+function kwargRef(v: Json): Ref | undefined {
+  if (Array.isArray(v) && v.length === 3 && typeof v[0] === 'string' && typeof v[1] === 'number' && typeof v[2] === 'number') return { layer: v[0], node: v[1], tensor: v[2] };
+  if (isObj(v) && v.class_name === '__keras_tensor__' && isObj(v.config) && Array.isArray(v.config.keras_history)) {
+    const h = v.config.keras_history;
+    return { layer: String(h[0]), node: Number(h[1]), tensor: Number(h[2]) };
+  }
+  return undefined;
+}
+
+/** Splits keyword arguments into plain values and tensors. */
+function splitKwargs(kwargs: Record<string, Json>): Pick<NodeSpec, 'kwargs' | 'tensorKwargs'> {
+  const plain: Record<string, Json> = {};
+  const tensors: Record<string, Ref> = {};
+  for (const [k, v] of Object.entries(kwargs)) {
+    const ref = kwargRef(v);
+    if (ref) tensors[k] = ref;
+    else plain[k] = v;
+  }
+  return { kwargs: plain, tensorKwargs: tensors };
 }
 
 const isObj = (v: unknown): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -138,7 +161,7 @@ function parseNode(node: Json, layerName: string, ctx: ConfigContext): NodeSpec 
       return { layer: r[0], node: Number(r[1] ?? 0), tensor: Number(r[2] ?? 0) };
     });
     const kw = Array.isArray(node[0]) && isObj(node[0][3]) ? node[0][3] : {};
-    return { refs, list: refs.length > 1, kwargs: kw };
+    return { refs, list: refs.length > 1, ...splitKwargs(kw) };
   }
   if (isObj(node) && Array.isArray(node.args)) {
     const refOf = (t: Json): Ref => {
@@ -149,7 +172,7 @@ function parseNode(node: Json, layerName: string, ctx: ConfigContext): NodeSpec 
     const args = node.args;
     const list = args.length > 1 || Array.isArray(args[0]);
     const refs = args.flatMap((a) => (Array.isArray(a) ? a.map(refOf) : [refOf(a)]));
-    return { refs, list, kwargs: isObj(node.kwargs) ? node.kwargs : {} };
+    return { refs, list, ...splitKwargs(isObj(node.kwargs) ? node.kwargs : {}) };
   }
   return bad();
 }
@@ -178,15 +201,31 @@ interface LayerState {
   outputConverted?: boolean;
 }
 
-/** Kwargs of a call that kiln passes on; anything else set is an error naming the layer. */
-function callArgs(kwargs: Record<string, Json>, layer: string, ctx: ConfigContext): { training?: boolean } {
-  const out: { training?: boolean } = {};
-  for (const [k, v] of Object.entries(kwargs)) {
-    if (v === null) continue;
-    if (k === 'training' && typeof v === 'boolean') out.training = v;
-    else throw new LayerConfigError(inFile(ctx, `layer '${layer}' is called with argument ${k} = ${JSON.stringify(v).slice(0, 100)}, which kiln does not support (only training)`), { layer, argument: k });
+/** Tensor keyword arguments that join the input list, in kiln's positional order (`mha([query, value, key])`). */
+const LIST_KWARGS = ['value', 'key'];
+/** Tensor keyword arguments kiln works out itself (Keras serializes the propagated mask). */
+const DERIVED_KWARGS = new Set(['mask']);
+/** Plain keyword arguments passed on as call options (camelCase). */
+const CALL_OPTIONS = new Set(['training', 'useCausalMask', 'returnAttentionScores']);
+
+/** A call's inputs and options from its node: list kwargs join the inputs, `attention_mask` becomes an option. */
+function callOf(node: NodeSpec, inputs: SymbolicTensor[], tensorKw: Record<string, SymbolicTensor>, layer: string, ctx: ConfigContext): { inputs: SymbolicTensor[]; list: boolean; args: Record<string, unknown> } {
+  const args: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node.kwargs)) {
+    const key = toCamelCase(k);
+    if (v === null || (DERIVED_KWARGS.has(key))) continue;
+    if (CALL_OPTIONS.has(key) && typeof v === 'boolean') args[key] = v;
+    else throw new LayerConfigError(inFile(ctx, `layer '${layer}' is called with argument ${k} = ${JSON.stringify(v).slice(0, 100)}, which kiln does not support (call options it passes on: ${[...CALL_OPTIONS].join(', ')})`), { layer, argument: k });
   }
-  return out;
+  const list = [...inputs];
+  for (const [k, t] of Object.entries(tensorKw)) {
+    const key = toCamelCase(k);
+    if (DERIVED_KWARGS.has(key)) continue;
+    if (key === 'attentionMask') args.attentionMask = t;
+    else if (!LIST_KWARGS.includes(key)) throw new LayerConfigError(inFile(ctx, `layer '${layer}' is called with tensor argument ${k}, which kiln does not support`), { layer, argument: k });
+  }
+  for (const k of LIST_KWARGS) if (tensorKw[k]) list.push(tensorKw[k]);
+  return { inputs: list, list: node.list || list.length > inputs.length, args };
 }
 
 function buildFunctional(config: Json, ctx: ConfigContext, tracker: LayoutTracker): Model {
@@ -232,11 +271,12 @@ function buildFunctional(config: Json, ctx: ConfigContext, tracker: LayoutTracke
     for (let i = 0; i < queue.length; ) {
       const { s, node, index } = queue[i];
       const inputs = node.refs.map(resolve);
-      if (index + s.offset !== s.outputs.length || inputs.some((t) => t === undefined)) {
+      const tensorKw = Object.fromEntries(Object.entries(node.tensorKwargs).filter(([k]) => !DERIVED_KWARGS.has(toCamelCase(k))).map(([k, r]) => [k, resolve(r)]));
+      if (index + s.offset !== s.outputs.length || inputs.some((t) => t === undefined) || Object.values(tensorKw).some((t) => t === undefined)) {
         i++;
         continue;
       }
-      call(s, node, inputs as SymbolicTensor[]);
+      call(s, node, inputs as SymbolicTensor[], tensorKw as Record<string, SymbolicTensor>);
       queue.splice(i, 1);
       progress = true;
     }
@@ -247,7 +287,8 @@ function buildFunctional(config: Json, ctx: ConfigContext, tracker: LayoutTracke
     throw new LayerConfigError(`${where}cannot connect layer '${s.name}': it reads output ${missing.tensor} of call ${missing.node} of layer '${missing.layer}', which never exists`, { layer: s.name });
   }
 
-  function call(s: LayerState, node: NodeSpec, inputs: SymbolicTensor[]): void {
+  function call(s: LayerState, node: NodeSpec, given: SymbolicTensor[], tensorKw: Record<string, SymbolicTensor>): void {
+    const { inputs, list, args } = callOf(node, given, tensorKw, s.name, ctx);
     const cls = entryClassName(s.entry);
     if (!s.layer) {
       const config = entryConfig(s.entry);
@@ -260,7 +301,7 @@ function buildFunctional(config: Json, ctx: ConfigContext, tracker: LayoutTracke
     if (s.permuteFirst) ins = ins.map((t) => LayoutTracker.toNchw(s.name)(t));
     let outs: SymbolicTensor[];
     try {
-      const out = s.layer.apply(node.list ? ins : ins[0], callArgs(node.kwargs, s.name, ctx));
+      const out = s.layer.apply(list ? ins : ins[0], args as never);
       outs = Array.isArray(out) ? out : [out];
     } catch (e) {
       if (e instanceof KilnError) {

@@ -9,7 +9,7 @@ import type { Layer, LayerCall } from '../layer.js';
 import { Model } from '../model.js';
 import { Sequential } from '../sequential.js';
 import type { SymbolicTensor } from '../symbolic.js';
-import { toPythonic, type Json } from './pythonic.js';
+import { toPythonic, toSnakeCase, type Json } from './pythonic.js';
 
 /** The version string written as `keras_version`, so readers can tell who wrote a file. */
 export const WRITER_VERSION = 'kiln 0.1.0';
@@ -50,6 +50,13 @@ function sequentialConfig(model: Sequential): Json {
   return { name: model.name, layers } as Json;
 }
 
+/** A call's boolean options (training, useCausalMask, …) as Keras kwargs. */
+function callKwargs(call: LayerCall): Json {
+  const kw: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(call.args)) if (typeof v === 'boolean') kw[toSnakeCase(k)] = v;
+  return kw;
+}
+
 function functionalConfig(model: Model): Json {
   const calls = model.layerCalls;
   const inNetwork = new Set<LayerCall>(calls);
@@ -62,7 +69,7 @@ function functionalConfig(model: Model): Json {
   };
   const layers = model.layers.map((layer) => {
     const own = calls.filter((c) => c.layer === layer && c.inputs.length > 0);
-    const inbound = own.map((c) => c.inputs.map((t) => [...ref(t), c.args.training === undefined ? {} : { training: c.args.training }]));
+    const inbound = own.map((c) => c.inputs.map((t) => [...ref(t), callKwargs(c)]));
     return { name: layer.name, ...layerToConfig(layer), inbound_nodes: inbound };
   });
   return {
