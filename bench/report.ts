@@ -150,5 +150,10 @@ const json = sorted.map((c) => {
 const date = new Date().toISOString();
 console.log(`\n${device}, ${date.slice(0, 10)}. Medians. "kiln vs PyTorch": kiln's time ÷ PyTorch's (ms, µs rows; below 1 kiln is faster), kiln's throughput ÷ PyTorch's (TFLOP/s rows); "ORT ÷ kiln", "TF.js ÷ kiln": how many times faster kiln is.\n`);
 console.log(lines.join('\n'));
+const tuned = rows.filter((r) => r.part === 'tune' && r.key);
+if (tuned.length) {
+  const faster = tuned.filter((r) => (r.untuned_ms as number) > (r.ms as number) * 1.02).length;
+  console.log(`\nkiln tune: ${tuned.length} GEMM problems timed, ${faster} with a winner more than 2% faster than the untuned tiling (all in bench.json)`);
+}
 console.log(`\ntargets: ${summary.met} met, ${summary.notMet} not met, ${summary.notMeasured} not measured in this run\ncommand: ${command}`);
 writeFileSync(jsonPath, JSON.stringify({ device, date, command, summary, unavailable: Object.fromEntries(unavailable), table: json, rows }, null, 1));

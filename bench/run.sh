@@ -7,7 +7,9 @@
 # On the GPU machine: bash ../shared/device/pack.sh, then the device tool with carry [".devpack"] and
 #   . .devpack/setup.sh && bash bench/run.sh
 # Environment (defaults in brackets):
-#   BENCH_PARTS       parts to run [models,gemm,load,overhead]
+#   BENCH_PARTS       parts to run [tune,models,gemm,load,overhead]; tune runs `kiln tune` on every bench model
+#                     and batch and on the GEMM sizes of BENCH_TUNE_GEMM_SIZES [1024,4096], into KILN_TUNING_DIR
+#                     [$OUT/tuning], which the later parts' compiles read
 #   BENCH_MODELS      bench models [mlp,cnn,resnet,lstm]     BENCH_BATCHES  [1,256,4096]     BENCH_ITERS [20]
 #   BENCH_PEERS       peers to run [torch,ort,tfjs]
 #   BENCH_GEMM_SIZES  [256,512,1024,2048,4096,8192]          BENCH_PRECISIONS [fp32,mixed]
@@ -19,7 +21,7 @@
 set -u
 cd "$(dirname "$0")/.."
 out=${OUT:-bench-out}; mkdir -p "$out"; log="$out/bench.log"; : > "$log"
-parts=${BENCH_PARTS:-models,gemm,load,overhead}
+parts=${BENCH_PARTS:-tune,models,gemm,load,overhead}
 models=${BENCH_MODELS:-mlp,cnn,resnet,lstm}
 batches=${BENCH_BATCHES:-1,256,4096}
 iters=${BENCH_ITERS:-20}
@@ -27,6 +29,7 @@ peers=${BENCH_PEERS:-torch,ort,tfjs}
 sizes=${BENCH_GEMM_SIZES:-256,512,1024,2048,4096,8192}
 precisions=${BENCH_PRECISIONS:-fp32,mixed}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+export KILN_TUNING_DIR=${KILN_TUNING_DIR:-$out/tuning}
 has() { [[ ",$1," == *",$2,"* ]]; }
 say() { echo "== $* (at ${SECONDS}s)" >&2; }
 # Runs a command with its output kept in the log; a failure becomes a row, never the end of the run.
@@ -54,6 +57,11 @@ if has "$peers" ort && has "$parts" models; then
     if (cd bench/peers && python3 onnx_export.py "$tmp/onnx" --batches "$batches" > "$tmp/export.log" 2>&1); then ort_ok=1
     else unavailable ort "ONNX export failed: $(tail -1 "$tmp/export.log" | tr -d '"\\' | cut -c1-160)"; fi
   fi
+fi
+
+if has "$parts" tune; then
+  say "kiln tune (winners into $KILN_TUNING_DIR)"
+  run kiln-tune kiln bench/tune.ts --models "$models" --batches "$batches" --gemm-sizes "$(has "$parts" gemm && echo "${BENCH_TUNE_GEMM_SIZES:-1024,4096}")"
 fi
 
 if has "$parts" models; then
