@@ -47,12 +47,8 @@ export interface RecurrentArgs extends LayerArgs {
   implementation?: number;
 }
 
-/** Extra arguments of a recurrent call: initial states, as TF.js's `layer.apply(x, {initialState})`. */
-export interface RecurrentCallArgs extends CallArgs {
-  initialState?: SymbolicTensor | SymbolicTensor[];
-  /** A bool [batch, time] mask; by default the one the input carries. */
-  mask?: SymbolicTensor;
-}
+/** Extra arguments of a recurrent call: `initialState` and `mask` (CallArgs carries both, for every layer's typing). */
+export type RecurrentCallArgs = CallArgs;
 
 /** Per cell: defaults that differ (TF.js). */
 const CELL_DEFAULTS: Readonly<Record<RnnCell, { recurrentActivation: string | null }>> = {
