@@ -120,7 +120,7 @@ describe('MultiHeadAttention structure', () => {
   });
   it('a functional model replays the call with its mask on new inputs', () => {
     const [q, v, m] = [Input({ shape: [3, 4] }), Input({ shape: [5, 4] }), Input({ shape: [3, 5] })];
-    const inner = new Model({ inputs: [q, v, m], outputs: layers.MultiHeadAttention({ numHeads: 1, keyDim: 2 }).apply([q, v], { attentionMask: m }) as SymbolicTensor });
+    const inner = new Model({ inputs: [q, v, m], outputs: layers.MultiHeadAttention({ numHeads: 1, keyDim: 2 })([q, v], { attentionMask: m }) as SymbolicTensor });
     const [q2, v2, m2] = [Input({ shape: [3, 4] }), Input({ shape: [5, 4] }), Input({ shape: [3, 5] })];
     const outer = new Model({ inputs: [q2, v2, m2], outputs: inner.apply([q2, v2, m2]) as SymbolicTensor });
     const feeds = [[2, 3, 4], [2, 5, 4], [2, 3, 5]].map((shape, i) => ({ shape, dtype: 'float32' as const, data: i === 2 ? maskData(3, 5, 9) : randomData(shape[0] * shape[1] * shape[2], 30 + i) }));

@@ -41,6 +41,8 @@ export interface MultiHeadAttentionCallArgs extends CallArgs {
   useCausalMask?: boolean;
   /** Return [output, scores], scores being the [batch, heads, query time, key time] probabilities. */
   returnAttentionScores?: boolean;
+  /** Set by `apply`, not by users: the last input is the attention mask (recorded so model replays find it). */
+  maskIsLastInput?: boolean;
 }
 
 /** One EinsumDense projection: a kernel and an optional bias. */
@@ -51,6 +53,11 @@ interface Projection {
 
 /** [batch, time, heads, depth] ↔ [batch, heads, time, depth]. */
 const HEADS_FIRST = [0, 2, 1, 3];
+
+/** Called like Keras: `mha([query, value], { attentionMask, useCausalMask, returnAttentionScores })`. */
+export interface MultiHeadAttention {
+  (inputs: SymbolicTensor | SymbolicTensor[], args?: MultiHeadAttentionCallArgs): SymbolicTensor | SymbolicTensor[];
+}
 
 /**
  * Keras's MultiHeadAttention on [batch, time, features] inputs: called as `mha([query, value])` or
@@ -74,6 +81,8 @@ export class MultiHeadAttention extends Layer {
   private readonly initializers: Record<'kernel' | 'bias', InitializerIdentifier>;
   private readonly kernelRegularizer: Regularizer | null;
   private readonly biasRegularizer: Regularizer | null;
+  /** Whether the call now being applied passes an attention mask as its last input (build must skip it). */
+  private buildsWithMask = false;
 
   constructor(args: MultiHeadAttentionArgs) {
     super(args);
@@ -105,7 +114,8 @@ export class MultiHeadAttention extends Layer {
 
   /** Keras's weights: query, key, value kernels [features, heads, depth] (biases [heads, depth]), attention_output [heads, valueDim, out]. */
   override build(inputShape: Shape[]): void {
-    const shapes = Array.isArray(inputShape[0]) ? inputShape : [inputShape as unknown as Shape];
+    const all = Array.isArray(inputShape[0]) ? inputShape : [inputShape as unknown as Shape];
+    const shapes = this.buildsWithMask ? all.slice(0, -1) : all;
     if (shapes.length < 2) throw new ShapeError(`expects [query, value] or [query, value, key], got ${shapes.length} input(s)`);
     shapes.slice(0, 3).forEach((s, i) => {
       if (s.length !== 3 || s[1] === null || s[2] === null) {
@@ -121,17 +131,20 @@ export class MultiHeadAttention extends Layer {
     this.attentionOutput = this.projection('attention_output', [H, this.valueDim, out], [out]);
   }
 
-  /** `mha([query, value, key?], {attentionMask})`: the mask travels as an input, so models replay it. */
+  /** `mha([query, value, key?], {attentionMask})`: the mask travels as the last input, so models replay it. */
   override apply(inputs: SymbolicTensor | SymbolicTensor[], args: MultiHeadAttentionCallArgs = {}): SymbolicTensor | SymbolicTensor[] {
     const list = Array.isArray(inputs) ? [...inputs] : [inputs];
     const { attentionMask, ...rest } = args;
+    this.buildsWithMask = attentionMask !== undefined || args.maskIsLastInput === true;
     if (attentionMask === undefined) return super.apply(list, rest);
-    if (list.length === 2) list.push(list[1]);
-    return super.apply([...list, attentionMask], rest);
+    const recorded: MultiHeadAttentionCallArgs = { ...rest, maskIsLastInput: true };
+    return super.apply([...list, attentionMask], recorded);
   }
 
   override call(inputs: SymbolicTensor | SymbolicTensor[], args: MultiHeadAttentionCallArgs = {}): SymbolicTensor | SymbolicTensor[] {
-    const [query, value, key = value, rawMask] = inputs as SymbolicTensor[];
+    const list = [...(inputs as SymbolicTensor[])];
+    const rawMask = args.maskIsLastInput ? list.pop() : undefined;
+    const [query, value, key = value] = list;
     const [tq, tk] = [query.shape[1] as number, value.shape[1] as number];
     if (key.shape[1] !== tk) throw new ShapeError(`key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must have the same time length`);
     const mask = this.attentionMaskOf(query, value, key, rawMask);
