@@ -9,6 +9,7 @@ import { hasPlacement, placeGraph } from '../passes/place.js';
 import { buildBundle } from './bundle.js';
 import { compileBundle, type CompileOptions } from './compile.js';
 import { profileForAdapter } from './profile.js';
+import { loadCachedTuning, withTuning } from './tuning.js';
 import { Net } from '../runtime/net.js';
 import type { GpuContext } from '../runtime/gpu.js';
 import { openAdapters, type DeviceCount } from '../runtime/adapters.js';
@@ -46,7 +47,7 @@ export async function compileOnDevices(model: Model, options: CompileOptions & D
     const batch = compileOptions.batch ?? n;
     if (!Number.isInteger(batch) || batch % n !== 0) throw new ModelError(`batch ${batch} does not split evenly over ${n} replicas: use a multiple of ${n}`, { model: model.name });
     const opened = given ?? (await openAdapters(n, { warn }));
-    const bundle = compileBundle(model, { profile: profileForAdapter(opened[0].adapter), ...compileOptions, batch: batch / n }).bundle;
+    const bundle = compileBundle(model, { profile: profileForAdapter(opened[0].adapter), tuning: loadCachedTuning(opened[0].adapter), ...compileOptions, batch: batch / n }).bundle;
     if (n === 1) return Net.create(bundle, opened[0]);
     return ReplicatedNet.create(bundle, opened, { ownDevices: !given });
   }
@@ -55,8 +56,9 @@ export async function compileOnDevices(model: Model, options: CompileOptions & D
   const program = runPipeline({ graph: model.toGraph(), weights: model.weightValues() }, inference, { phase: 'inference', batch }, { check: compileOptions.check, onPass: compileOptions.onPass });
   const placement = placeGraph(program, { devices: opened.length, warn });
   const profile = compileOptions.profile ?? profileForAdapter(opened[0].adapter);
+  const tuning = compileOptions.tuning ?? loadCachedTuning(opened[0].adapter);
   const parts = placement.parts.map((p, i) => ({
-    bundle: buildBundle(p.program.graph, p.program.weights, placement.parts.length > 1 ? `${model.name}/part${i}` : model.name, batch, { profile }).bundle,
+    bundle: withTuning(tuning, () => buildBundle(p.program.graph, p.program.weights, placement.parts.length > 1 ? `${model.name}/part${i}` : model.name, batch, { profile })).bundle,
     device: p.device,
   }));
   if (parts.length === 1) return Net.create(parts[0].bundle, opened[parts[0].device]);
