@@ -98,7 +98,10 @@ export async function loadWeightsFile(model: Layer, path: string): Promise<void>
   const kind = sniff(bytes);
   if (kind === 'kiln') {
     const { applyWeights, decodeWeights } = await import('../../training/weights-file.js');
-    return applyWeights(model, await decodeWeights(bytes, path), path);
+    const decoded = await decodeWeights(bytes, path);
+    // Exact names first; a model whose variable names kiln numbered differently (`kernel_1`) matches by layer.
+    if (model.weights.length === decoded.size && model.weights.every((w) => decoded.has(w.name))) return applyWeights(model, decoded, path);
+    return assignWeights(model, [...decoded].map(([name, w]) => ({ name, shape: w.shape, value: w.value })), path);
   }
   if (kind === 'json') return assignWeights(model, await manifestWeights(parseJsonFile(new TextDecoder().decode(bytes), path) as Record<string, never>, path), path);
   if (kind === 'zip') {

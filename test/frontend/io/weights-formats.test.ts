@@ -1,0 +1,58 @@
+/**
+ * saveWeights / loadWeights pick the format: `.h5` Keras 2 HDF5, `.json` TF.js manifest + shard, other
+ * extensions kiln's own; loading reads the format from the content, Keras 3 `.weights.h5` included.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { layers, Sequential, weightsFormatOf } from '../../../src/index.js';
+import { randomData } from '../../support/random.js';
+import { kerasArchive } from './keras-writer.js';
+import { tempDir } from './helpers.js';
+import { unzipSync } from 'fflate';
+
+function mlp(): Sequential {
+  return new Sequential({ layers: [layers.Dense(4, { inputShape: [3], name: 'a' }), layers.BatchNormalization({ name: 'bn' }), layers.Dense(2, { name: 'b' })] });
+}
+
+function bits(model: Sequential): number[][] {
+  return model.getWeights().map((w) => [...new Uint32Array(w.buffer)]);
+}
+
+describe('weights formats', () => {
+  it('choose the format by extension', () => {
+    expect(['w.h5', 'w.hdf5', 'w.json', 'w.kw', 'w.bin'].map(weightsFormatOf)).toEqual(['keras-h5', 'keras-h5', 'tfjs', 'kiln', 'kiln']);
+  });
+
+  for (const file of ['w.h5', 'w.json', 'w.kw']) {
+    it(`${file}: saveWeights then loadWeights is bit-exact`, async () => {
+      const model = mlp();
+      model.weights.forEach((w, i) => w.write(randomData(w.size, 40 + i, 0.1, 1)));
+      const dir = tempDir();
+      await model.saveWeights(join(dir, file));
+      const fresh = mlp();
+      await fresh.loadWeights(join(dir, file));
+      expect(bits(fresh)).toEqual(bits(model));
+    });
+  }
+
+  it('w.json is a TF.js weights manifest with a w.weights.bin shard', async () => {
+    const model = mlp();
+    const dir = tempDir();
+    await model.saveWeights(join(dir, 'w.json'));
+    const json = JSON.parse(readFileSync(join(dir, 'w.json'), 'utf8'));
+    expect(json.weightsManifest[0].paths).toEqual(['w.weights.bin']);
+    expect(json.weightsManifest[0].weights.map((w: { name: string }) => w.name)).toEqual(['a/kernel', 'a/bias', 'bn/gamma', 'bn/beta', 'bn/moving_mean', 'bn/moving_variance', 'b/kernel', 'b/bias']);
+    expect(readFileSync(join(dir, 'w.weights.bin')).length).toBe(4 * model.countParams());
+  });
+
+  it('Keras 3 .weights.h5 (layers/<class path>/vars/<i>) loads into the model it belongs to', async () => {
+    const model = mlp();
+    const vals = model.layers.map((l) => l.weights.map((w, i) => ({ shape: [...w.shape], value: randomData(w.size, 60 + i, 0.5, 1.5) })));
+    const archive = await kerasArchive({}, { 'layers/dense': vals[0], 'layers/batch_normalization': vals[1], 'layers/dense_1': vals[2] });
+    const dir = tempDir();
+    writeFileSync(join(dir, 'model.weights.h5'), unzipSync(archive)['model.weights.h5']);
+    await model.loadWeights(join(dir, 'model.weights.h5'));
+    expect(model.layers.flatMap((l) => l.getWeights())).toEqual(vals.flat().map((v) => v.value));
+  });
+});
