@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openDevice, type GpuContext } from '../src/runtime/index.js';
+import * as runtimeGpu from '../src/runtime/gpu.js';
 import type { Model } from '../src/index.js';
 
 /** One measurement (or one "not measured, because ..."), as report.ts reads it. */
@@ -19,9 +20,12 @@ export function emit(row: BenchRow): void {
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-/** Dawn toggles for this process, from BENCH_DAWN_FLAGS (`enable-dawn-features=disable_robustness`, several joined by ';'). */
+/** The flags kiln itself creates Dawn with (where src/runtime/gpu.ts has any), so the bench measures what users run. */
+const KILN_FLAGS: readonly string[] = (runtimeGpu as unknown as { DAWN_FLAGS?: readonly string[] }).DAWN_FLAGS ?? [];
+
+/** Dawn flags for this process: kiln's own, plus BENCH_DAWN_FLAGS (`enable-dawn-features=disable_robustness`, several joined by ';'). */
 export function dawnFlags(extra: readonly string[] = []): string[] {
-  const fromEnv = (process.env.BENCH_DAWN_FLAGS ?? '').split(';').map((s) => s.trim()).filter(Boolean);
+  const fromEnv = [...KILN_FLAGS, ...(process.env.BENCH_DAWN_FLAGS ?? '').split(';').map((s) => s.trim()).filter(Boolean)];
   // Dawn reads one enable-dawn-features flag: merge the toggles of all of them.
   const enable = [...fromEnv, ...extra].filter((f) => f.startsWith('enable-dawn-features=')).flatMap((f) => f.slice('enable-dawn-features='.length).split(','));
   const rest = [...fromEnv, ...extra].filter((f) => !f.startsWith('enable-dawn-features='));

@@ -16,27 +16,17 @@ const { values: opt } = parseArgs({ options: {
   samples: { type: 'string', default: '256' }, 'target-ms': { type: 'string', default: '300' },
 } });
 
-/** Toggles and device features mixed precision needs on NVIDIA (../shared/device/README.md); harmless elsewhere. */
+/** Toggles mixed precision needs on NVIDIA (../shared/device/README.md; harmless elsewhere), and the features it uses. */
 const MIXED_TOGGLES = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'];
 const MIXED_FEATURES = ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'];
-/** kiln's name for each precision the sweep takes. */
-const PRECISION: Record<string, string> = { fp32: 'float32', mixed: 'mixed' };
+/** What each precision of the sweep passes to compile: fp32 is the default and passes nothing. */
+const PRECISION: Record<string, object> = { fp32: {}, mixed: { precision: 'mixed' } };
 
 const precisions = opt.precisions.split(',');
-const gpuApi = await installDawn(dawnFlags(precisions.includes('mixed') ? MIXED_TOGGLES : []));
+await installDawn(dawnFlags(precisions.includes('mixed') ? MIXED_TOGGLES : []));
 
-/** kiln's device, with the mixed-precision features where the adapter has them. */
-async function device(): Promise<GpuContext> {
-  const base = await openDevice({});
-  const adapter = await gpuApi.requestAdapter({ powerPreference: 'high-performance' });
-  const features = MIXED_FEATURES.filter((f) => adapter?.features.has(f)) as GPUFeatureName[];
-  if (!adapter || !features.length) return base;
-  base.device.destroy();
-  const limits = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const;
-  const dev = await adapter.requestDevice({ requiredFeatures: features, requiredLimits: Object.fromEntries(limits.map((k) => [k, adapter.limits[k]])) });
-  return { device: dev, adapter: base.adapter };
-}
-const gpu = await device();
+// kiln's openDevice asks for the mixed-precision features where the adapter has them.
+const gpu = await openDevice();
 const tuning = loadCachedTuning(gpu.adapter);
 emit({ part: 'info', system: 'kiln-gemm', adapter: describeAdapter(gpu.adapter), features: [...gpu.device.features].filter((f) => MIXED_FEATURES.includes(f)).join(',') || 'none' });
 
@@ -62,7 +52,7 @@ for (const size of opt.sizes.split(',').map(Number)) {
       clearSession();
       const x = Input({ shape: [size] });
       const model = new Model({ name: `gemm${size}`, inputs: x, outputs: layers.Dense(size, { useBias: false })(x) });
-      const options = { batch: size, profile: profileForAdapter(gpu.adapter), tuning, precision: PRECISION[precision] ?? precision } as CompileOptions;
+      const options = { batch: size, profile: profileForAdapter(gpu.adapter), tuning, ...(PRECISION[precision] ?? { precision }) } as CompileOptions;
       const compiled = compileBundle(model, options);
       const wgsl = [...compiled.bundle.files].filter(([f]) => f.endsWith('.wgsl')).map(([, b]) => new TextDecoder().decode(b)).join('\n');
       if (precision === 'mixed' && !/\benable\s+f16\b/.test(wgsl)) {
@@ -79,7 +69,8 @@ for (const size of opt.sizes.split(',').map(Number)) {
       const repeats = Math.max(3, Math.min(100, Math.ceil(Number(opt['target-ms']) / Math.max(estimate, 0.01))));
       const steps = await net.timeSteps(repeats);
       const ms = steps.reduce((s, t) => s + t.ms, 0);
-      emit({ ...base, ms, tflops: (2 * size ** 3) / (ms * 1e9), kernels: steps.length, repeats, ...err, error_samples: Number(opt.samples) });
+      const path = /subgroupMatrix/.test(wgsl) ? 'subgroup-matrix' : /\benable\s+f16\b/.test(wgsl) ? 'f16 tiles' : 'f32 tiles';
+      emit({ ...base, path, ms, tflops: (2 * size ** 3) / (ms * 1e9), kernels: steps.length, repeats, ...err, error_samples: Number(opt.samples) });
     } catch (e) {
       emit({ ...base, status: 'error', reason: reason(e) });
     } finally {

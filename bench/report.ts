@@ -100,7 +100,7 @@ for (const r of rows) {
   (c.values[who] ??= []).push(value);
   if (r.part === 'models' && who === 'kiln') c.notes.push(`${r.kernels} kernels${r.pipelined_ms !== undefined ? `, pipelined ${fmt(r.pipelined_ms as number)} ms` : ''}`);
   if (r.part === 'gemm') {
-    c.notes.push(`${r.system === 'torch' ? `PyTorch ${r.precision}` : 'kiln'} max|err| ${g(r.max_abs_err)} (|ref| ≤ ${g(r.ref_scale)})`);
+    c.notes.push(`${r.system === 'torch' ? `PyTorch ${r.precision}` : `kiln (${r.path})`} max|err| ${g(r.max_abs_err)} (|ref| ≤ ${g(r.ref_scale)})`);
   }
   if (r.part === 'load' && who === 'kiln') loadRuns.set(c, [...(loadRuns.get(c) ?? []), r]);
   if (r.part === 'overhead' && r.system === 'kiln') c.notes.push(`host CPU ${Math.round(r.cpu_us as number)} µs, kernels ${Math.round(r.kernel_us as number)} µs, beyond floor+kernels ${Math.round(r.overhead_us as number)} µs`);

@@ -23,7 +23,7 @@ const LOG = [
   row({ part: 'models', system: 'kiln', model: 'resnet', batch: 256, variant: '', metric: 'predict', ms: 3.2, kernels: 9 }),
   'torch-cuda-eager resnet batch=256 predict_ms=1.600 train_step_ms=10.7',
   row({ part: 'models', system: 'kiln', model: 'lstm', batch: 1, variant: '', metric: 'predict', status: 'missing', reason: 'samples/lstm.ts does not exist yet' }),
-  row({ part: 'gemm', system: 'kiln', size: 4096, precision: 'fp32', variant: '', ms: 4, tflops: 34.4, max_abs_err: 2e-5, ref_scale: 60 }),
+  row({ part: 'gemm', system: 'kiln', size: 4096, precision: 'fp32', variant: '', path: 'f32 tiles', ms: 4, tflops: 34.4, max_abs_err: 2e-5, ref_scale: 60 }),
   row({ part: 'gemm', system: 'torch', size: 4096, precision: 'fp32', ms: 2.7, tflops: 51, max_abs_err: 1e-5, ref_scale: 60 }),
   row({ part: 'gemm', system: 'kiln', size: 4096, precision: 'mixed', variant: '', status: 'not available', reason: 'no f16 kernel' }),
   row({ part: 'gemm', system: 'torch', size: 4096, precision: 'fp16', ms: 0.25, tflops: 550, max_abs_err: 0.03, ref_scale: 60 }),
@@ -49,7 +49,7 @@ describe('the benchmark report', () => {
   });
 
   it('checks GEMM throughput against cuBLAS and takes the median of fresh-process loads', () => {
-    expect(line('gemm 4096³ fp32')).toMatch(/\| 34\.4 \| 51\.0 \|.*0\.67× \|.*≥ 0\.7× PyTorch \| \*\*NOT met\*\* \(0\.67\) \| kiln max\\\|err\\\| 2\.0e-5/);
+    expect(line('gemm 4096³ fp32')).toMatch(/\| 34\.4 \| 51\.0 \|.*0\.67× \|.*≥ 0\.7× PyTorch \| \*\*NOT met\*\* \(0\.67\) \| kiln \(f32 tiles\) max\\\|err\\\| 2\.0e-5/);
     expect(line('mlp load → first result')).toMatch(/\| 140 \|.*≤ 150 \| met \| median of 3 fresh processes/);
   });
 
