@@ -49,6 +49,9 @@ export function parseJsonFile(text: string, file: string): Record<string, Json> 
 
 /** The Keras topology inside a model.json or a `to_json` text (a `model_config` wrapper is unwrapped). */
 export function topologyOf(json: Record<string, Json>, file: string): ModelTopology {
+  if (json.format === 'graph-model' || (json.modelTopology !== null && typeof json.modelTopology === 'object' && 'node' in json.modelTopology)) {
+    fileError(file, 'is a TF.js graph model (a converted SavedModel or frozen graph): it has TensorFlow ops, not Keras layers; kiln reads layers models (format "layers-model")');
+  }
   let t = (json.modelTopology ?? json) as Record<string, Json> | null;
   if (t && typeof t === 'object' && 'model_config' in t) t = t.model_config as Record<string, Json>;
   if (!t || typeof t !== 'object' || (!('class_name' in t) && !('className' in t))) {

@@ -80,6 +80,12 @@ describe('corrupt or truncated files', () => {
     expect((await failure(loadModelFile(join(dir, 'empty.keras')))).message).toMatch(/empty\.keras: the archive has no config\.json \(it holds metadata\.json\)/);
   });
 
+  it('a TF.js graph model is named as such', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }));
+    expect((await failure(loadModelFile(join(dir, 'model.json')))).message).toMatch(/model\.json: is a TF\.js graph model .*kiln reads layers models/);
+  });
+
   it('a missing file names the file', async () => {
     expect((await failure(loadModelFile('/nonexistent/model.json'))).message).toBe('/nonexistent/model.json: cannot read model file: no such file');
   });
