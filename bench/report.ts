@@ -103,7 +103,7 @@ for (const r of rows) {
     c.notes.push(`${r.system === 'torch' ? `PyTorch ${r.precision}` : `kiln (${r.path})`} max|err| ${g(r.max_abs_err)} (|ref| ≤ ${g(r.ref_scale)})`);
   }
   if (r.part === 'load' && who === 'kiln') loadRuns.set(c, [...(loadRuns.get(c) ?? []), r]);
-  if (r.part === 'overhead' && r.system === 'kiln') c.notes.push(`host CPU ${Math.round(r.cpu_us as number)} µs, kernels ${Math.round(r.kernel_us as number)} µs, beyond floor+kernels ${Math.round(r.overhead_us as number)} µs`);
+  if (r.part === 'overhead' && r.system === 'kiln') c.notes.push(`host CPU ${Math.round(r.cpu_us as number)} µs, kernels ${Math.round(r.kernel_us as number)} µs, ${Math.round(r.beyond_floor_us as number)} µs beyond the bare round trip`);
   if (r.part === 'overhead' && r.system === 'dawn-floor') c.notes.push(`write → 1 dispatch → copy → map; host CPU ${Math.round(r.cpu_us as number)} µs`);
 }
 

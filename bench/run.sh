@@ -95,13 +95,13 @@ fi
 
 if has "$parts" overhead; then
   say "host overhead per predict"
-  run kiln-overhead kiln bench/overhead.ts --models mlp,cnn --batch 1
+  run kiln-overhead kiln bench/overhead.ts --models tiny,mlp,cnn --batch 1
 fi
 
 if [[ "${BENCH_DISABLE_ROBUSTNESS:-0}" == 1 ]]; then
   say "the same with Dawn's disable_robustness (measured only; kiln's default stays safe)"
   export BENCH_DAWN_FLAGS="enable-dawn-features=disable_robustness${BENCH_DAWN_FLAGS:+;$BENCH_DAWN_FLAGS}"
-  run kiln-overhead kiln bench/overhead.ts --models mlp,cnn --batch 1
+  run kiln-overhead kiln bench/overhead.ts --models tiny,mlp,cnn --batch 1
   run kiln kiln bench/kiln.ts --batches "$(echo "$batches" | tr ',' '\n' | grep -vx 4096 | paste -sd,)" --iters "$iters" --models "$models" --predict-only
 fi
 
