@@ -62,6 +62,10 @@ describe('wide inputs or many units: the projection for every step is one GEMM, 
     const run = await check(seqModel([3, 5], (x) => layers.LSTM({ units: 300 })(x) as SymbolicTensor), { batch: 2 });
     expect(kernels(run)).toHaveLength(2);
   });
+  it('LSTM with 512 units fits: gates, h and c in workgroup memory', async () => {
+    const run = await check(seqModel([3, 4], (x) => layers.LSTM({ units: 512, returnSequences: true })(x) as SymbolicTensor), { batch: 1 });
+    expect(kernels(run)).toHaveLength(2);
+  });
   it('GRU with 130 units and dropout (off at inference)', async () => {
     const run = await check(seqModel([3, 5], (x) => layers.GRU({ units: 130, returnSequences: true, dropout: 0.2, recurrentDropout: 0.3 })(x) as SymbolicTensor), { batch: 2 });
     expect(kernels(run)).toHaveLength(2);

@@ -83,6 +83,8 @@ describe('rnnSequenceGrad on the GPU matches the interpreter', () => {
   });
   it('GRU with 130 units replays through the projection GEMM', () =>
     expectGradMatches([fed([2, 3, F]), w([F, 390]), w([130, 390]), w([390])], { cell: 'gru', recurrentActivation: 'sigmoid' }, { dy: true }));
+  it('LSTM with 512 units: gate gradients go through scratch, so large layers fit', () =>
+    expectGradMatches([fed([1, 2, 3]), w([3, 2048]), w([512, 2048]), w([2048])], { cell: 'lstm', recurrentActivation: 'sigmoid', returnSequences: true }, { dy: true }));
   it('is six kernels: replay, walk back, dx, dW, dR, db', async () => {
     const steps = await expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U])], { cell: 'lstm' }, { dy: true });
     expect(steps).toBe(6);

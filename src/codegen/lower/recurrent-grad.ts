@@ -1,7 +1,7 @@
 /**
  * rnnSequenceGrad on the GPU, in six dispatches: the forward again, recording what each step saw
  * (the loop kernel of rnn-sequence in record mode); the backward walk through time, one workgroup
- * per batch row with dh and dc in workgroup memory; then dx, dW, dR and db, each summing the
+ * per batch row with dh and dc in workgroup memory and the gate gradients in scratch; then dx, dW, dR and db, each summing the
  * recorded per-step gate gradients.
  */
 import type { Node } from '../../ir/types.js';
@@ -70,8 +70,8 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const bw = new Bindings();
   const dh0 = L.h0 >= 0 ? bw.output(node, outIndex.get(L.h0)!) : '';
   const dc0 = L.c0 >= 0 ? bw.output(node, outIndex.get(L.c0)!) : '';
-  const dziOut = bw.scratch(dz.i, 'out');
-  const dzrOut = bw.scratch(dz.r, 'out');
+  const [dziW, dziR] = [bw.scratch(dz.i, 'out'), bw.scratch(dz.i, 'in')];
+  const [dzrW, dzrR] = [bw.scratch(dz.r, 'out'), bw.scratch(dz.r, 'in')];
   const hm = bw.scratch(rec.hm, 'in');
   const z = bw.scratch(rec.z, 'in');
   const c = lstm ? bw.scratch(rec.c, 'in') : '';
@@ -84,7 +84,7 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const dhT = g.dh ? bw.input(ctx, node, k++) : '';
   const dcT = g.dc ? bw.input(ctx, node, k++) : '';
   const backward = renderWithHelpers('rnn-backward', bw, {
-    ...common, dh0, dc0, dziOut, dzrOut, hm, z, c, aux, R, mask, training, dy, dhT, dcT,
+    ...common, dh0, dc0, dziW, dziR, dzrW, dzrR, hm, z, c, aux, R, mask, training, dy, dhT, dcT,
     dyLast: g.dy && !L.returnSequences, dySeq: g.dy && L.returnSequences, seedH: seedWgsl((L.seed + 1) >>> 0, step(bw)),
   });
   kernels.push({ name: `${node.name}/through-time`, wgsl: backward, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [rows[0], rows[1], 1], operands: bw.operands });

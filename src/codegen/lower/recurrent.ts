@@ -61,7 +61,8 @@ export function rnnKernelGeometry(node: Node, ctx: LowerContext, L: RnnLayout): 
   const [B, T, F] = ctx.type(node.inputs[0]).shape as number[];
   const U = ctx.type(node.inputs[2]).shape[0] as number;
   const G = L.gates * U;
-  const stateFloats = 2 * G + 4 * U;
+  // Workgroup memory of the loop kernel: the gates, h, and c (LSTM), r·h (GRU), the dropped h (recurrent dropout).
+  const stateFloats = G + U * (1 + Number(L.cell !== 'simple') + Number(L.training >= 0 && L.recurrentDropout > 0));
   if (stateFloats > SHARED_FLOATS) {
     throw new UnsupportedOpError(`node '${node.name}': ${node.op} with ${U} units needs ${stateFloats} floats of workgroup memory, more than the ${SHARED_FLOATS} kiln uses`, { node: node.name });
   }
@@ -115,7 +116,7 @@ function forwardKernels(node: Node, ctx: LowerContext, L: RnnLayout, geo: RnnGeo
     simple: L.cell === 'simple', lstm: L.cell === 'lstm', gru: L.cell === 'gru', resetAfter: L.resetAfter, gruBefore: L.cell === 'gru' && !L.resetAfter,
     backwards: L.goBackwards, sequences: L.returnSequences && !record,
     act: activationWgsl(L.activation), ract: activationWgsl(L.recurrentActivation),
-    x, W, R, xp, bias, h0, c0, mask, training,
+    x, W, R, xp, bias, h0, c0, mask, training, hm: common.recDropout ? 'hms' : 'hs',
     seedX: seedWgsl(L.seed, step), seedH: seedWgsl((L.seed + 1) >>> 0, step),
   });
   kernels.push({ name: record ? `${node.name}/replay` : node.name, wgsl, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [rows[0], rows[1], 1], operands: b.operands });
