@@ -142,9 +142,11 @@ export class DataParallelSession {
   }
 }
 
-/** The elementwise mean of equal-length arrays, summed in float64. */
+/** The elementwise mean of equal-length arrays (for two, (a + b)·½ in float32 is the correctly rounded mean). */
 function meanOf(parts: readonly Float32Array[]): Float32Array {
-  const sum = new Float64Array(parts[0].length);
-  for (const p of parts) for (let i = 0; i < p.length; i++) sum[i] += p[i];
-  return Float32Array.from(sum, (v) => v / parts.length);
+  const out = Float32Array.from(parts[0]);
+  for (const p of parts.slice(1)) for (let i = 0; i < p.length; i++) out[i] += p[i];
+  const scale = 1 / parts.length;
+  for (let i = 0; i < out.length; i++) out[i] *= scale;
+  return out;
 }
