@@ -4,8 +4,7 @@
  * pass, timed by GPU timestamps when the adapter has `timestamp-query`, else by wall time.
  */
 import { BINDING_ALIGNMENT, BINDINGS, type Bundle } from '../runtime/format.js';
-import { BundleError } from '../runtime/errors.js';
-import { AdapterError } from '../runtime/errors.js';
+import { AdapterError, BundleError } from '../runtime/errors.js';
 import { getGpu, type GpuContext } from '../runtime/gpu.js';
 
 /** How steps are timed: GPU timestamps around the pass, or the wall time of a submit and its wait. */
