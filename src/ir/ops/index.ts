@@ -20,8 +20,6 @@ import { layerNormOps } from './layer-norm.js';
 import { attentionOps } from './attention.js';
 import { recurrentOps } from './recurrent.js';
 import { recurrentGradOps } from './recurrent-grad.js';
-import { recurrentOps } from './recurrent.js';
-import { recurrentGradOps } from './recurrent-grad.js';
 
 registerOps(sourceOps);
 registerOps(unaryOps);
@@ -38,5 +36,4 @@ registerOps(fusedOps);
 registerOps(fusedSegmentOps);
 registerOps([...scatterOps, ...convGradOps, ...poolGradOps]);
 registerOps([...layerNormOps, ...attentionOps]);
-registerOps([...recurrentOps, ...recurrentGradOps]);
 registerOps([...recurrentOps, ...recurrentGradOps]);

@@ -16,7 +16,6 @@ import { dropoutGrad } from './dropout.js';
 import { layerNormGrad } from './layer-norm.js';
 import { attentionGrad } from './attention.js';
 import { rnnSequenceGrad, rnnSequenceGradGrad } from './recurrent.js';
-import { rnnSequenceGrad, rnnSequenceGradGrad } from './recurrent.js';
 
 /** A rule, or 'none': the op's outputs carry no gradient back to its inputs. */
 export type GradientEntry = GradientRule | 'none';
@@ -74,8 +73,6 @@ export const GRADIENTS: Readonly<Record<string, GradientEntry>> = {
   dropout: dropoutGrad,
   layerNorm: layerNormGrad,
   attention: attentionGrad,
-  rnnSequence: rnnSequenceGrad,
-  rnnSequenceGrad: rnnSequenceGradGrad,
   rnnSequence: rnnSequenceGrad,
   rnnSequenceGrad: rnnSequenceGradGrad,
   fused: fusedGrad,
