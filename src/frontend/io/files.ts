@@ -23,5 +23,10 @@ export async function checkWritable(path: string, overwrite: boolean | undefined
 /** Writes bytes atomically (temporary file, fsync, rename), as kiln's weights files are written. */
 export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const { writeFileAtomic } = await import('../../training/weights-file.js');
-  await writeFileAtomic(path, bytes);
+  try {
+    await writeFileAtomic(path, bytes);
+  } catch (e) {
+    // writeFileAtomic words its errors for weights files; these may be model files.
+    fileError(path, `cannot write: ${(e as Error).message.replace(/^cannot write weights file '[^']*': /, '')}`);
+  }
 }

@@ -56,3 +56,10 @@ describe('weights formats', () => {
     expect(model.layers.flatMap((l) => l.getWeights())).toEqual(vals.flat().map((v) => v.value));
   });
 });
+
+describe('saving where it cannot', () => {
+  it('a missing folder is an error naming the path', async () => {
+    const model = mlp();
+    await expect(model.save('/nonexistent-dir/model.json')).rejects.toThrow(/\/nonexistent-dir\/(model\.json|weights\.bin): cannot write: /);
+  });
+});
