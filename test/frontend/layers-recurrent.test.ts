@@ -48,6 +48,13 @@ describe('as the seed tutorials use them', () => {
     const [ya, yb] = Object.values(interpretModel(model, [data, data]).outputs);
     expect(Array.from(ya.data)).toEqual(Array.from(yb.data));
   });
+  it('TimeDistributed and Bidirectional name weights as TF.js does', () => {
+    const td = layers.TimeDistributed({ layer: layers.Dense(2), name: 'td' });
+    const bi = layers.Bidirectional({ layer: layers.GRU({ units: 2, name: 'gru' }), name: 'bi' });
+    bi(td(Input({ shape: [3, 4] })) as SymbolicTensor);
+    expect(td.weights.map((w) => w.name)).toEqual(['td/kernel', 'td/bias']);
+    expect(bi.weights.map((w) => w.name)).toEqual(['bi/forward_gru/kernel', 'bi/forward_gru/recurrent_kernel', 'bi/forward_gru/bias', 'bi/backward_gru/kernel', 'bi/backward_gru/recurrent_kernel', 'bi/backward_gru/bias']);
+  });
   it('a name scope prefixes the weights of an LSTM built inside it', () => {
     const lstm = layers.LSTM({ units: 2 });
     nameScope('encoder', () => lstm(Input({ shape: [3, 2] })));

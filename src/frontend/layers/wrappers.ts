@@ -134,9 +134,20 @@ export class TimeDistributed extends Layer {
   override call(x: SymbolicTensor, args: CallArgs = {}): SymbolicTensor {
     const [, T, ...rest] = x.shape as number[];
     const steps = ops.reshape(x, [-1, ...rest]);
-    const y = nameScope(this.name, () => this.layer.apply(steps, args));
+    const y = this.layer.built ? this.layer.apply(steps, args) : this.buildInner(steps, args);
     if (Array.isArray(y)) throw new ModelError(`TimeDistributed '${this.name}': the inner layer must return one tensor`);
     return withMask(ops.reshape(y, [-1, T, ...(y.shape.slice(1) as number[])]), maskOf(x));
+  }
+
+  /** The first call builds the inner layer under this layer's name, so its weights are `td/kernel` as TF.js and Keras name them. */
+  private buildInner(steps: SymbolicTensor, args: CallArgs): SymbolicTensor | SymbolicTensor[] {
+    const own = this.layer.name;
+    this.layer.name = this.name;
+    try {
+      return this.layer.apply(steps, args);
+    } finally {
+      this.layer.name = own;
+    }
   }
 
   override allWeights(): LayerVariable[] {
