@@ -3,7 +3,7 @@ import './model-methods.js';
 
 export { ModelFileError, LayerConfigError } from './errors.js';
 export { registerLayer, knownClassNames, type CustomObjects, type LayerClass } from './registry.js';
-export { modelFromJSON, loadModelFile, loadWeightsFile, type LoadOptions } from './load.js';
+export { modelFromJSON, loadModelFile, loadModelFrom, loadWeightsFile, loadWeightsFrom, type LoadOptions, type ReadFile } from './load.js';
 export { saveModelFile, saveWeightsFile, weightsFormatOf, type SaveOptions, type WeightsFormat } from './save.js';
 export { modelToConfig, modelToJSONObject } from './to-config.js';
 export { modelFromTopology, type ModelTopology } from './model-config.js';

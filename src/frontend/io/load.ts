@@ -44,23 +44,34 @@ function sniff(bytes: Uint8Array): 'hdf5' | 'zip' | 'kiln' | 'json' | 'unknown' 
   return first === '{' ? 'json' : 'unknown';
 }
 
-async function dirOf(path: string): Promise<string> {
-  return (await import('node:path')).dirname(path);
+/** Reads a file's bytes by path or URL; the loaders take one so they also run in a browser (over fetch). */
+export type ReadFile = (path: string, what: string) => Promise<Uint8Array>;
+
+/** A path next to `path` (a shard beside its model.json), for file paths and URLs alike. */
+function sibling(path: string, name: string): string {
+  const cut = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return cut < 0 ? name : `${path.slice(0, cut + 1)}${name}`;
 }
 
 /** Reads the shards of a TF.js manifest next to the JSON file that lists them. */
-async function manifestWeights(json: Record<string, never>, path: string): Promise<FileWeight[]> {
-  const { join } = await import('node:path');
-  const dir = await dirOf(path);
-  return readManifestWeights(manifestOf(json, path), (p) => readBytes(join(dir, p), `weight shard '${p}' listed in ${path}`), path);
+function manifestWeights(json: Record<string, never>, path: string, read: ReadFile): Promise<FileWeight[]> {
+  return readManifestWeights(manifestOf(json, path), (p) => read(sibling(path, p), `weight shard '${p}' listed in ${path}`), path);
 }
 
 /**
  * Loads a model file: `model.json` (TF.js or Keras `to_json`), `.h5` (legacy Keras full model) or
  * `.keras` (Keras 3 archive). Errors name the file and what is wrong with it.
  */
-export async function loadModelFile(path: string, options: LoadOptions = {}): Promise<Model> {
-  const bytes = await readBytes(path, 'model file');
+export function loadModelFile(path: string, options: LoadOptions = {}): Promise<Model> {
+  return loadModelFrom(path, readBytes, options);
+}
+
+/**
+ * loadModelFile over any reader: `loadModelFrom('https://…/model.json', (url) => fetch(url).then(…))`
+ * in a browser. The `weights` option is read with the same reader.
+ */
+export async function loadModelFrom(path: string, read: ReadFile, options: LoadOptions = {}): Promise<Model> {
+  const bytes = await read(path, 'model file');
   const kind = sniff(bytes);
   const ctx = { file: path, customObjects: options.customObjects };
   let model: Model;
@@ -68,7 +79,7 @@ export async function loadModelFile(path: string, options: LoadOptions = {}): Pr
     const json = parseJsonFile(new TextDecoder().decode(bytes), path) as Record<string, never>;
     model = modelFromTopology(topologyOf(json, path), ctx);
     const manifest = manifestOf(json, path);
-    if (manifest.length && !options.weights) assignWeights(model, await manifestWeights(json, path), path);
+    if (manifest.length && !options.weights) assignWeights(model, await manifestWeights(json, path, read), path);
   } else if (kind === 'hdf5') {
     const contents = await readKerasH5(bytes, path);
     if (contents.modelConfig === undefined) {
@@ -84,7 +95,7 @@ export async function loadModelFile(path: string, options: LoadOptions = {}): Pr
   } else {
     return fileError(path, `is not a model file kiln reads: expected a TF.js model.json or Keras to_json() text (JSON), a Keras .h5 (HDF5) or a Keras 3 .keras archive (zip); it starts with ${JSON.stringify(new TextDecoder().decode(bytes.subarray(0, 8)))}`);
   }
-  if (options.weights) await loadWeightsFile(model, options.weights);
+  if (options.weights) await loadWeightsFrom(model, options.weights, read);
   return model;
 }
 
@@ -93,8 +104,13 @@ export async function loadModelFile(path: string, options: LoadOptions = {}): Pr
  * HDF5 weights file (or a legacy full model's weights), Keras 3 `.weights.h5`, or a TF.js model.json /
  * manifest with its shards. Nothing is written unless every weight fits.
  */
-export async function loadWeightsFile(model: Layer, path: string): Promise<void> {
-  const bytes = await readBytes(path, 'weights file');
+export function loadWeightsFile(model: Layer, path: string): Promise<void> {
+  return loadWeightsFrom(model, path, readBytes);
+}
+
+/** loadWeightsFile over any reader (see loadModelFrom). */
+export async function loadWeightsFrom(model: Layer, path: string, read: ReadFile): Promise<void> {
+  const bytes = await read(path, 'weights file');
   const kind = sniff(bytes);
   if (kind === 'kiln') {
     const { applyWeights, decodeWeights } = await import('../../training/weights-file.js');
@@ -103,7 +119,7 @@ export async function loadWeightsFile(model: Layer, path: string): Promise<void>
     if (model.weights.length === decoded.size && model.weights.every((w) => decoded.has(w.name))) return applyWeights(model, decoded, path);
     return assignWeights(model, [...decoded].map(([name, w]) => ({ name, shape: w.shape, value: w.value })), path);
   }
-  if (kind === 'json') return assignWeights(model, await manifestWeights(parseJsonFile(new TextDecoder().decode(bytes), path) as Record<string, never>, path), path);
+  if (kind === 'json') return assignWeights(model, await manifestWeights(parseJsonFile(new TextDecoder().decode(bytes), path) as Record<string, never>, path, read), path);
   if (kind === 'zip') {
     const archive = readKerasArchive(bytes, path);
     return assignWeights(model, await readKeras3Weights(archive.weights, path, topologyOf(archive.config, path) as ModelTopology, model as Model), path);

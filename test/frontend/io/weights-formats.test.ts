@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { layers, Sequential, weightsFormatOf } from '../../../src/index.js';
+import { layers, loadModelFrom, Sequential, weightsFormatOf } from '../../../src/index.js';
 import { randomData } from '../../support/random.js';
 import { kerasArchive } from './keras-writer.js';
 import { tempDir } from './helpers.js';
@@ -61,5 +61,25 @@ describe('saving where it cannot', () => {
   it('a missing folder is an error naming the path', async () => {
     const model = mlp();
     await expect(model.save('/nonexistent-dir/model.json')).rejects.toThrow(/\/nonexistent-dir\/(model\.json|weights\.bin): cannot write: /);
+  });
+});
+
+describe('loadModelFrom: any reader, as fetch in a browser', () => {
+  it('reads model.json and its shard through the reader, resolving the shard beside the JSON', async () => {
+    const model = mlp();
+    const dir = tempDir();
+    await model.save(join(dir, 'model.json'));
+    const served: Record<string, Uint8Array> = {
+      'https://example.test/m/model.json': readFileSync(join(dir, 'model.json')),
+      'https://example.test/m/weights.bin': readFileSync(join(dir, 'weights.bin')),
+    };
+    const asked: string[] = [];
+    const read = async (url: string) => {
+      asked.push(url);
+      return served[url] ?? Promise.reject(new Error(`404 ${url}`));
+    };
+    const loaded = await loadModelFrom('https://example.test/m/model.json', read);
+    expect(asked).toEqual(['https://example.test/m/model.json', 'https://example.test/m/weights.bin']);
+    expect(bits(loaded as Sequential)).toEqual(bits(model));
   });
 });
