@@ -180,6 +180,7 @@ export function buildBundle(
     : [];
   if (!training && graph.updates.length) throw new CodegenError(`an inference bundle cannot apply updates (${graph.updates.map((u) => u.weight).join(', ')}); compile with mode 'training'`);
   files.set('weights.bin', weightBytes);
+  const features = [...new Set(allSpecs.flatMap((k) => k.features ?? []))].sort();
   const graphBytes = new TextEncoder().encode(graphToJSON(graph));
   files.set('graph.json', graphBytes);
   const manifest: Manifest = {
@@ -194,6 +195,7 @@ export function buildBundle(
     steps,
     ...(training ? { state, copies } : {}),
     graph: { file: 'graph.json', sha256: sha(graphBytes) },
+    ...(features.length ? { features } : {}),
   };
   files.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
   const loader = typedLoader(manifest);

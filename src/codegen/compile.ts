@@ -6,7 +6,7 @@ import type { Bundle } from '../runtime/format.js';
 import { buildBundle, type BundleReport } from './bundle.js';
 import { Net } from '../runtime/net.js';
 import { openDevice, type GpuContext } from '../runtime/gpu.js';
-import { profileForAdapter, type TargetProfile } from './profile.js';
+import { gemmPrecision, profileForAdapter, PROFILES, type Precision, type TargetProfile } from './profile.js';
 import { compileOnDevices, warnUnplaced, type DeviceOptions } from './compile-devices.js';
 import type { ReplicatedNet } from '../runtime/replicas.js';
 import type { PlacedNet } from '../runtime/placed.js';
@@ -26,6 +26,12 @@ export interface CompileOptions {
   profile?: TargetProfile;
   /** Tile choices timed on an adapter (`kiln tune`); `compile` with a device reads that adapter's cache by default. */
   tuning?: TuningTable;
+  /**
+   * GEMM arithmetic (matmul, conv2d): 'float32' (default, the reference) or 'mixed', f16 operands with f32
+   * accumulation, on tensor cores where the target has subgroup matrices, else in f16 tiles; without
+   * 'shader-f16' it falls back to float32 and `compile` says so.
+   */
+  precision?: Precision;
 }
 
 /** A compiled model in memory, with what went into it. */
@@ -47,7 +53,8 @@ export function compileBundle(model: Model | { name: string; program: Program },
   const source = 'program' in model ? model.program : { graph: model.toGraph(), weights: model.weightValues() };
   const name = model.name;
   const program = runPipeline(source, inference, { phase: 'inference', batch }, { check: options.check, onPass: options.onPass });
-  const { bundle, report } = withTuning(options.tuning, () => buildBundle(program.graph, program.weights, name, batch, { profile: options.profile }));
+  const profile = options.precision ? { ...(options.profile ?? PROFILES.gpu), precision: options.precision } : options.profile;
+  const { bundle, report } = withTuning(options.tuning, () => buildBundle(program.graph, program.weights, name, batch, { profile }));
   return { bundle, program, report, millis: performance.now() - start };
 }
 
@@ -63,5 +70,9 @@ export async function compile(model: Model, options: CompileOptions & DeviceOpti
   if (options.replicas !== undefined || options.devices !== undefined) return compileOnDevices(model, options);
   warnUnplaced(model, options.warn);
   const gpu = options.gpu ?? (await openDevice());
-  return Net.create(compileBundle(model, { profile: profileForAdapter(gpu.adapter), tuning: loadCachedTuning(gpu.adapter), ...options }).bundle, gpu);
+  const profile = options.profile ?? profileForAdapter(gpu.adapter);
+  if (options.precision === 'mixed' && gemmPrecision({ ...profile, precision: 'mixed' }) === 'f32') {
+    (options.warn ?? console.warn)(`kiln: precision 'mixed' needs the WebGPU feature 'shader-f16', which ${gpu.adapter.description || 'this adapter'} lacks; compiling in float32`);
+  }
+  return Net.create(compileBundle(model, { tuning: loadCachedTuning(gpu.adapter), ...options, profile }).bundle, gpu);
 }

@@ -27,6 +27,8 @@ export interface KernelSpec {
   readonly workgroupSize: readonly [number, number, number];
   readonly dispatch: readonly [number, number, number];
   readonly operands: readonly KernelOperand[];
+  /** WebGPU features the kernel needs beyond the core (f16, subgroup matrices); none when absent. */
+  readonly features?: readonly string[];
 }
 
 /** What a lowering sees besides its node. */

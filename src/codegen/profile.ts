@@ -7,6 +7,24 @@ export interface TargetProfile {
   readonly name: 'gpu' | 'cpu';
   /** The fewest workgroups a GEMM may use before smaller tiles are preferred. */
   readonly minWorkgroups: number;
+  /** GEMMs (matmul, conv) in f32, or with f16 operands and f32 accumulation ('mixed', opt-in). */
+  readonly precision?: Precision;
+  /** WebGPU features the target has (mixed precision needs 'shader-f16'; tensor cores 'chromium-experimental-subgroup-matrix'). */
+  readonly features?: readonly string[];
+}
+
+/** Arithmetic of GEMMs: 'float32' (default, the reference) or 'mixed' (f16 operands, f32 accumulation). */
+export type Precision = 'float32' | 'mixed';
+
+/** Features a tensor-core (subgroup-matrix) GEMM needs, as WebGPU names them. */
+export const MMA_FEATURES = ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'] as const;
+
+/** How GEMMs run on a profile: f32 tiles, f16 tiles (f32 accumulation), or tensor cores. */
+export function gemmPrecision(profile: TargetProfile): 'f32' | 'f16' | 'mma' {
+  if (profile.precision !== 'mixed') return 'f32';
+  const has = (f: string) => profile.features?.includes(f) ?? false;
+  if (MMA_FEATURES.every(has)) return 'mma';
+  return has('shader-f16') ? 'f16' : 'f32';
 }
 
 /** The profiles kiln knows, by name. */
@@ -16,6 +34,7 @@ export const PROFILES: Readonly<Record<TargetProfile['name'], TargetProfile>> = 
 };
 
 /** The profile for an adapter: software adapters run on the CPU. */
-export function profileForAdapter(adapter: { isFallback: boolean; architecture?: string }): TargetProfile {
-  return adapter.isFallback || adapter.architecture === 'software' ? PROFILES.cpu : PROFILES.gpu;
+export function profileForAdapter(adapter: { isFallback: boolean; architecture?: string; features?: readonly string[] }): TargetProfile {
+  const base = adapter.isFallback || adapter.architecture === 'software' ? PROFILES.cpu : PROFILES.gpu;
+  return adapter.features ? { ...base, features: adapter.features } : base;
 }

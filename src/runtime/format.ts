@@ -94,6 +94,8 @@ export interface Manifest {
   readonly copies?: readonly StateCopy[];
   /** The compiled graph (kiln-graph JSON), for `kiln run --check` and `kiln inspect`; the runtime never reads it. */
   readonly graph?: { readonly file: string; readonly sha256: string };
+  /** WebGPU features the kernels need (mixed precision: 'shader-f16', subgroup matrices); none when absent. */
+  readonly features?: readonly string[];
 }
 
 /** A bundle in memory: the manifest and the contents of its other files, by relative path. */

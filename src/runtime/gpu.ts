@@ -8,6 +8,8 @@ export interface AdapterDescription {
   readonly description: string;
   /** True for software adapters (lavapipe, SwiftShader). */
   readonly isFallback: boolean;
+  /** The features the device was opened with. */
+  readonly features?: readonly string[];
 }
 
 /** An open device and the adapter behind it. */
@@ -33,6 +35,15 @@ export function isNode(): boolean {
 
 let gpuPromise: Promise<GPU> | undefined;
 
+/**
+ * Dawn instance flags in Node: NVIDIA's Vulkan driver reports `shader-f16` and subgroup matrices
+ * (tensor cores from WGSL) only with these; features are still requested only when a bundle is mixed precision.
+ */
+export const DAWN_FLAGS: readonly string[] = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'];
+
+/** Features a device is opened with when its adapter has them: mixed-precision kernels and GPU timestamps. */
+export const OPTIONAL_FEATURES: readonly string[] = ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix', 'timestamp-query'];
+
 /** WebGPU's entry point: the browser's `navigator.gpu`, else Dawn through the `webgpu` package in Node. */
 export function getGpu(): Promise<GPU> {
   gpuPromise ??= (async () => {
@@ -40,7 +51,7 @@ export function getGpu(): Promise<GPU> {
     if (nav?.gpu) return nav.gpu;
     // Only Node goes on to Dawn; a browser without navigator.gpu must never reach the `webgpu` import.
     if (!isNode()) throw new AdapterError(BROWSER_HELP);
-    return (await loadDawn())([]);
+    return (await loadDawn())([...DAWN_FLAGS]);
   })();
   return gpuPromise;
 }
@@ -63,7 +74,8 @@ export async function openDevice(options: { powerPreference?: GPUPowerPreference
   for (const key of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const) {
     wanted[key] = adapter.limits[key];
   }
-  const device = await adapter.requestDevice({ requiredLimits: wanted });
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const device = await adapter.requestDevice({ requiredLimits: wanted, requiredFeatures });
   const info = adapter.info;
   return {
     device,
@@ -73,6 +85,7 @@ export async function openDevice(options: { powerPreference?: GPUPowerPreference
       device: info.device,
       description: info.description,
       isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+      features: [...device.features].sort(),
     },
   };
 }

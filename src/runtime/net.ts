@@ -41,6 +41,11 @@ export class Net {
     const ctx = gpu ?? (await openDevice());
     const { device } = ctx;
     const m = bundle.manifest;
+    const missing = (m.features ?? []).filter((f) => !device.features.has(f));
+    if (missing.length) {
+      if (!gpu) device.destroy();
+      throw new BundleError(`bundle '${m.model.name}' needs WebGPU features this device lacks: ${missing.join(', ')} (compiled with precision 'mixed' for another adapter; recompile for this one, or without mixed precision)`, { missing });
+    }
     device.pushErrorScope('validation');
     const arena = device.createBuffer({ size: Math.max(16, align4(m.arena.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, label: 'kiln arena' });
     const weights = device.createBuffer({ size: Math.max(16, align4(m.weights.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'kiln weights' });

@@ -7,6 +7,8 @@ import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 import { epilogueCode, producerParam } from './epilogue.js';
 import { gemmData, gemmDispatch } from './gemm.js';
+import { mmaGemm } from './gemm-mma.js';
+import { gemmPrecision, type TargetProfile } from '../profile.js';
 
 const WORKGROUP = 64;
 
@@ -57,6 +59,7 @@ interface ConvMain {
   readonly data: Record<string, unknown>;
   readonly workgroupSize: [number, number, number];
   readonly dispatch: [number, number, number];
+  readonly features?: readonly string[];
 }
 
 /** Direct convolution: one invocation per output element, coordinates `c0..c3` = (batch, oy, ox, channel). */
@@ -77,15 +80,38 @@ function directConv(g: ConvGeometry, x: string, w: string): ConvMain {
  * conv2d as an implicit GEMM: rows are output pixels (batch·OH·OW), columns output channels, K the
  * kernel taps (KH·KW·cin, HWIO order); loadA gathers the input patch element or padding's zero.
  */
-function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], minWorkgroups: number): ConvMain {
+function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], profile: TargetProfile): ConvMain {
   const [M, N, K] = [g.batch * g.OH * g.OW, g.cout, g.KH * g.KW * g.cin];
-  const data = gemmData(M, N, K, [], 1, minWorkgroups);
+  const precision = gemmPrecision(profile);
+  if (precision === 'mma') {
+    const mma = mmaGemm(M, N, K, convLoaders(g, x, w), 1, profile.minWorkgroups);
+    return { template: 'gemm-mma', data: { ...mma.data, coords: unravel('i', outShape) }, workgroupSize: mma.workgroupSize, dispatch: mma.dispatch, features: mma.features };
+  }
+  const data = gemmData(M, N, K, [], 1, profile.minWorkgroups);
   const rowsPerPass = data.threads / data.BK;
+  const f16 = precision === 'f16';
   return {
     template: 'conv-gemm',
-    data: { ...g, ...data, x, w, rowsPerPass, loadsA: data.BM / rowsPerPass, coords: unravel('i', outShape) },
-    ...gemmDispatch(M, N, 1, minWorkgroups),
+    data: { ...g, ...data, x, w, rowsPerPass, loadsA: data.BM / rowsPerPass, coords: unravel('i', outShape), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] },
+    ...gemmDispatch(M, N, 1, profile.minWorkgroups),
+    ...(f16 ? { features: ['shader-f16'] } : {}),
   };
+}
+
+/** loadA gathers an input patch element (0 in the padding), loadB reads the HWIO kernel as a K×N matrix. */
+function convLoaders(g: ConvGeometry, x: string, w: string): string[] {
+  return [
+    `fn loadA(batch: u32, m: u32, k: u32) -> f32 {
+    if (m >= M || k >= K) { return 0.0; }
+    let ox = m % ${g.OW}u; let q = m / ${g.OW}u; let oy = q % ${g.OH}u; let n = q / ${g.OH}u;
+    let ci = k % ${g.cin}u; let tap = k / ${g.cin}u;
+    let iy = i32(oy * ${g.SH}u + (tap / ${g.KW}u) * ${g.DH}u) - ${g.top}i;
+    let ix = i32(ox * ${g.SW}u + (tap % ${g.KW}u) * ${g.DW}u) - ${g.left}i;
+    if (iy < 0i || iy >= ${g.H}i || ix < 0i || ix >= ${g.W}i) { return 0.0; }
+    return ${x}(((n * ${g.H}u + u32(iy)) * ${g.W}u + u32(ix)) * ${g.cin}u + ci);
+}`,
+    `fn loadB(batch: u32, k: u32, c: u32) -> f32 { if (k >= K || c >= N) { return 0.0; } return ${w}(k * N + c); }`,
+  ];
 }
 
 /**
@@ -104,7 +130,7 @@ export function lowerConv(node: Node, ctx: LowerContext): KernelSpec[] {
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   if (numel(outShape) !== g.batch * g.OH * g.OW * g.cout) throw new Error(`conv '${node.name}': output [${outShape}] does not match its geometry`);
   const epi = epilogueCode(body, ins, outs, inputTypes, outShape);
-  const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : gemmConv(g, ins[xi], ins[wi], outShape, ctx.profile.minWorkgroups);
+  const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : gemmConv(g, ins[xi], ins[wi], outShape, ctx.profile);
   const wgsl = render(main.template, { ...b.header(epi.helpers), ...main.data, epilogue: epi.lines });
-  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands }];
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands, ...(main.features ? { features: main.features } : {}) }];
 }

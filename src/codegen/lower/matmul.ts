@@ -6,6 +6,8 @@ import { helpersUsed, WGSL_HELPERS } from '../wgsl-ops.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 import { gemmData, gemmDispatch } from './gemm.js';
+import { mmaGemm } from './gemm-mma.js';
+import { gemmPrecision } from '../profile.js';
 
 const ROW_WORKGROUP = 64;
 /** Below this many columns the row-softmax kernel splits each dot product across the workgroup. */
@@ -81,8 +83,15 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
     `fn loadA(batch: u32, row: u32, ka: u32) -> f32 { if (row >= M || ka >= K) { return 0.0; } return ${s.shared.a}(${s.shared.aBatchOffset} + ${s.tA ? 'ka * M + row' : 'row * K + ka'}); }`,
     `fn loadB(batch: u32, kb: u32, col: u32) -> f32 { if (kb >= K || col >= N) { return 0.0; } return ${s.shared.b}(${s.shared.bBatchOffset} + ${s.tB ? 'col * K + kb' : 'kb * N + col'}); }`,
   ];
-  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups) });
-  return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.batches, ctx.profile.minWorkgroups), operands: s.b.operands }];
+  const precision = gemmPrecision(ctx.profile);
+  if (precision === 'mma') {
+    const g = mmaGemm(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups);
+    const wgsl = render('gemm-mma', { ...common, ...g.data });
+    return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: g.workgroupSize, dispatch: g.dispatch, operands: s.b.operands, features: g.features }];
+  }
+  const f16 = precision === 'f16';
+  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] });
+  return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.batches, ctx.profile.minWorkgroups), operands: s.b.operands, ...(f16 ? { features: ['shader-f16'] } : {}) }];
 }
 
 /** A matmul whose epilogue ends in a softmax over rows: one workgroup per row keeps the row in workgroup memory. */

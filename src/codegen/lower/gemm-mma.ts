@@ -1,0 +1,58 @@
+/** The tensor-core GEMM (shaders/gemm-mma.wgsl.hbs): tile configurations and the template data matmul and conv fill. */
+import { MMA_FEATURES } from '../profile.js';
+
+/** One tiling: GM×GN subgroups of 32, each SM×SN 16×16 results, KS 16-deep steps per staged tile. */
+export interface MmaTiles {
+  readonly GM: number;
+  readonly GN: number;
+  readonly SM: number;
+  readonly SN: number;
+  readonly KS: number;
+}
+
+/** Candidates, largest block first; all stage under 28 KiB of workgroup memory. */
+export const MMA_TILINGS: readonly MmaTiles[] = [
+  { GM: 2, GN: 4, SM: 4, SN: 2, KS: 2 }, // 128×128, 256 threads
+  { GM: 4, GN: 1, SM: 2, SN: 2, KS: 2 }, // 128×32: 32-channel convolutions
+  { GM: 2, GN: 2, SM: 2, SN: 2, KS: 2 }, // 64×64
+  { GM: 2, GN: 1, SM: 1, SN: 1, KS: 2 }, // 32×16
+];
+
+const blockM = (t: MmaTiles) => 16 * t.SM * t.GM;
+const blockN = (t: MmaTiles) => 16 * t.SN * t.GN;
+const groups = (t: MmaTiles, M: number, N: number, batches: number) => Math.ceil(M / blockM(t)) * Math.ceil(N / blockN(t)) * batches;
+
+/** The tiling for an M×N output: as gemmTiles, the first no wider than the output that still fills the target. */
+export function mmaTiles(M: number, N: number, batches: number, minWorkgroups: number): MmaTiles {
+  const fits = MMA_TILINGS.filter((t) => blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
+  return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
+}
+
+/** Template data, workgroup size, dispatch and required features of an M×N×K tensor-core GEMM reading through `loaders`. */
+export function mmaGemm(M: number, N: number, K: number, loaders: readonly string[], batches: number, minWorkgroups: number) {
+  const t = mmaTiles(M, N, batches, minWorkgroups);
+  const [BM, BN, BK] = [blockM(t), blockN(t), 16 * t.KS];
+  const threads = 32 * t.GM * t.GN;
+  const aStride = BK + 8;
+  const bStride = BN + 8;
+  const cells = (f: (i: number, j: number) => string) => Array.from({ length: t.SM }, (_, i) => Array.from({ length: t.SN }, (_, j) => f(i, j))).flat();
+  const declare = cells((i, j) => `var c_${i}_${j} = subgroup_matrix_result<f32, 16, 16>();`);
+  const multiply = Array.from({ length: t.KS }, (_, kk) => [
+    ...Array.from({ length: t.SM }, (_, i) => `let a_${kk}_${i} = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&tileA, (sgRow + ${16 * i}u) * AS + ${16 * kk}u, AS);`),
+    ...Array.from({ length: t.SN }, (_, j) => `let b_${kk}_${j} = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&tileB, ${16 * kk}u * BS + sgCol + ${16 * j}u, BS);`),
+    ...cells((i, j) => `c_${i}_${j} = subgroupMatrixMultiplyAccumulate(a_${kk}_${i}, b_${kk}_${j}, c_${i}_${j});`),
+  ]).flat();
+  const results = Array.from({ length: t.SM }, (_, i) => Array.from({ length: t.SN }, (_, j) => ({ name: `c_${i}_${j}`, row: 16 * i, col: 16 * j }))).flat();
+  return {
+    data: {
+      M, N, K, BM, BN, BK, threads, aStride, bStride, GN: t.GN,
+      subRows: 16 * t.SM, subCols: 16 * t.SN,
+      tileA: BM * aStride, tileB: BK * bStride, tileC: 256 * t.GM * t.GN,
+      loaders, declare, multiply, results,
+      enables: ['f16', 'subgroups', 'chromium_experimental_subgroup_matrix'],
+    },
+    workgroupSize: [threads, 1, 1] as [number, number, number],
+    dispatch: [Math.ceil(N / BN), Math.ceil(M / BM), batches] as [number, number, number],
+    features: [...MMA_FEATURES],
+  };
+}

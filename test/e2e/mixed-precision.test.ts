@@ -1,0 +1,103 @@
+/**
+ * precision 'mixed': GEMMs take f16 operands and accumulate in f32. On lavapipe (shader-f16, no subgroup
+ * matrices) they run in f16 tiles; with operands that f16 represents exactly the result is the float32
+ * reference up to summation order, and on any operands it is within an f16 tolerance. The tensor-core
+ * kernel is compiled here and checked on the GPU machine (bench/gemm.ts writes its error there).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { Input, Model, Sequential, layers, clearSession } from '../../src/index.js';
+import { compileBundle } from '../../src/codegen/compile.js';
+import { PROFILES, type TargetProfile } from '../../src/codegen/profile.js';
+import { interpretModel } from '../../src/frontend/run.js';
+import { BundleError, Net } from '../../src/runtime/index.js';
+import { testGpu } from '../support/gpu.js';
+import { randomData } from '../support/random.js';
+import { expectClose } from '../support/close.js';
+
+const nets: Net[] = [];
+afterAll(() => nets.forEach((n) => n.destroy()));
+
+/** The nearest float16 value (round to nearest; ties do not occur for random data). */
+function f16round(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  if (a >= 65520) return Math.sign(x) * Infinity;
+  const ulp = 2 ** (Math.max(Math.floor(Math.log2(a)), -14) - 10);
+  return Math.sign(x) * Math.round(a / ulp) * ulp;
+}
+
+async function mixedProfile(): Promise<TargetProfile> {
+  const gpu = await testGpu();
+  return { ...PROFILES.cpu, features: gpu.adapter.features };
+}
+
+/** Compiles mixed, runs on the GPU with NaN-poisoned outputs, and compares with the float32 interpreter. */
+async function expectMixed(model: Model, batch: number, tolerance: { rtol: number; atol: number }, exact: boolean) {
+  if (exact) model.setWeights(model.getWeights().map((w) => Float32Array.from(w, f16round)));
+  const compiled = compileBundle(model, { batch, precision: 'mixed', profile: await mixedProfile(), check: true });
+  expect(compiled.bundle.manifest.features).toEqual(['shader-f16']);
+  const gemms = compiled.report.kernels.filter((k) => k.features?.includes('shader-f16'));
+  expect(gemms.length).toBeGreaterThan(0);
+  for (const k of gemms) expect(k.wgsl).toMatch(/^enable f16;/m);
+  const net = await Net.create(compiled.bundle, await testGpu());
+  nets.push(net);
+  const [sig] = compiled.bundle.manifest.model.inputs;
+  const x = Float32Array.from(randomData(sig.shape.reduce((a, b) => a * b, 1), 5, -1, 1), exact ? f16round : (v) => v);
+  await net.fill(NaN);
+  const got = await net.predict({ [sig.name]: x });
+  const want = interpretModel(model, { shape: sig.shape, dtype: 'float32', data: x });
+  for (const [name, v] of Object.entries(want.outputs)) expectClose(got[name], v.data, tolerance, `output '${name}'`);
+}
+
+describe("precision 'mixed' on an adapter with shader-f16 (f16 tiles, f32 accumulation)", () => {
+  it('Dense + relu on f16-exact operands gives the float32 result', async () => {
+    clearSession();
+    const x = Input({ shape: [70] });
+    await expectMixed(new Model({ inputs: x, outputs: layers.Dense(45, { activation: 'relu' })(x) }), 67, { rtol: 1e-5, atol: 1e-5 }, true);
+  });
+
+  it('Conv2D 3×3 same + bias on f16-exact operands gives the float32 result', async () => {
+    clearSession();
+    const x = Input({ shape: [9, 9, 5] });
+    await expectMixed(new Model({ inputs: x, outputs: layers.Conv2D(12, 3, { padding: 'same' })(x) }), 3, { rtol: 1e-5, atol: 1e-5 }, true);
+  });
+
+  it('the bench CNN on any inputs stays within f16 rounding of the float32 reference', async () => {
+    clearSession();
+    const model = new Sequential([
+      layers.Conv2D(8, 3, { activation: 'relu', inputShape: [12, 12, 1] }),
+      layers.MaxPooling2D(2),
+      layers.Flatten(),
+      layers.Dense(10, { activation: 'softmax' }),
+    ]);
+    await expectMixed(model, 16, { rtol: 1e-2, atol: 2e-3 }, false);
+  });
+});
+
+describe("precision 'mixed' with subgroup matrices (tensor cores)", () => {
+  it('compiles matmul and conv to subgroup-matrix kernels that need the three features, and a device without them refuses the bundle by name', async () => {
+    clearSession();
+    const x = Input({ shape: [16, 16, 3] });
+    const y = layers.Dense(10)(layers.Flatten()(layers.Conv2D(32, 3, { padding: 'same', activation: 'relu' })(x)));
+    const model = new Model({ inputs: x, outputs: y });
+    const profile: TargetProfile = { ...PROFILES.gpu, features: ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'] };
+    const compiled = compileBundle(model, { batch: 64, precision: 'mixed', profile, check: true });
+    expect(compiled.bundle.manifest.features).toEqual(['chromium-experimental-subgroup-matrix', 'shader-f16', 'subgroups']);
+    const mma = compiled.report.kernels.filter((k) => k.wgsl.includes('subgroupMatrixMultiplyAccumulate'));
+    expect(mma.map((k) => k.name)).toHaveLength(2);
+    for (const k of mma) expect(k.workgroupSize[0] % 32).toBe(0);
+    const gpu = await testGpu();
+    if (!gpu.adapter.features?.includes('chromium-experimental-subgroup-matrix')) {
+      await expect(Net.create(compiled.bundle, gpu)).rejects.toThrow(BundleError);
+      await expect(Net.create(compiled.bundle, gpu)).rejects.toThrow(/needs WebGPU features this device lacks: chromium-experimental-subgroup-matrix/);
+    }
+  });
+
+  it("without shader-f16, 'mixed' falls back to float32 kernels", () => {
+    clearSession();
+    const x = Input({ shape: [20] });
+    const compiled = compileBundle(new Model({ inputs: x, outputs: layers.Dense(8)(x) }), { batch: 32, precision: 'mixed', profile: { ...PROFILES.cpu, features: [] } });
+    expect(compiled.bundle.manifest.features).toBeUndefined();
+    expect(compiled.report.kernels.every((k) => !k.wgsl.includes('enable f16'))).toBe(true);
+  });
+});
