@@ -16,7 +16,7 @@ import { lowerScatterAdd } from './scatter.js';
 import { lowerConcat, lowerGather, lowerOneHot, lowerPad, lowerSlice, lowerTranspose } from './data-movement.js';
 import { lowerRecurrent } from './recurrent.js';
 import { lowerRecurrentGrad } from './recurrent-grad.js';
-import { lowerLayerNorm } from './layer-norm.js';
+import { lowerLayerNorm, lowerLayerNormGrad } from './layer-norm.js';
 import { lowerAttention } from './attention.js';
 import { lowerSegments } from './segments.js';
 
@@ -54,6 +54,7 @@ export const LOWERINGS: Record<string, Lowering> = {
   rnnSequence: lowerRecurrent,
   rnnSequenceGrad: lowerRecurrentGrad,
   layerNorm: lowerLayerNorm,
+  layerNormGrad: lowerLayerNormGrad,
   attention: lowerAttention,
   fusedSegments: lowerSegments,
 };

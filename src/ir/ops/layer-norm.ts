@@ -1,6 +1,6 @@
 /** Layer normalization kept whole: per-row statistics over some axes, then a learned scale and shift. */
 import type { OpDef } from '../registry.js';
-import type { Attrs, Dim } from '../types.js';
+import type { Attrs, Dim, TensorType } from '../types.js';
 import type { NDArray } from '../ndarray.js';
 import { stridesOf } from '../ndarray.js';
 import { formatShape } from '../errors.js';
@@ -42,25 +42,43 @@ export function layerNormLayout(shape: readonly number[], axes: readonly number[
   };
 }
 
-/** Registry row for layerNorm (docs/ops.md). */
+/** Checks gamma (and beta) against the normalized dims of x; returns the normalized axes. */
+function checkParams(op: string, x: TensorType, params: readonly [string, TensorType][], attrs: Attrs): number[] {
+  expectDtype(op, 'x', x, 'float');
+  expectRank(op, 'x', x, [1]);
+  const axes = layerNormAxes(x.shape, attrs);
+  const want = axes.map((a) => x.shape[a]);
+  for (const [role, p] of params) {
+    expectDtype(op, role, p, 'float');
+    if (p.shape.length !== want.length || !p.shape.every((d, i) => dimsCompatible(d, want[i]))) {
+      fail(op, `${role} ${formatShape(p.shape)} must have the shape ${formatShape(want)} of the normalized axes [${axes.join(', ')}] of x ${formatShape(x.shape)}`, { role, x: x.shape, param: p.shape });
+    }
+  }
+  const epsilon = attrFloat(op, attrs, 'epsilon');
+  if (!(epsilon > 0)) fail(op, `epsilon must be > 0, got ${epsilon}`);
+  return axes;
+}
+
+/** One row's mean and 1/√(biased variance + ε), two passes as tf.nn.moments. */
+function rowStats(x: NDArray, r: number, cols: Int32Array, eps: number): { mean: number; inv: number } {
+  let sum = 0;
+  for (const c of cols) sum += x.data[r + c];
+  const mean = sum / cols.length;
+  let sq = 0;
+  for (const c of cols) sq += (x.data[r + c] - mean) ** 2;
+  return { mean, inv: 1 / Math.sqrt(sq / cols.length + eps) };
+}
+
+const ATTRS = { axes: { kind: 'ints', default: [-1] }, epsilon: { kind: 'float', default: 1e-3 } } as const;
+
+/** Registry rows for layerNorm and its gradient op (docs/ops.md). */
 export const layerNormOps: OpDef[] = [
   defineOp({
     name: 'layerNorm',
     arity: 3,
-    attrs: { axes: { kind: 'ints', default: [-1] }, epsilon: { kind: 'float', default: 1e-3 } },
+    attrs: ATTRS,
     infer: ([x, gamma, beta], attrs) => {
-      expectDtype('layerNorm', 'x', x, 'float');
-      expectRank('layerNorm', 'x', x, [1]);
-      const axes = layerNormAxes(x.shape, attrs);
-      const want = axes.map((a) => x.shape[a]);
-      for (const [role, p] of [['gamma', gamma], ['beta', beta]] as const) {
-        expectDtype('layerNorm', role, p, 'float');
-        if (p.shape.length !== want.length || !p.shape.every((d, i) => dimsCompatible(d, want[i]))) {
-          fail('layerNorm', `${role} ${formatShape(p.shape)} must have the shape ${formatShape(want)} of the normalized axes [${axes.join(', ')}] of x ${formatShape(x.shape)}`, { role, x: x.shape, param: p.shape });
-        }
-      }
-      const epsilon = attrFloat('layerNorm', attrs, 'epsilon');
-      if (!(epsilon > 0)) fail('layerNorm', `epsilon must be > 0, got ${epsilon}`);
+      checkParams('layerNorm', x, [['gamma', gamma], ['beta', beta]], attrs);
       return [tensor(x.shape, x.dtype)];
     },
     reference: ([x, gamma, beta], attrs, ctx) => {
@@ -69,16 +87,48 @@ export const layerNormOps: OpDef[] = [
       const y = alloc(ctx, x.shape, x.dtype);
       const n = cols.length;
       for (const r of rows) {
-        // Two passes: the mean, then the biased variance around it (as tf.nn.moments).
-        let sum = 0;
-        for (const c of cols) sum += x.data[r + c];
-        const mean = sum / n;
-        let sq = 0;
-        for (const c of cols) sq += (x.data[r + c] - mean) ** 2;
-        const inv = 1 / Math.sqrt(sq / n + eps);
+        const { mean, inv } = rowStats(x, r, cols, eps);
         cols.forEach((c, k) => (y.data[r + c] = (x.data[r + c] - mean) * inv * gamma.data[k] + beta.data[k]));
       }
       return [y] as NDArray[];
+    },
+  }),
+  defineOp({
+    name: 'layerNormGrad',
+    arity: 3,
+    attrs: ATTRS,
+    infer: ([x, gamma, dy], attrs) => {
+      checkParams('layerNormGrad', x, [['gamma', gamma]], attrs);
+      if (dy.shape.length !== x.shape.length || !dy.shape.every((d, i) => dimsCompatible(d, x.shape[i]))) {
+        fail('layerNormGrad', `dy ${formatShape(dy.shape)} must be shaped like x ${formatShape(x.shape)}`);
+      }
+      return [tensor(x.shape, x.dtype), tensor(gamma.shape, gamma.dtype), tensor(gamma.shape, gamma.dtype)];
+    },
+    reference: ([x, gamma, dy], attrs, ctx) => {
+      const eps = attrFloat('layerNormGrad', attrs, 'epsilon');
+      const { rows, cols } = layerNormLayout(x.shape, layerNormAxes(x.shape, attrs));
+      const dx = alloc(ctx, x.shape, x.dtype);
+      const dGamma = alloc(ctx, gamma.shape, gamma.dtype);
+      const dBeta = alloc(ctx, gamma.shape, gamma.dtype);
+      const n = cols.length;
+      const [sumDg, sumDb] = [new Float64Array(n), new Float64Array(n)];
+      for (const r of rows) {
+        const { mean, inv } = rowStats(x, r, cols, eps);
+        let g = 0;
+        let gx = 0;
+        cols.forEach((c, k) => {
+          const xHat = (x.data[r + c] - mean) * inv;
+          const gk = dy.data[r + c] * gamma.data[k];
+          g += gk;
+          gx += gk * xHat;
+          sumDg[k] += dy.data[r + c] * xHat;
+          sumDb[k] += dy.data[r + c];
+        });
+        cols.forEach((c, k) => (dx.data[r + c] = inv * (dy.data[r + c] * gamma.data[k] - g / n - ((x.data[r + c] - mean) * inv * gx) / n)));
+      }
+      dGamma.data.set(sumDg);
+      dBeta.data.set(sumDb);
+      return [dx, dGamma, dBeta] as NDArray[];
     },
   }),
 ];

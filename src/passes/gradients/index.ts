@@ -13,7 +13,7 @@ import { CONV_GRADS } from './conv.js';
 import { avgPoolGrad, avgPoolGradGrad, maxPoolGrad, maxPoolGradGrad } from './pool.js';
 import { batchNormGrad } from './batchnorm.js';
 import { dropoutGrad } from './dropout.js';
-import { layerNormGrad } from './layer-norm.js';
+import { layerNormGrad, layerNormGradGrad } from './layer-norm.js';
 import { attentionGrad } from './attention.js';
 import { rnnSequenceGrad, rnnSequenceGradGrad } from './recurrent.js';
 
@@ -72,6 +72,7 @@ export const GRADIENTS: Readonly<Record<string, GradientEntry>> = {
   batchNorm: batchNormGrad,
   dropout: dropoutGrad,
   layerNorm: layerNormGrad,
+  layerNormGrad: layerNormGradGrad,
   attention: attentionGrad,
   rnnSequence: rnnSequenceGrad,
   rnnSequenceGrad: rnnSequenceGradGrad,

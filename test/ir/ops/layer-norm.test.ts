@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type * as TF from '@tensorflow/tfjs';
-import { expectClose, expectShapeError, F32, infer, randomNd, rng, run1, tfReady, tfValues, toTf, tt } from './helpers.js';
+import { expectClose, expectShapeError, F32, infer, randomNd, rng, run, run1, tfReady, tfValues, toTf, tt } from './helpers.js';
 
 let tf: typeof TF;
 beforeAll(async () => {
@@ -34,6 +34,21 @@ describe('layerNorm', () => {
       expect(run1('layerNorm', [x, gamma, beta], { axes: axes.map((a) => a - shape.length), epsilon }).data).toEqual(y.data);
     });
   }
+  it('layerNormGrad gives dx, dγ, dβ as tf.grads of the TF.js normalization does', () => {
+    const next = rng(77);
+    const [shape, axes] = [[2, 3, 4], [1, 2]];
+    const x = randomNd(next, shape, -3, 3);
+    const gamma = randomNd(next, [3, 4], 0.5, 2);
+    const beta = randomNd(next, [3, 4]);
+    const dy = randomNd(next, shape);
+    const [dx, dGamma, dBeta] = run('layerNormGrad', [x, gamma, dy], { axes, epsilon: 1e-3 });
+    const grads = tf.grads((a: TF.Tensor, g: TF.Tensor, b: TF.Tensor) => tfLayerNorm(a, g, b, axes, 1e-3));
+    const want = grads([toTf(x), toTf(gamma), toTf(beta)], toTf(dy));
+    expectClose(dx.data, want[0].dataSync(), F32);
+    expectClose(dGamma.data, want[1].dataSync(), F32);
+    expectClose(dBeta.data, want[2].dataSync(), F32);
+    expect(dGamma.shape).toEqual([3, 4]);
+  });
   it('infers the input type, with an unknown batch', () => {
     expect(infer('layerNorm', [tt([null, 5, 8]), tt([8]), tt([8])])).toEqual([tt([null, 5, 8])]);
     expect(infer('layerNorm', [tt([null, 5, 8]), tt([5, 8]), tt([5, 8])], { axes: [-2, -1] })).toEqual([tt([null, 5, 8])]);
