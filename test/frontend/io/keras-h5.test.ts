@@ -118,4 +118,24 @@ describe('whole Keras models', () => {
     expect(model.layers.map((l) => l.name)).toEqual(['x', 'hidden', 'hidden2', 'sum', 'head']);
     await expectSameOutputs(model, m, [[5]]);
   });
+
+  it('a .keras archive with a nested Sequential: its weights sit under layers/sequential/layers/…', async () => {
+    const tf = await tfjs();
+    const inp = tf.input({ shape: [4], name: 'inp' });
+    const inner = tf.sequential({ name: 'block', layers: [tf.layers.dense({ units: 3, inputShape: [4], name: 'in_dense' }), tf.layers.batchNormalization({ name: 'in_bn' })] });
+    const a = tf.layers.dense({ units: 4, activation: 'relu', name: 'first' }).apply(inp) as any;
+    const out = tf.layers.dense({ units: 2, name: 'last' }).apply(inner.apply(a) as any) as any;
+    const m = tf.model({ inputs: inp, outputs: out });
+    await randomizeTfjs(m, 29);
+    const w = (layer: any) => layer.weights.map((v: any) => ({ shape: v.shape, value: v.read().dataSync() }));
+    // Keras 3 paths: outer layers in config order (inp → input_layer, first → dense, block → sequential, last → dense_1).
+    const bytes = await kerasArchive(JSON.parse(m.toJSON(null, true) as string), {
+      'layers/dense': w(m.getLayer('first')), 'layers/dense_1': w(m.getLayer('last')),
+      'layers/sequential/layers/dense': w(inner.getLayer('in_dense')), 'layers/sequential/layers/batch_normalization': w(inner.getLayer('in_bn')),
+    });
+    const dir = tempDir();
+    writeFileSync(join(dir, 'nested.keras'), bytes);
+    const model = await loadModelFile(join(dir, 'nested.keras'));
+    await expectSameOutputs(model, m, [[4]]);
+  });
 });
