@@ -68,6 +68,7 @@ describe('configs', () => {
     ['LSTM', () => layers.LSTM({ units: 4, unitForgetBias: false, goBackwards: true, returnState: true, recurrentActivation: 'sigmoid' })],
     ['GRU', () => layers.GRU({ units: 2, resetAfter: true, useBias: false })],
     ['Bidirectional', () => layers.Bidirectional({ layer: layers.GRU({ units: 2, returnSequences: true }), mergeMode: 'ave' })],
+    ['Bidirectional', () => layers.Bidirectional({ layer: layers.LSTM({ units: 2 }), backwardLayer: layers.LSTM({ units: 2, goBackwards: true, activation: 'relu' }), mergeMode: null })],
     ['TimeDistributed', () => layers.TimeDistributed({ layer: layers.Dense(3, { activation: 'relu' }) })],
     ['Masking', () => layers.Masking({ maskValue: -1 })],
   ];

@@ -34,8 +34,8 @@ const MERGES: Record<Exclude<MergeMode, null>, (a: SymbolicTensor, b: SymbolicTe
 export interface BidirectionalArgs extends LayerArgs {
   layer: RecurrentLayer | NestedLayer;
   mergeMode?: MergeMode;
-  /** The layer for the backward direction; by default a copy of `layer` going the other way. */
-  backwardLayer?: RecurrentLayer;
+  /** The layer for the backward direction (an instance or a config); by default a copy of `layer` going the other way. */
+  backwardLayer?: RecurrentLayer | NestedLayer;
 }
 
 /** A copy of a recurrent layer from its config, renamed, optionally reversed. */
@@ -63,6 +63,8 @@ export class Bidirectional extends Layer {
   readonly mergeMode: MergeMode;
   /** The wrapped layer's config, as given (TF.js serializes the original, not the forward copy). */
   private readonly layerConfig: { className: string; config: Record<string, unknown> };
+  /** The given backward layer's config, when one was given. */
+  private readonly backwardConfig?: { className: string; config: Record<string, unknown> };
 
   constructor(args: BidirectionalArgs) {
     super(args);
@@ -72,7 +74,10 @@ export class Bidirectional extends Layer {
     if (this.mergeMode !== null && !MERGES[this.mergeMode]) throw new ModelError(`Bidirectional '${this.name}': mergeMode must be one of concat, sum, mul, ave or null, got ${JSON.stringify(args.mergeMode)}`);
     this.layerConfig = { className: layer.getClassName(), config: layer.getConfig() };
     this.forwardLayer = copyOf(layer, `forward_${layer.name}`, false);
-    this.backwardLayer = args.backwardLayer ? copyOf(args.backwardLayer, `backward_${args.backwardLayer.name}`, false) : copyOf(layer, `backward_${layer.name}`, true);
+    const backward = args.backwardLayer ? layerOf(`Bidirectional '${this.name}' backwardLayer`, args.backwardLayer) : layer;
+    if (!(backward instanceof RecurrentLayer)) throw new ModelError(`Bidirectional '${this.name}': backwardLayer must be a SimpleRNN, LSTM or GRU, got ${backward.getClassName()}`, { layer: this.name });
+    this.backwardLayer = copyOf(backward, `backward_${backward.name}`, !args.backwardLayer);
+    if (args.backwardLayer) this.backwardConfig = { className: backward.getClassName(), config: backward.getConfig() };
     this.inputSpec = [{ ndim: 3 }];
   }
 
@@ -107,7 +112,7 @@ export class Bidirectional extends Layer {
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), mergeMode: this.mergeMode, layer: this.layerConfig };
+    return { ...super.getConfig(), mergeMode: this.mergeMode, layer: this.layerConfig, ...(this.backwardConfig ? { backwardLayer: this.backwardConfig } : {}) };
   }
 }
 
