@@ -33,7 +33,7 @@ const passList = () => [...new Set(PASS_NAMES)].join(', ');
 export function compileCommand(): Command {
   return new Command('compile')
     .description('compile a model file into a bundle (WGSL kernels, weights, manifest, typed loader) for one batch size')
-    .argument('<model.ts>', 'TypeScript file that exports a Model or Sequential')
+    .argument('<model.ts>', 'TypeScript file that exports a Model or Sequential, or a saved model: TF.js model.json, Keras .h5 or .keras')
     .requiredOption('-o, --out <path>', 'where to write the bundle: a folder, or one file with --single-file')
     .option('-e, --export <name>', EXPORT_HELP)
     .option('-b, --batch <n>', 'the batch size baked into every shape; the bundle runs exactly this batch', intOption(1, 1 << 20), 1)
