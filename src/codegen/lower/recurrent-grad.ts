@@ -11,7 +11,7 @@ import { differentiableInputs, gradLayout } from '../../ir/ops/recurrent-grad.js
 import type { KernelSpec, LowerContext, Operand } from '../kernel.js';
 import { dispatch1d } from '../indexing.js';
 import { Bindings } from './bindings.js';
-import { activationWgsl, renderWithHelpers, rnnKernelGeometry, seedWgsl } from './recurrent.js';
+import { activationWgsl, dropoutLive, renderWithHelpers, rnnKernelGeometry, seedWgsl } from './recurrent.js';
 import { UnsupportedOpError } from './index.js';
 
 /** WGSL of each recurrent activation's derivative at its input x. */
@@ -43,7 +43,7 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const { B, T, F, U, G, wg, rows } = geo;
   const lstm = L.cell === 'lstm';
   const gruBefore = L.cell === 'gru' && !L.resetAfter;
-  const dropout = L.training >= 0;
+  const dropout = dropoutLive(node, ctx, L);
   const floats = (n: number) => ctx.scratch(4 * n);
   const rec = { hm: floats(T * B * U), z: floats(T * B * G), c: floats(lstm ? (T + 1) * B * U : 1), aux: floats(L.resetAfter ? T * B * U : 1) };
   const dz = { i: floats(T * B * G), r: floats(T * B * G) };

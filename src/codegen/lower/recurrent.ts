@@ -39,6 +39,13 @@ export function seedWgsl(seed: number, step: string | undefined): string {
   return step ? `(${seed >>> 0}u + u32(round(${step}(0u))) * ${STEP_STRIDE}u)` : `${seed >>> 0}u`;
 }
 
+/** Whether dropout can be on at run time: a training input that is not the constant false inference folds it to. */
+export function dropoutLive(node: Node, ctx: LowerContext, L: RnnLayout): boolean {
+  if (L.training < 0) return false;
+  const flag = ctx.graph.nodes.find((n) => n.id === node.inputs[L.training].node);
+  return !(flag?.op === 'constant' && (flag.attrs.value as number[]).every((v) => v === 0));
+}
+
 /** Sizes and launch shape of a recurrent node's kernels. */
 export interface RnnGeometry {
   readonly B: number;
@@ -62,7 +69,7 @@ export function rnnKernelGeometry(node: Node, ctx: LowerContext, L: RnnLayout): 
   const U = ctx.type(node.inputs[2]).shape[0] as number;
   const G = L.gates * U;
   // Workgroup memory of the loop kernel: the gates, h, and c (LSTM), r·h (GRU), the dropped h (recurrent dropout).
-  const stateFloats = G + U * (1 + Number(L.cell !== 'simple') + Number(L.training >= 0 && L.recurrentDropout > 0));
+  const stateFloats = G + U * (1 + Number(L.cell !== 'simple') + Number(dropoutLive(node, ctx, L) && L.recurrentDropout > 0));
   if (stateFloats > SHARED_FLOATS) {
     throw new UnsupportedOpError(`node '${node.name}': ${node.op} with ${U} units needs ${stateFloats} floats of workgroup memory, more than the ${SHARED_FLOATS} kiln uses`, { node: node.name });
   }
@@ -77,7 +84,8 @@ export function rnnKernelGeometry(node: Node, ctx: LowerContext, L: RnnLayout): 
 /** The projection GEMM (when projected) and the loop kernel of a forward pass. */
 function forwardKernels(node: Node, ctx: LowerContext, L: RnnLayout, geo: RnnGeometry, record?: (b: Bindings) => Record<string, unknown>): KernelSpec[] {
   const { B, T, F, U, G, wg, rows, projected } = geo;
-  const dropout = L.training >= 0;
+  // Inference folds the training flag to false: the masks (a hash per unit and step) are left out entirely.
+  const dropout = dropoutLive(node, ctx, L);
   const common = {
     B, T, F, U, G, wg,
     inRate: L.dropout, inScale: 1 / (1 - L.dropout), recRate: L.recurrentDropout, recScale: 1 / (1 - L.recurrentDropout),
