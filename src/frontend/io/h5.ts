@@ -94,6 +94,8 @@ export function stringsAttr(obj: Group | Dataset, name: string): string[] | unde
   const v = attr.value;
   if (v === null || v === undefined) return [];
   if (typeof v === 'string') return [v];
+  // Keras writes an empty list as an empty float array (np.asarray([])).
+  if (ArrayBuffer.isView(v) && (v as unknown as ArrayLike<number>).length === 0) return [];
   if (v instanceof Uint8Array) return [new TextDecoder().decode(v)];
   if (Array.isArray(v)) return v.map((x) => (x instanceof Uint8Array ? new TextDecoder().decode(x) : String(x)));
   return [String(v)];

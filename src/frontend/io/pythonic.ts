@@ -2,7 +2,8 @@
  * Keras configs in Python spelling (snake_case keys and values, as Keras and TF.js's model.json write
  * them) to kiln's camelCase configs and back, the way TF.js converts them
  * (tfjs-layers serialization_utils): every key and every string value changes case, except the
- * value of `name` (and `className` when writing). Keras 3 wrappers are unwrapped on the way in.
+ * value of `name` (and `className` when writing). Keras 3 wrappers and dtype policies (Keras 2's
+ * `Policy`, Keras 3's `DTypePolicy`) are unwrapped on the way in.
  */
 
 /** A JSON value. */
@@ -28,7 +29,11 @@ const isObject = (v: unknown): v is Record<string, Json> => typeof v === 'object
  */
 function unwrapKeras3(key: string | undefined, value: Json): Json {
   if (!isObject(value)) return value;
-  if (key === 'dtype' && value.class_name === 'DTypePolicy' && isObject(value.config)) return value.config.name ?? 'float32';
+  if (key === 'dtype' && (value.class_name === 'DTypePolicy' || value.class_name === 'Policy') && isObject(value.config)) {
+    // Mixed-precision policies compute in float32 here: kiln's weights and kernels are float32.
+    const name = value.config.name;
+    return typeof name === 'string' && !name.startsWith('mixed_') ? name : 'float32';
+  }
   if ('class_name' in value && ('module' in value || 'registered_name' in value)) {
     const { module: _m, registered_name: _r, build_config: _b, compile_config: _c, shared_object_id: _s, ...rest } = value;
     return rest;

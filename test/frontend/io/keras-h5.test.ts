@@ -53,6 +53,24 @@ describe('Keras 2 HDF5 weights (layer_names / weight_names)', () => {
     await expect(model.saveWeights(join(dir, 'back.h5'))).rejects.toThrow(/back\.h5: already exists; pass \{ overwrite: true \}/);
   });
 
+  it("a weightless layer's weight_names may be an empty float array, as h5py writes np.asarray([])", async () => {
+    const h5wasm = (await import('h5wasm')).default;
+    const mod: any = await h5wasm.ready;
+    const f = new h5wasm.File('/empty-names.h5', 'w');
+    f.create_attribute('layer_names', ['flat', 'a'], [2], 'S4');
+    f.create_group('flat').create_attribute('weight_names', new Float64Array(0), [0], '<d');
+    const g = f.create_group('a');
+    g.create_attribute('weight_names', ['a/kernel:0', 'a/bias:0'], [2], 'S10');
+    g.create_group('a').create_dataset({ name: 'kernel:0', data: randomData(6, 1), shape: [2, 3], dtype: '<f' });
+    g.get('a').create_dataset({ name: 'bias:0', data: randomData(3, 2), shape: [3], dtype: '<f' });
+    f.close();
+    const dir = tempDir();
+    writeFileSync(join(dir, 'w.h5'), mod.FS.readFile('/empty-names.h5'));
+    const model = new Sequential({ layers: [layers.Flatten({ inputShape: [2], name: 'flat' }), layers.Dense(3, { name: 'a' })] });
+    await model.loadWeights(join(dir, 'w.h5'));
+    expect(model.getWeights()).toEqual([randomData(6, 1), randomData(3, 2)]);
+  });
+
   it('a weight of the wrong shape is an error naming the file, the layer and both shapes', async () => {
     const model = new Sequential({ layers: [layers.Dense(4, { inputShape: [3], name: 'a' })] });
     const dir = tempDir();
