@@ -62,7 +62,7 @@ describe('Keras 2 HDF5 weights (layer_names / weight_names)', () => {
     const g = f.create_group('a');
     g.create_attribute('weight_names', ['a/kernel:0', 'a/bias:0'], [2], 'S10');
     g.create_group('a').create_dataset({ name: 'kernel:0', data: randomData(6, 1), shape: [2, 3], dtype: '<f' });
-    g.get('a').create_dataset({ name: 'bias:0', data: randomData(3, 2), shape: [3], dtype: '<f' });
+    (g.get('a') as any).create_dataset({ name: 'bias:0', data: randomData(3, 2), shape: [3], dtype: '<f' });
     f.close();
     const dir = tempDir();
     writeFileSync(join(dir, 'w.h5'), mod.FS.readFile('/empty-names.h5'));
