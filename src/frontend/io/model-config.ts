@@ -110,6 +110,8 @@ function buildSequential(config: Json, ctx: ConfigContext, tracker: LayoutTracke
   const name = isObj(config) && typeof config.name === 'string' ? config.name : undefined;
   const model = new Sequential({ name });
   let x: SymbolicTensor | undefined;
+  const rawBuild = isObj(config) ? config.build_input_shape : undefined;
+  const buildShape = Array.isArray(rawBuild) ? (tracker.active ? nhwcShape(rawBuild as Dim[]) : (rawBuild as Dim[])) : undefined;
   const where = inFile(ctx, `model '${model.name}': `);
   for (const raw of layersJson as LayerEntry[]) {
     const cls = entryClassName(raw);
@@ -127,7 +129,8 @@ function buildSequential(config: Json, ctx: ConfigContext, tracker: LayoutTracke
     }
     const config = entryConfig(raw);
     if (!x) {
-      const shape = inputShapeOf(config, tracker);
+      // Keras 3 records the shape a Sequential was built for beside its layers.
+      const shape = inputShapeOf(config, tracker) ?? buildShape;
       if (shape) {
         x = makeInput({ batchInputShape: shape, name: undefined, dtype: config.dtype }, new LayoutTracker(false), ctx);
         tracker.mark(x, tracker.active);

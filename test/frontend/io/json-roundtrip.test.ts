@@ -85,4 +85,10 @@ describe('toJSON / modelFromJSON', () => {
     const feed = { shape: [2, 3, 4], dtype: 'float32' as const, data: randomData(24, 1) };
     expect(Object.values(interpretModel(listed, feed).outputs)[0].data).toEqual(Object.values(interpretModel(keras2, feed).outputs)[0].data);
   });
+
+  it('a Keras 3 Sequential without an InputLayer entry takes its input from build_input_shape', () => {
+    const model = modelFromJSON({ module: 'keras', class_name: 'Sequential', config: { name: 's', layers: [{ module: 'keras.layers', class_name: 'Dense', config: { name: 'd', units: 2 }, registered_name: null }], build_input_shape: [null, 3] } });
+    expect(model.inputs[0].shape).toEqual([null, 3]);
+    expect(model.countParams()).toBe(8);
+  });
 });
