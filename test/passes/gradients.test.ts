@@ -166,6 +166,7 @@ const REJECTED: Record<string, () => Case> = {
   ], outputs: [{ node: 1, output: 0 }] }) } }),
   maxPool2dGrad: () => ({ inputs: [f([1, 4, 4, 1]), f([1, 2, 2, 1])], attrs: { poolSize: [2, 2], strides: [2, 2] } }),
   layerNormGrad: () => ({ inputs: [f([3, 4]), f([4]), f([3, 4])] }),
+  attentionGrad: () => ({ inputs: [f([1, 2, 1, 2]), f([1, 3, 1, 2]), f([1, 3, 1, 2]), f([1, 2, 1, 2])] }),
   rnnSequenceGrad: () => ({ inputs: [f([1, 2, 1]), f([1, 1]), f([1, 1]), f([1]), f([1, 1])], attrs: { cell: 'simple' } }),
 };
 

@@ -57,3 +57,32 @@ export function lowerAttention(node: Node, ctx: LowerContext): KernelSpec[] {
   const { dispatch, flatIndex } = dispatch1d(rows, ROW_WORKGROUP);
   return spec(render('attention-row', { ...common, rows, flatIndex, wg: ROW_WORKGROUP }), ROW_WORKGROUP, dispatch);
 }
+
+/**
+ * attentionGrad: two kernels and no score matrix. One invocation per query row recomputes its softmax
+ * and writes dq, leaving its max, 1/sum and Σ P·dP in scratch; one invocation per key row then walks
+ * the queries with those to write dk and dv.
+ */
+export function lowerAttentionGrad(node: Node, ctx: LowerContext): KernelSpec[] {
+  const attrs = withDefaults(getOp('attentionGrad'), node.attrs);
+  const [B, tq, heads, depth] = node.outputs[0].shape as number[];
+  const [tk, , valueDepth] = (node.outputs[2].shape as number[]).slice(1);
+  const hasMask = node.inputs.length > 4;
+  const causal = attrs.causal === true;
+  const stats = ctx.scratch(4 * 3 * B * tq * heads);
+  const kernel = (template: 'attention-grad-queries' | 'attention-grad-keys', rows: number, outputs: Record<string, number>, role: 'in' | 'out'): KernelSpec => {
+    const b = new Bindings();
+    const outs = Object.fromEntries(Object.entries(outputs).map(([name, i]) => [name, b.output(node, i)]));
+    const [q, k, v, dy] = [0, 1, 2, 3].map((i) => b.input(ctx, node, i));
+    const mask = hasMask ? b.input(ctx, node, 4) : undefined;
+    const st = b.scratch(stats, role);
+    const { dispatch, flatIndex } = dispatch1d(rows, ROW_WORKGROUP);
+    const wgsl = render(template, {
+      ...b.header(), ...outs, q, k, v, dy, mask, stats: st, tq, tk, heads, depth, valueDepth, rows, flatIndex, wg: ROW_WORKGROUP,
+      causal, causalSkip: causal && !hasMask, scale: literal(attrs.scale as number, 'float32'), masked: literal(MASKED_SCORE, 'float32'),
+      maskIndex: hasMask ? broadcastIndex(ctx.type(node.inputs[4]).shape as number[], [B, tq, tk]) : '',
+    });
+    return { name: node.name, wgsl, entryPoint: 'main', workgroupSize: [ROW_WORKGROUP, 1, 1], dispatch, operands: b.operands };
+  };
+  return [kernel('attention-grad-queries', B * tq * heads, { dq: 0 }, 'out'), kernel('attention-grad-keys', B * tk * heads, { dk: 1, dv: 2 }, 'in')];
+}

@@ -17,7 +17,7 @@ import { lowerConcat, lowerGather, lowerOneHot, lowerPad, lowerSlice, lowerTrans
 import { lowerRecurrent } from './recurrent.js';
 import { lowerRecurrentGrad } from './recurrent-grad.js';
 import { lowerLayerNorm, lowerLayerNormGrad } from './layer-norm.js';
-import { lowerAttention } from './attention.js';
+import { lowerAttention, lowerAttentionGrad } from './attention.js';
 import { lowerSegments } from './segments.js';
 
 /** Ops that only rename memory (same bytes, new shape): the memory plan aliases them, no kernel runs. */
@@ -56,6 +56,7 @@ export const LOWERINGS: Record<string, Lowering> = {
   layerNorm: lowerLayerNorm,
   layerNormGrad: lowerLayerNormGrad,
   attention: lowerAttention,
+  attentionGrad: lowerAttentionGrad,
   fusedSegments: lowerSegments,
 };
 

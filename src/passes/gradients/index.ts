@@ -14,7 +14,7 @@ import { avgPoolGrad, avgPoolGradGrad, maxPoolGrad, maxPoolGradGrad } from './po
 import { batchNormGrad } from './batchnorm.js';
 import { dropoutGrad } from './dropout.js';
 import { layerNormGrad, layerNormGradGrad } from './layer-norm.js';
-import { attentionGrad } from './attention.js';
+import { attentionGrad, attentionGradGrad } from './attention.js';
 import { rnnSequenceGrad, rnnSequenceGradGrad } from './recurrent.js';
 
 /** A rule, or 'none': the op's outputs carry no gradient back to its inputs. */
@@ -74,6 +74,7 @@ export const GRADIENTS: Readonly<Record<string, GradientEntry>> = {
   layerNorm: layerNormGrad,
   layerNormGrad: layerNormGradGrad,
   attention: attentionGrad,
+  attentionGrad: attentionGradGrad,
   rnnSequence: rnnSequenceGrad,
   rnnSequenceGrad: rnnSequenceGradGrad,
   fused: fusedGrad,
