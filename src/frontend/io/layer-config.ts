@@ -21,6 +21,9 @@ export interface LayerEntry {
 /** Options every layer accepts (Keras's base kwargs), whatever its getConfig lists. */
 const BASE_OPTIONS = new Set(['name', 'trainable', 'dtype', 'batchInputShape', 'inputShape', 'batchSize', 'batchShape', 'inputDtype']);
 
+/** Options Keras writes as a record of how a layer was built, not as a setting (MultiHeadAttention's input shapes). */
+const RECORDED_OPTIONS = new Set(['queryShape', 'keyShape', 'valueShape']);
+
 /** Options whose Keras default means "nothing to do": kiln accepts a file that sets them to this value. */
 const DEFAULT_VALUES: Record<string, Json> = {
   groups: 1, renorm: false, renormClipping: null, renormMomentum: 0.99, fused: null, virtualBatchSize: null, adjustment: null,
@@ -93,7 +96,7 @@ export function layerFromEntry(entry: LayerEntry, ctx: ConfigContext, rewrite?: 
 function checkOptions(layer: Layer, className: string, config: Record<string, unknown>, ctx: ConfigContext): void {
   const known = new Set([...BASE_OPTIONS, ...Object.keys(layer.getConfig())]);
   const unsupported = Object.entries(config).filter(([k, v]) => {
-    if (known.has(k) || isEmpty(v)) return false;
+    if (known.has(k) || RECORDED_OPTIONS.has(k) || isEmpty(v)) return false;
     return !(k in DEFAULT_VALUES && JSON.stringify(DEFAULT_VALUES[k]) === JSON.stringify(v));
   });
   if (!unsupported.length) return;

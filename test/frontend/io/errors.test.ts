@@ -106,6 +106,14 @@ describe('configs kiln cannot build', () => {
     );
   });
 
+  it("MultiHeadAttention's recorded build shapes (query_shape, …) are not options", () => {
+    const json = { class_name: 'Functional', config: { name: 'f', layers: [
+      { class_name: 'InputLayer', name: 'x', config: { name: 'x', batch_input_shape: [null, 3, 4] }, inbound_nodes: [] },
+      { class_name: 'MultiHeadAttention', name: 'mha', config: { name: 'mha', num_heads: 2, key_dim: 2, query_shape: [null, 3, 4], key_shape: [null, 3, 4], value_shape: [null, 3, 4] }, inbound_nodes: [[['x', 0, 0, { value: ['x', 0, 0] }]]] },
+    ], input_layers: [['x', 0, 0]], output_layers: [['mha', 0, 0]] } };
+    expect(modelFromJSON(json).outputs[0].shape).toEqual([null, 3, 4]);
+  });
+
   it('options at their Keras default are accepted (groups: 1, renorm: false, null constraints)', () => {
     const model = modelFromJSON(topology({ class_name: 'BatchNormalization', config: { name: 'bn', axis: [1], renorm: false, renorm_momentum: 0.99, beta_constraint: null } }));
     expect(model.layers.map((l) => l.getClassName())).toEqual(['Dense', 'BatchNormalization']);
