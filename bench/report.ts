@@ -30,6 +30,7 @@ for (const line of log.split('\n').map((l) => l.trim())) {
 }
 const device = /^device: (.*)$/m.exec(log)?.[1] ?? (rows.find((r) => r.part === 'info' && r.adapter)?.adapter as string | undefined) ?? 'unknown device';
 const command = /^command: (.*)$/m.exec(log)?.[1] ?? 'bash bench/run.sh';
+const elapsed = /^elapsed: (\d+) s$/m.exec(log)?.[1];
 
 /** One line of the table: a measured case, with each system's value (or why there is none). */
 interface Case {
@@ -155,5 +156,5 @@ if (tuned.length) {
   const faster = tuned.filter((r) => (r.untuned_ms as number) > (r.ms as number) * 1.02).length;
   console.log(`\nkiln tune: ${tuned.length} GEMM problems timed, ${faster} with a winner more than 2% faster than the untuned tiling (all in bench.json)`);
 }
-console.log(`\ntargets: ${summary.met} met, ${summary.notMet} not met, ${summary.notMeasured} not measured in this run\ncommand: ${command}`);
-writeFileSync(jsonPath, JSON.stringify({ device, date, command, summary, unavailable: Object.fromEntries(unavailable), table: json, rows }, null, 1));
+console.log(`\ntargets: ${summary.met} met, ${summary.notMet} not met, ${summary.notMeasured} not measured in this run\ncommand: ${command}${elapsed ? ` (${elapsed} s)` : ''}`);
+writeFileSync(jsonPath, JSON.stringify({ device, date, command, elapsed_s: elapsed === undefined ? undefined : Number(elapsed), summary, unavailable: Object.fromEntries(unavailable), table: json, rows }, null, 1));

@@ -106,4 +106,5 @@ if [[ "${BENCH_DISABLE_ROBUSTNESS:-0}" == 1 ]]; then
 fi
 
 say "report"
+echo "elapsed: ${SECONDS} s" >> "$log"
 node --import tsx bench/report.ts "$log" "$out/bench.json"
