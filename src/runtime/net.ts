@@ -280,7 +280,9 @@ export class Net {
     for (const [s, data] of inputs) device.queue.writeBuffer(this.arena, s.offset, data.buffer, data.byteOffset, data.byteLength);
     const encoder = device.createCommandEncoder({ label: 'kiln predict' });
     const pass = encoder.beginComputePass();
-    for (const step of this.steps.slice(from, to)) {
+    // Indexed, not sliced: a predict allocates nothing it can reuse.
+    for (let i = from; i < to; i++) {
+      const step = this.steps[i];
       pass.setPipeline(step.pipeline);
       pass.setBindGroup(0, step.bindGroup);
       pass.dispatchWorkgroups(step.dispatch[0], step.dispatch[1], step.dispatch[2]);
