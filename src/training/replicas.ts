@@ -19,6 +19,7 @@ import type { CompiledConfig } from './config.js';
 /** Training replicas of one model, one per device, kept identical step after step. */
 export class DataParallelSession {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly freeSlices: TensorMap[][] = [];
 
   private constructor(
     readonly model: Model,
@@ -82,23 +83,30 @@ export class DataParallelSession {
    */
   step(inputs: Record<string, Float32Array | Int32Array>): Promise<TensorMap> {
     const n = this.replicas.length;
-    const slices: TensorMap[] = Array.from({ length: n }, () => ({}));
+    // Slices are copied into arrays of an earlier step when one is free: no allocation per step.
+    const slices: TensorMap[] = this.freeSlices.pop() ?? Array.from({ length: n }, () => ({}));
     for (const name of this.inputNames) {
       const data = inputs[name];
       const whole = this.replicas[0].inputs.find((s) => s.name === name)!.shape.reduce((a, b) => a * b, 1) * n;
       if (!data || data.length !== whole) return Promise.reject(new ModelError(`training step input '${name}' expects ${whole} values (${n} replicas × batch ${this.batch / n}), got ${data?.length ?? 'none'}`, { input: name }));
       const per = data.length / n;
-      for (let r = 0; r < n; r++) slices[r][name] = data.slice(r * per, (r + 1) * per) as TensorData;
+      for (let r = 0; r < n; r++) {
+        const have = slices[r][name];
+        if (have && have.length === per && have.constructor === data.constructor) have.set(data.subarray(r * per, (r + 1) * per));
+        else slices[r][name] = data.slice(r * per, (r + 1) * per) as TensorData;
+      }
     }
     const run = this.queue.then(() => this.run(slices));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async run(slices: readonly TensorMap[]): Promise<TensorMap> {
+  private async run(slices: TensorMap[]): Promise<TensorMap> {
     const total = this.bundle.manifest.steps.length;
     // Every replica's gradient phase is submitted before any readback is awaited.
     const outs = await Promise.all(this.replicas.map((net, r) => net.runSteps(0, this.splitStep, slices[r], { copies: false, read: true })));
+    // The slices were written to the devices before the gradient phase was submitted.
+    this.freeSlices.push(slices);
     const reduced: TensorMap = {};
     for (const e of this.exchange) reduced[e.input] = meanOf(outs.map((o) => o[e.output] as Float32Array));
     for (const net of this.replicas) void net.runSteps(this.splitStep, total, reduced, { copies: true, read: false });
