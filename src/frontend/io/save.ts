@@ -40,10 +40,9 @@ async function saveTfjs(model: Model, path: string, options: SaveOptions, weight
   const { dir, shard } = await shardPaths(path);
   await checkWritable(path, options.overwrite);
   await checkWritable(join(dir, shard), options.overwrite);
-  const { json, weights } = tfjsArtifacts(model, shard);
-  const out = weightsOnly ? { weightsManifest: json.weightsManifest, generatedBy: json.generatedBy } : json;
+  const { json, weights } = tfjsArtifacts(model, shard, weightsOnly);
   await writeAtomic(join(dir, shard), weights);
-  await writeAtomic(path, new TextEncoder().encode(JSON.stringify(out)));
+  await writeAtomic(path, new TextEncoder().encode(JSON.stringify(json)));
 }
 
 /**

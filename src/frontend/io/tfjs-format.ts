@@ -110,8 +110,11 @@ export async function readManifestWeights(groups: WeightsManifestGroup[], read: 
   return out;
 }
 
-/** The model as TF.js artifacts: model.json's object (pointing at `weightsPath`) and the shard's bytes. */
-export function tfjsArtifacts(model: Model, weightsPath: string): { json: TfjsModelJson; weights: Uint8Array } {
+/**
+ * The model as TF.js artifacts: model.json's object (pointing at `weightsPath`) and the shard's bytes;
+ * `weightsOnly` leaves the topology out (a subclassed model has none).
+ */
+export function tfjsArtifacts(model: Model, weightsPath: string, weightsOnly = false): { json: Partial<TfjsModelJson>; weights: Uint8Array } {
   const named = namedWeights(model);
   const specs: WeightSpec[] = named.map((w) => ({ name: w.name, shape: [...w.variable.shape], dtype: 'float32' }));
   const data = new Uint8Array(named.reduce((n, w) => n + 4 * w.variable.size, 0));
@@ -123,12 +126,14 @@ export function tfjsArtifacts(model: Model, weightsPath: string): { json: TfjsMo
       at += 4;
     }
   }
+  const manifest = [{ paths: [weightsPath], weights: specs }];
+  if (weightsOnly) return { json: { weightsManifest: manifest, generatedBy: 'kiln' }, weights: data };
   const json: TfjsModelJson = {
     modelTopology: modelToJSONObject(model),
     format: 'layers-model',
     generatedBy: 'kiln',
     convertedBy: null,
-    weightsManifest: [{ paths: [weightsPath], weights: specs }],
+    weightsManifest: manifest,
   };
   return { json, weights: data };
 }

@@ -34,7 +34,8 @@ export function weightLayers(model: Layer): Layer[] {
 /** A weight's name inside its layer (`kernel`, `lstm_cell/kernel`), from kiln's full variable name. */
 export function localWeightName(layer: Layer, w: LayerVariable): string {
   const at = w.name.lastIndexOf(`${layer.name}/`);
-  const local = at >= 0 ? w.name.slice(at + layer.name.length + 1) : w.name.split('/').at(-1)!;
+  // A weight not under the layer's name (inside a subclassed model) keeps its whole name, so names stay distinct.
+  const local = at >= 0 ? w.name.slice(at + layer.name.length + 1) : w.name;
   // kiln numbers a variable name used before in the process (`kernel_1`); files use the plain name.
   const plain = local.replace(/_\d+$/, '');
   return plain !== local && !layer.weights.some((o) => o !== w && o.name.endsWith(`/${plain}`)) ? plain : local;

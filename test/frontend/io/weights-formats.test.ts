@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { layers, loadModelFrom, Sequential, weightsFormatOf } from '../../../src/index.js';
+import { layers, loadModelFrom, Model, Sequential, weightsFormatOf, type SymbolicTensor } from '../../../src/index.js';
 import { randomData } from '../../support/random.js';
 import { kerasArchive } from './keras-writer.js';
 import { tempDir } from './helpers.js';
@@ -81,5 +81,28 @@ describe('loadModelFrom: any reader, as fetch in a browser', () => {
     const loaded = await loadModelFrom('https://example.test/m/model.json', read);
     expect(asked).toEqual(['https://example.test/m/model.json', 'https://example.test/m/weights.bin']);
     expect(bits(loaded as Sequential)).toEqual(bits(model));
+  });
+});
+
+describe('subclassed models', () => {
+  it('save and load their weights in Keras and TF.js formats (they have no config, but their layers have names)', async () => {
+    class Net extends Model {
+      hidden = layers.Dense(4, { activation: 'relu', name: 'hidden' });
+      head = layers.Dense(2, { name: 'head' });
+      override call(x: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+        return this.head(this.hidden(x as SymbolicTensor));
+      }
+    }
+    for (const file of ['w.h5', 'w.json']) {
+      const net = new Net();
+      net.build([null, 3]);
+      net.weights.forEach((w, i) => w.write(randomData(w.size, 80 + i)));
+      const dir = tempDir();
+      await net.saveWeights(join(dir, file));
+      const fresh = new Net();
+      fresh.build([null, 3]);
+      await fresh.loadWeights(join(dir, file));
+      expect(fresh.getWeights(), file).toEqual(net.getWeights());
+    }
   });
 });
