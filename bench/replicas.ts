@@ -111,6 +111,13 @@ async function runOne(name: string, n: number, devices: OpenAdapter[]): Promise<
   return row;
 }
 
+// What the driver sees, next to what kiln opens below (the PCI addresses should match).
+await new Promise<void>((done) => {
+  const child = spawn('nvidia-smi', ['--query-gpu=index,pci.bus_id,name,memory.total', '--format=csv,noheader'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  child.stdout!.on('data', (d: Buffer) => process.stdout.write(d.toString().replace(/^/gm, 'nvidia-smi: ')));
+  child.on('error', () => done());
+  child.on('close', () => done());
+});
 const gpus = await listPciGpus();
 console.log(`PCI display controllers: ${gpus.map((g) => `${g.address} (${g.vendor})`).join(', ') || 'none'}`);
 console.log(`device-select layer: ${(await findDeviceSelectLayer()) ?? 'not found (one adapter only)'}`);
