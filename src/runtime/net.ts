@@ -78,11 +78,15 @@ export class Net {
         m.kernels.map(async (k) => {
           const code = bundle.files.get(k.file);
           if (!code) throw new BundleError(`bundle has no kernel file '${k.file}'`, { file: k.file });
+          // The module's own scope catches its compile error, which the pipeline's error only refers to.
+          device.pushErrorScope('validation');
           const module = device.createShaderModule({ code: decoder.decode(code), label: k.id });
+          const moduleError = device.popErrorScope();
           const pipeline = await device.createComputePipelineAsync({ layout, compute: { module, entryPoint: k.entryPoint }, label: k.id }).catch(async (e) => {
             const info = await module.getCompilationInfo();
             const messages = info.messages.map((msg) => `  ${msg.lineNum}:${msg.linePos} ${msg.message}`).join('\n');
-            throw new BundleError(`kernel '${k.id}' (${k.file}) failed to compile: ${(e as Error).message}\n${messages}`, { kernel: k.id });
+            const cause = (await moduleError)?.message ?? '';
+            throw new BundleError(`kernel '${k.id}' (${k.file}) failed to compile: ${(e as Error).message}\n${cause}${messages}`, { kernel: k.id });
           });
           return [k.id, pipeline] as const;
         }),

@@ -1,21 +1,25 @@
 /** The tensor-core GEMM (shaders/gemm-mma.wgsl.hbs): tile configurations and the template data matmul and conv fill. */
 import { MMA_FEATURES } from '../profile.js';
 
-/** One tiling: GM×GN subgroups of 32, each SM×SN 16×16 results, KS 16-deep steps per staged tile. */
+/**
+ * One tiling: GM×GN subgroups of 32, each SM×SN 16×16 results, KS 16-deep steps per staged tile; with
+ * R > 1 (and one result block) R subgroups compute the same block so that 32·R invocations stage tiles.
+ */
 export interface MmaTiles {
   readonly GM: number;
   readonly GN: number;
   readonly SM: number;
   readonly SN: number;
   readonly KS: number;
+  readonly R?: number;
 }
 
 /** Candidates, largest block first; all stage under 28 KiB of workgroup memory. */
 export const MMA_TILINGS: readonly MmaTiles[] = [
-  { GM: 2, GN: 4, SM: 4, SN: 2, KS: 2 }, // 128×128, 256 threads
-  { GM: 4, GN: 1, SM: 2, SN: 2, KS: 2 }, // 128×32: 32-channel convolutions
-  { GM: 2, GN: 2, SM: 2, SN: 2, KS: 2 }, // 64×64
-  { GM: 2, GN: 1, SM: 1, SN: 1, KS: 2 }, // 32×16
+  { GM: 1, GN: 1, SM: 4, SN: 4, KS: 2, R: 4 }, // 64×64, 128 threads stage
+  { GM: 1, GN: 1, SM: 4, SN: 2, KS: 2, R: 4 }, // 64×32: 32-channel convolutions
+  { GM: 1, GN: 1, SM: 2, SN: 2, KS: 2, R: 4 }, // 32×32
+  { GM: 1, GN: 1, SM: 2, SN: 1, KS: 2, R: 2 }, // 32×16
 ];
 
 const blockM = (t: MmaTiles) => 16 * t.SM * t.GM;
@@ -24,6 +28,8 @@ const groups = (t: MmaTiles, M: number, N: number, batches: number) => Math.ceil
 
 /** The tiling for an M×N output: as gemmTiles, the first no wider than the output that still fills the target. */
 export function mmaTiles(M: number, N: number, batches: number, minWorkgroups: number): MmaTiles {
+  const forced = mmaTilesFromEnv();
+  if (forced) return forced;
   const fits = MMA_TILINGS.filter((t) => blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
   return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
@@ -32,7 +38,9 @@ export function mmaTiles(M: number, N: number, batches: number, minWorkgroups: n
 export function mmaGemm(M: number, N: number, K: number, loaders: readonly string[], batches: number, minWorkgroups: number) {
   const t = mmaTiles(M, N, batches, minWorkgroups);
   const [BM, BN, BK] = [blockM(t), blockN(t), 16 * t.KS];
-  const threads = 32 * t.GM * t.GN;
+  const R = t.R ?? 1;
+  const threads = 32 * t.GM * t.GN * R;
+  const blocks = t.GM * t.GN;
   const aStride = BK + 8;
   const bStride = BN + 8;
   const cells = (f: (i: number, j: number) => string) => Array.from({ length: t.SM }, (_, i) => Array.from({ length: t.SN }, (_, j) => f(i, j))).flat();
@@ -49,10 +57,25 @@ export function mmaGemm(M: number, N: number, K: number, loaders: readonly strin
       subRows: 16 * t.SM, subCols: 16 * t.SN,
       tileA: BM * aStride, tileB: BK * bStride, tileC: 256 * t.GM * t.GN,
       loaders, declare, multiply, results,
+      subgroupIndex: blocks === 1 ? '0u' : 'sgid',
+      subgroupIdBuiltin: blocks > 1,
+      requires: blocks > 1 ? ['subgroup_id'] : [],
+      // Each result matrix's 256 elements are finished by its subgroup's lanes, or by the whole workgroup when all share one block.
+      epilogueLane: blocks === 1 ? 't' : 't % 32u',
+      epilogueStride: blocks === 1 ? threads : 32,
+      epilogueSteps: Math.ceil(256 / (blocks === 1 ? threads : 32)),
       enables: ['f16', 'subgroups', 'chromium_experimental_subgroup_matrix'],
     },
     workgroupSize: [threads, 1, 1] as [number, number, number],
     dispatch: [Math.ceil(N / BN), Math.ceil(M / BM), batches] as [number, number, number],
     features: [...MMA_FEATURES],
   };
+}
+
+/** A tiling forced for experiments, `KILN_MMA_TILES=GM,GN,SM,SN,KS` (Node only). */
+function mmaTilesFromEnv(): MmaTiles | undefined {
+  const spec = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_MMA_TILES;
+  if (!spec) return undefined;
+  const [GM, GN, SM, SN, KS, R] = spec.split(',').map(Number);
+  return { GM, GN, SM, SN, KS, ...(R ? { R } : {}) };
 }
