@@ -5,7 +5,7 @@
  * layer (or with one display controller, or in a browser) there is one adapter.
  */
 import { AdapterError } from './errors.js';
-import { describeAdapter, isNode, loadDawn, openDevice, type GpuContext } from './gpu.js';
+import { DAWN_FLAGS, describeAdapter, isNode, loadDawn, openDevice, type GpuContext } from './gpu.js';
 
 /** A display controller (PCI class 0x03xxxx) as the system lists it. */
 export interface PciGpu {
@@ -122,7 +122,7 @@ async function findAdapters(options: OpenAdaptersOptions): Promise<Found[]> {
     // The layer reads DRI_PRIME when create() makes its Vulkan instance, so each instance sees one GPU.
     return gpus.map((g) => {
       process.env.DRI_PRIME = driPrimeOf(g.address);
-      return { gpu: create([]), pci: g.address };
+      return { gpu: create([...DAWN_FLAGS]), pci: g.address };
     });
   } finally {
     if (before === undefined) delete process.env.DRI_PRIME;
