@@ -71,6 +71,20 @@ describe('TF.js layers models saved by TF.js load into kiln', () => {
   });
 });
 
+describe('loading twice', () => {
+  it('the same file loads twice in one process (kiln numbers the second variables, matching goes by layer)', async () => {
+    const tf = await tfjs();
+    const m = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2], name: 'only' })] });
+    await randomizeTfjs(m);
+    const path = await saveTfjsToFiles(m, tempDir());
+    const first = await loadModelFile(path);
+    const second = await loadModelFile(path);
+    expect(second.weights.map((w) => w.name)).not.toEqual(first.weights.map((w) => w.name));
+    expect(second.getWeights()).toEqual(first.getWeights());
+    await expectSameOutputs(second, m, [[2]]);
+  });
+});
+
 describe('kiln → TF.js → kiln', () => {
   it('keeps every weight bit-exact, and TF.js computes what kiln computes', async () => {
     const inp = Input({ shape: [6, 6, 2] });
