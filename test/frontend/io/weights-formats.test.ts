@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { layers, loadModelFrom, Model, Sequential, weightsFormatOf, type SymbolicTensor } from '../../../src/index.js';
+import { layers, loadModelFile, loadModelFrom, Model, Sequential, weightsFormatOf, type SymbolicTensor } from '../../../src/index.js';
 import { randomData } from '../../support/random.js';
 import { kerasArchive } from './keras-writer.js';
 import { tempDir } from './helpers.js';
@@ -61,6 +61,26 @@ describe('saving where it cannot', () => {
   it('a missing folder is an error naming the path', async () => {
     const model = mlp();
     await expect(model.save('/nonexistent-dir/model.json')).rejects.toThrow(/\/nonexistent-dir\/(model\.json|weights\.bin): cannot write: /);
+  });
+});
+
+describe('TF.js shards', () => {
+  it('weights split over several shards (a weight crossing a shard boundary) and several groups load', async () => {
+    const model = mlp();
+    model.weights.forEach((w, i) => w.write(randomData(w.size, 20 + i)));
+    const dir = tempDir();
+    await model.save(join(dir, 'model.json'));
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    const bin = readFileSync(join(dir, 'weights.bin'));
+    const [first, ...rest] = json.weightsManifest[0].weights;
+    const firstBytes = 4 * first.shape.reduce((a: number, b: number) => a * b, 1);
+    writeFileSync(join(dir, 'group1-shard1of2.bin'), bin.subarray(0, firstBytes));
+    writeFileSync(join(dir, 'group2-shard1of2.bin'), bin.subarray(firstBytes, firstBytes + 10));
+    writeFileSync(join(dir, 'group2-shard2of2.bin'), bin.subarray(firstBytes + 10));
+    json.weightsManifest = [{ paths: ['group1-shard1of2.bin'], weights: [first] }, { paths: ['group2-shard1of2.bin', 'group2-shard2of2.bin'], weights: rest }];
+    writeFileSync(join(dir, 'split.json'), JSON.stringify(json));
+    const loaded = await loadModelFile(join(dir, 'split.json'));
+    expect(bits(loaded as Sequential)).toEqual(bits(model));
   });
 });
 
