@@ -4,7 +4,7 @@
 // `nvidia-smi --query-gpu=index,utilization.gpu,memory.used` is sampled in the background, and each
 // sample is tagged with the run it fell in, so the table shows that every GPU of a run worked.
 // Usage (on the GPU machine: bash ../shared/device/pack.sh, carry .devpack, then):
-//   . .devpack/setup.sh && node --import tsx bench/replicas.ts [--batch 4096] [--iters 10] [--models mlp,cnn,resnet] [--replicas 1,2]
+//   . .devpack/setup.sh && node --import tsx bench/replicas.ts [--batch 4096] [--train-batch N] [--iters 10] [--models mlp,cnn,resnet] [--replicas 1,2]
 // Prints a table; with $OUT set, writes $OUT/replicas.json and $OUT/nvidia-smi.csv.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -19,6 +19,8 @@ import { resolveCompileArgs } from '../src/training/config.js';
 const { values: opt } = parseArgs({
   options: {
     batch: { type: 'string', default: '4096' },
+    // The resnet train step does not compile at batch ≥ 2048 per device yet (a conv-gradient GEMM of 2M+ rows needs more workgroups than one dispatch holds) and its arena passes 4 GiB at 1024.
+    'train-batch': { type: 'string' },
     iters: { type: 'string', default: '10' },
     models: { type: 'string', default: 'mlp,cnn,resnet' },
     replicas: { type: 'string', default: '1,2' },
@@ -26,6 +28,7 @@ const { values: opt } = parseArgs({
   },
 });
 const batch = Number(opt.batch);
+const trainBatch = Number(opt['train-batch'] ?? opt.batch);
 const iters = Number(opt.iters);
 const counts = opt.replicas.split(',').map(Number);
 
@@ -96,11 +99,20 @@ async function runOne(name: string, n: number, devices: OpenAdapter[]): Promise<
   row.predictMs = await time(() => net.predict(inputs));
   net.destroy();
 
+  try {
+    await trainOne(row, name, n, use, net.inputs.map((s) => ({ name: s.name, perSample: numel(s.shape) / batch })));
+  } catch (e) {
+    row.error = `train step: ${(e as Error).message.split('\n')[0]}`;
+  }
+  return row;
+}
+
+async function trainOne(row: Row, name: string, n: number, use: OpenAdapter[], inputs: { name: string; perSample: number }[]): Promise<void> {
   const fresh = await SAMPLES[name]();
   const config = resolveCompileArgs(fresh, { optimizer: optimizers.SGD({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' });
-  const session = n === 1 ? await TrainingSession.create(fresh, config, batch, use[0], { readLoss: true }) : await DataParallelSession.create(fresh, config, batch, use, { readLoss: true });
-  const y = new Float32Array(batch * 10).map((_, i) => (i % 10 === Math.floor(i / 10) % 10 ? 1 : 0));
-  const feeds: Record<string, Float32Array> = Object.fromEntries(session.inputNames.map((k, i) => [k, i < net.inputs.length ? (inputs[net.inputs[i].name] as Float32Array) : y]));
+  const session = n === 1 ? await TrainingSession.create(fresh, config, trainBatch, use[0], { readLoss: true }) : await DataParallelSession.create(fresh, config, trainBatch, use, { readLoss: true });
+  const y = new Float32Array(trainBatch * 10).map((_, i) => (i % 10 === Math.floor(i / 10) % 10 ? 1 : 0));
+  const feeds: Record<string, Float32Array> = Object.fromEntries(session.inputNames.map((k, i) => [k, i < inputs.length ? fill(inputs[i].perSample * trainBatch, 7 + i) : y]));
   // Each step reads its loss back, as the peers' train steps do.
   row.trainStepMs = await time(() => session.step(feeds) as Promise<TensorMap | unknown>);
   const t = performance.now();
@@ -108,7 +120,6 @@ async function runOne(name: string, n: number, devices: OpenAdapter[]): Promise<
   await session.flush();
   row.trainPipelinedMs = (performance.now() - t) / iters;
   session.destroy();
-  return row;
 }
 
 // What the driver sees, next to what kiln opens below (the PCI addresses should match).
@@ -151,30 +162,28 @@ for (const name of opt.models.split(',')) {
     const one = rows.find((r) => r.model === name && r.replicas === 1);
     const scale = (k: 'predictMs' | 'trainStepMs' | 'trainPipelinedMs') => (one?.[k] && row[k] ? ` (${(one[k]! / row[k]!).toFixed(2)}x)` : '');
     const g = Object.entries(row.gpus).map(([i, v]) => `gpu${i} ${v.util.toFixed(0)}% ${v.memMiB}MiB`).join(', ');
-    console.log(
-      row.error
-        ? `${name} replicas=${n} error: ${row.error}`
-        : `${name} replicas=${n} batch=${batch} predict_ms=${row.predictMs!.toFixed(2)}${scale('predictMs')} train_step_ms=${row.trainStepMs!.toFixed(2)}${scale('trainStepMs')} train_pipelined_ms=${row.trainPipelinedMs!.toFixed(2)}${scale('trainPipelinedMs')}${g ? ` | ${g}` : ''}`,
-    );
+    const ms = (k: 'predictMs' | 'trainStepMs' | 'trainPipelinedMs') => (row[k] === undefined ? '-' : `${row[k]!.toFixed(2)}${scale(k)}`);
+    console.log(`${name} replicas=${n} batch=${batch} train_batch=${trainBatch} predict_ms=${ms('predictMs')} train_step_ms=${ms('trainStepMs')} train_pipelined_ms=${ms('trainPipelinedMs')}${g ? ` | ${g}` : ''}${row.error ? ` | error: ${row.error}` : ''}`);
   }
 }
 smi?.kill();
 for (const d of devices) d.device.destroy();
 
 // The table: throughput in samples/s and the scaling over one replica.
-const perSec = (ms?: number) => (ms ? ((batch / ms) * 1000).toFixed(0) : '-');
+const perSec = (ms: number | undefined, b = batch) => (ms ? ((b / ms) * 1000).toFixed(0) : '-');
+console.log(`\npredict at batch ${batch}, train step at batch ${trainBatch} (whole batch, split over the replicas)`);
 console.log(`\n| model | replicas | predict samples/s | scaling | train step samples/s | scaling | train (pipelined) samples/s | scaling |`);
 console.log(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
 for (const r of rows) {
   const one = rows.find((x) => x.model === r.model && x.replicas === 1);
   const s = (k: 'predictMs' | 'trainStepMs' | 'trainPipelinedMs') => (one?.[k] && r[k] ? `${(one[k]! / r[k]!).toFixed(2)}×` : '-');
-  console.log(`| ${r.model} | ${r.replicas} | ${perSec(r.predictMs)} | ${s('predictMs')} | ${perSec(r.trainStepMs)} | ${s('trainStepMs')} | ${perSec(r.trainPipelinedMs)} | ${s('trainPipelinedMs')} |${r.error ? ` error: ${r.error}` : ''}`);
+  console.log(`| ${r.model} | ${r.replicas} | ${perSec(r.predictMs)} | ${s('predictMs')} | ${perSec(r.trainStepMs, trainBatch)} | ${s('trainStepMs')} | ${perSec(r.trainPipelinedMs, trainBatch)} | ${s('trainPipelinedMs')} |${r.error ? ` error: ${r.error}` : ''}`);
 }
 
 if (process.env.OUT) {
   mkdirSync(process.env.OUT, { recursive: true });
   const adapters = devices.map((d, i) => ({ gpu: i, pci: d.pci ?? null, description: d.adapter.description, vendor: d.adapter.vendor }));
-  writeFileSync(`${process.env.OUT}/replicas.json`, JSON.stringify({ batch, iters, adapters, rows }, null, 1));
+  writeFileSync(`${process.env.OUT}/replicas.json`, JSON.stringify({ batch, trainBatch, iters, adapters, rows }, null, 1));
   writeFileSync(`${process.env.OUT}/nvidia-smi.csv`, ['t_ms,run,index,utilization_gpu,memory_used_mib', ...samples.map((s) => `${s.t},${s.run},${s.index},${s.util},${s.memMiB}`)].join('\n'));
   console.log(`wrote ${process.env.OUT}/replicas.json and nvidia-smi.csv (${samples.length} samples)`);
 }
