@@ -20,6 +20,11 @@ import { intOption } from './options.js';
 /** The sample models the demo can train, by name. */
 const SAMPLES: Record<string, string> = { mlp: 'samples/mlp.ts', cnn: 'samples/cnn.ts' };
 const samplePath = (name: string) => fileURLToPath(new URL(`../../${SAMPLES[name]}`, import.meta.url));
+/**
+ * Adam's peak learning rate per sample (cosine-decayed to 0): what the same model and recipe needed in
+ * PyTorch to reach the issue's accuracy in 5 epochs (bench/accuracy_torch.py; BENCHMARKS.md has the runs).
+ */
+const LEARNING_RATES: Record<string, number> = { mlp: 1e-3, cnn: 2e-3 };
 
 /** Rows of the per-image table; accuracy counts every image. */
 const SHOWN = 16;
@@ -42,6 +47,7 @@ interface DemoOptions {
   model: string;
   seed: number;
   lrSchedule: string;
+  learningRate?: number;
 }
 
 const log = (line: string) => console.log(line);
@@ -58,7 +64,8 @@ export function demoCommand(): Command {
     .option('-e, --epochs <n>', `training epochs (default ${TRAINING.gpu.epochs} on a GPU, ${TRAINING.software.epochs} on a software adapter)`, intOption(1, 1000))
     .option('--train-count <n>', `training images (default all ${TRAINING.gpu.samples} on a GPU, ${TRAINING.software.samples} on a software adapter)`, intOption(1, 60_000))
     .option('--no-train', 'skip training: classify with the untrained weights')
-    .option('--lr-schedule <name>', "Adam's learning rate: 'cosine' (1e-3 decayed to 0 over the run, Keras's CosineDecay) or 'constant' (1e-3)", 'cosine')
+    .option('--lr-schedule <name>', "Adam's learning rate: 'cosine' (decayed to 0 over the run, Keras's CosineDecay) or 'constant'", 'cosine')
+    .option('--learning-rate <lr>', `Adam's (peak) learning rate (default ${Object.entries(LEARNING_RATES).map(([m, lr]) => `${lr} for ${m}`).join(', ')})`, parseFloat)
     .option('--seed <n>', 'seed of the weight initialization and of the epoch shuffles', intOption(0, 2 ** 31 - 1), 1)
     .option('-m, --model <name>', `which sample to train: ${Object.keys(SAMPLES).join(' or ')}`, 'mlp')
     .action(async (opts: DemoOptions) => {
@@ -99,9 +106,9 @@ function report(data: FashionMnist, predicted: number[], confidence: number[], t
 }
 
 /** The demo's learning rates, by `--lr-schedule`, for a run of `steps` steps. */
-const LR_SCHEDULES: Record<string, (steps: number) => LearningRate> = {
-  constant: () => 1e-3,
-  cosine: (steps) => optimizers.cosineDecay({ initialLearningRate: 1e-3, decaySteps: steps }),
+const LR_SCHEDULES: Record<string, (peak: number, steps: number) => LearningRate> = {
+  constant: (peak) => peak,
+  cosine: (peak, steps) => optimizers.cosineDecay({ initialLearningRate: peak, decaySteps: steps }),
 };
 
 /** Trains the model on Fashion-MNIST training images (a subset on a software adapter, and says so). */
@@ -112,9 +119,11 @@ async function train(model: Model, opts: DemoOptions, software: boolean, batch: 
   const data = loadFashionMnist({ split: 'train', dir: opts.dataDir, limit: samples });
   if (software && opts.trainCount === undefined) log(`  on this software adapter the demo trains on the first ${data.count} of the 60000 training images for ${epochs} epochs (--train-count 60000 --epochs 5 for the full run)`);
   const steps = Math.floor(data.count / batch) * epochs;
-  const learningRate = LR_SCHEDULES[opts.lrSchedule]?.(steps);
+  const peak = opts.learningRate ?? LEARNING_RATES[opts.model];
+  if (!(peak > 0)) throw new CliError(`--learning-rate must be a positive number, got ${opts.learningRate}`);
+  const learningRate = LR_SCHEDULES[opts.lrSchedule]?.(peak, steps);
   if (learningRate === undefined) throw new CliError(`unknown --lr-schedule '${opts.lrSchedule}'; known: ${Object.keys(LR_SCHEDULES).join(', ')}`);
-  const lrText = typeof learningRate === 'number' ? 'Adam 1e-3' : `Adam 1e-3 with cosine decay to 0 over ${steps} steps`;
+  const lrText = typeof learningRate === 'number' ? `Adam ${peak}` : `Adam ${peak} with cosine decay to 0 over ${steps} steps`;
   log(`\ntraining on ${data.count} images, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batch}, ${lrText}, sparse categorical cross-entropy, seed ${opts.seed}:`);
   model.compile({ optimizer: optimizers.Adam({ learningRate }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   const t0 = performance.now();
