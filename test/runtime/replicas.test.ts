@@ -49,6 +49,18 @@ describe('replicas for inference', () => {
     two.destroy();
   });
 
+  it('a convolutional model split over two replicas matches the float64 interpreter', async () => {
+    clearSession();
+    const model = new Sequential({ name: 'replica_cnn', layers: [layers.Conv2D({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [6, 6, 2] }), layers.MaxPooling2D({ poolSize: 2 }), layers.Flatten(), layers.Dense(3)] });
+    const net = (await compile(model, { batch: 4, replicas: 2, devices: await twoDevices() })) as ReplicatedNet;
+    for (const r of net.replicas) await r.fill(NaN);
+    const x = randomData(4 * 6 * 6 * 2, 12);
+    const got = await net.predict({ [net.inputs[0].name]: x });
+    const ref = interpretModel(model, [{ shape: [4, 6, 6, 2], dtype: 'float32', data: x }]);
+    expectClose(got[net.outputs[0].name], Object.values(ref.outputs)[0].data, { rtol: 1e-4, atol: 1e-5 }, 'conv replicas vs interpreter');
+    net.destroy();
+  });
+
   it('loadBundle with replicas runs the bundle as it is on each device: a call takes replicas × its batch', async () => {
     const model = mlp();
     const { bundle } = compileBundle(model, { batch: 2 });
