@@ -95,6 +95,33 @@ describe('two replicas against one on the whole batch', () => {
   }
 });
 
+describe('a convolutional model under replicas', () => {
+  it('matches one replica on the whole batch after 2 SGD steps', async () => {
+    clearSession();
+    const make = (name: string) =>
+      new Sequential({ name, layers: [layers.Conv2D({ filters: 3, kernelSize: 3, activation: 'relu', inputShape: [5, 5, 2], name: `${name}_c` }), layers.Flatten(), layers.Dense(3, { activation: 'softmax', name: `${name}_o` })] });
+    const single = make('conv_single');
+    const replicated = make('conv_replicated');
+    replicated.setWeights(single.getWeights());
+    const devices = await twoDevices();
+    const args = () => ({ optimizer: optimizers.SGD({ learningRate: 0.2 }), loss: 'categoricalCrossentropy' as const });
+    const one = await TrainingSession.create(single, resolveCompileArgs(single, args()), 4, devices[0]);
+    const two = await DataParallelSession.create(replicated, resolveCompileArgs(replicated, args()), 4, devices);
+    for (let k = 0; k < 2; k++) {
+      const x = randomData(4 * 5 * 5 * 2, 60 + k);
+      const y = new Float32Array(4 * 3);
+      randomInts(4, 3, 70 + k).forEach((c, r) => (y[r * 3 + c] = 1));
+      void one.step({ [one.inputNames[0]]: x, [one.inputNames[1]]: y });
+      void two.step({ [two.inputNames[0]]: x, [two.inputNames[1]]: y });
+    }
+    await one.pullWeights();
+    await two.pullWeights();
+    single.weights.forEach((w, i) => expectClose(replicated.weights[i].read(), w.read(), WEIGHT_TOL, `weight '${w.name}'`));
+    one.destroy();
+    two.destroy();
+  }, 180_000);
+});
+
 describe('BatchNormalization under replicas', () => {
   it("averages the replicas' moving statistics: after one step the moving mean is the whole batch's, and the replicas stay identical", async () => {
     clearSession();
