@@ -80,6 +80,8 @@ export async function findDeviceSelectLayer(): Promise<string | undefined> {
 /** One WebGPU instance per adapter found: in Node with several GPUs, one Dawn instance per PCI address. */
 interface Found {
   readonly gpu?: GPU;
+  /** The adapter, asked for while DRI_PRIME named this GPU; devices are opened from it. */
+  readonly adapter?: GPUAdapter;
   readonly pci?: string;
 }
 
@@ -119,11 +121,17 @@ async function findAdapters(options: OpenAdaptersOptions): Promise<Found[]> {
   const create = await loadDawn();
   const before = process.env.DRI_PRIME;
   try {
-    // The layer reads DRI_PRIME when create() makes its Vulkan instance, so each instance sees one GPU.
-    return gpus.map((g) => {
+    // The layer reads DRI_PRIME when the Vulkan instance is made, which Dawn may defer to the first
+    // adapter request: each instance is asked for its adapter while its GPU's address is set
+    // (on two H200s, instances made first and asked later all landed on GPU 0).
+    const out: Found[] = [];
+    for (const g of gpus) {
       process.env.DRI_PRIME = driPrimeOf(g.address);
-      return { gpu: create([...DAWN_FLAGS]), pci: g.address };
-    });
+      const gpu = create([...DAWN_FLAGS]);
+      const adapter = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? undefined;
+      out.push({ gpu, adapter, pci: g.address });
+    }
+    return out;
   } finally {
     if (before === undefined) delete process.env.DRI_PRIME;
     else process.env.DRI_PRIME = before;
@@ -157,7 +165,8 @@ export async function openAdapters(count: DeviceCount = 'all', options: OpenAdap
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const f = list[i % list.length];
-      const ctx = await openDevice({ gpu: f.gpu });
+      // An adapter gives one device; further devices on it (more asked for than found) request it again.
+      const ctx = await openDevice({ gpu: f.gpu, adapter: i < list.length ? f.adapter : undefined });
       return { ...ctx, index: i % list.length, ...(f.pci ? { pci: f.pci } : {}) };
     }),
   );

@@ -66,9 +66,8 @@ export async function loadDawn(): Promise<(flags: string[]) => GPU> {
 }
 
 /** Opens a device on the default adapter with the adapter's own limits; fails with install instructions when there is none. */
-export async function openDevice(options: { powerPreference?: GPUPowerPreference; gpu?: GPU } = {}): Promise<GpuContext> {
-  const gpu = options.gpu ?? (await getGpu());
-  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+export async function openDevice(options: { powerPreference?: GPUPowerPreference; gpu?: GPU; adapter?: GPUAdapter } = {}): Promise<GpuContext> {
+  const adapter = options.adapter ?? (await (options.gpu ?? (await getGpu())).requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' }));
   if (!adapter) throw new AdapterError(INSTALL_HELP);
   const wanted: Record<string, number> = {};
   for (const key of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const) {
