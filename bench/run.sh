@@ -9,7 +9,7 @@
 # Environment (defaults in brackets):
 #   BENCH_PARTS       parts to run [tune,models,gemm,load,overhead]; tune runs `kiln tune` on every bench model
 #                     and batch and on the GEMM sizes of BENCH_TUNE_GEMM_SIZES [1024,4096], into KILN_TUNING_DIR
-#                     [$OUT/tuning], which the later parts' compiles read
+#                     [$OUT/tuning]; the later parts' compiles read it only with BENCH_TUNED=1
 #   BENCH_MODELS      bench models [mlp,cnn,resnet,lstm]     BENCH_BATCHES  [1,256,4096]     BENCH_ITERS [20]
 #   BENCH_PEERS       peers to run [torch,ort,tfjs]
 #   BENCH_GEMM_SIZES  [256,512,1024,2048,4096,8192]          BENCH_PRECISIONS [fp32,mixed]
@@ -63,6 +63,9 @@ if has "$parts" tune; then
   say "kiln tune (winners into $KILN_TUNING_DIR)"
   run kiln-tune kiln bench/tune.ts --models "$models" --batches "$batches" --gemm-sizes "$(has "$parts" gemm && echo "${BENCH_TUNE_GEMM_SIZES:-1024,4096}")"
 fi
+# The tuning table keys a GEMM by M×N×batches, not K, and its winners made the ResNet's predict 2×
+# slower on the H200 (2026-11-22): the later parts compile untuned unless BENCH_TUNED=1.
+[[ ${BENCH_TUNED:-0} == 1 ]] || export KILN_TUNING_DIR="$tmp/untuned"
 
 if has "$parts" models; then
   say "kiln models"

@@ -1,5 +1,7 @@
 import type { Model } from '../frontend/model.js';
 import { ndarray } from '../ir/ndarray.js';
+import type { Node } from '../ir/types.js';
+import { rnnLayout } from '../ir/ops/recurrent.js';
 import { GraphBuilder } from '../passes/builder.js';
 import { runPipeline } from '../passes/pipelines.js';
 import { specializeBatch } from '../passes/bind-batch.js';
@@ -29,13 +31,16 @@ export const FORWARD_PASSES: readonly Pass[] = [specializeBatch, foldLearningPha
 export const FUSION_PASSES: readonly Pass[] = [constantFold, cse, dce, fuseEpilogues, fuseElementwise, fuseOptimizer, dce];
 
 /**
- * Gives every dropout the optimizer's step counter as its third input, so each step draws a new mask
+ * Gives every dropout (and every recurrent layer with dropout) the optimizer's step counter as its last input, so each step draws a new mask
  * (Keras's behaviour); the counter is the `iterations` weight that applyOptimizer advances (with
  * several optimizers, the first one's, named by `counterName`).
  */
 export function dropoutPerStep(program: Program, counterName: string = ITERATIONS): Program {
   const { graph } = program;
-  if (!graph.nodes.some((n) => n.op === 'dropout')) return program;
+  // Recurrent layers with (recurrent) dropout draw their masks from the step counter too, when they take one.
+  const drawsPerStep = (n: Node, inputs: readonly unknown[]) =>
+    (n.op === 'dropout' && inputs.length === 2) || (n.op === 'rnnSequence' && rnnLayout(n.attrs, inputs.length).training >= 0 && rnnLayout(n.attrs, inputs.length).step < 0);
+  if (!graph.nodes.some((n) => drawsPerStep(n, n.inputs))) return program;
   const b = new GraphBuilder();
   const weights = new Map(program.weights);
   const counter = graph.nodes.find((n) => n.op === 'weight' && n.attrs.name === counterName);
@@ -47,7 +52,7 @@ export function dropoutPerStep(program: Program, counterName: string = ITERATION
   }
   for (const n of graph.nodes) {
     const inputs = n.inputs.map((r) => ({ node: map.get(r.node)!, output: r.output }));
-    const out = n.op === 'dropout' && inputs.length === 2 ? b.add(n.op, [...inputs, step ?? { node: map.get(counter!.id)!, output: 0 }], n.attrs, n.name) : b.copy(n, inputs);
+    const out = drawsPerStep(n, inputs) ? b.add(n.op, [...inputs, step ?? { node: map.get(counter!.id)!, output: 0 }], n.attrs, n.name) : b.copy(n, inputs);
     map.set(n.id, out[0].node);
   }
   const remap = (r: { node: number; output: number }) => ({ node: map.get(r.node)!, output: r.output });
