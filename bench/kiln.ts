@@ -15,6 +15,7 @@ import { benchDevice, benchModel, emit, median, randomInputs, reason, variant } 
 const { values: opt } = parseArgs({ options: {
   batches: { type: 'string', default: '1,256' }, iters: { type: 'string', default: '20' }, models: { type: 'string', default: 'mlp,cnn,resnet,lstm' },
   'predict-only': { type: 'boolean', default: false }, 'budget-ms': { type: 'string', default: '4000' },
+  precision: { type: 'string', default: 'float32' },
 } });
 
 const gpu = await benchDevice();
@@ -38,7 +39,9 @@ async function timed(fn: () => Promise<unknown>): Promise<{ ms: number; n: numbe
 
 for (const batch of opt.batches.split(',').map(Number)) {
   for (const name of opt.models.split(',')) {
-    const base = { part: 'models', system: 'kiln', model: name, batch, variant: variant() } as const;
+    // Mixed-precision rows are a variant of kiln's rows, as the Dawn-toggle rows are.
+    const mixed = opt.precision === 'mixed';
+    const base = { part: 'models', system: 'kiln', model: name, batch, variant: [variant(), mixed ? 'mixed' : ''].filter(Boolean).join(',') } as const;
     const got = await benchModel(name);
     if ('missing' in got) {
       for (const metric of opt['predict-only'] ? ['predict'] : ['predict', 'train']) emit({ ...base, metric, status: 'missing', reason: got.missing });
@@ -46,7 +49,7 @@ for (const batch of opt.batches.split(',').map(Number)) {
     }
     let inputs: Record<string, Float32Array> = {};
     try {
-      const compiled = compileBundle(got.model, { batch, profile: profileForAdapter(gpu.adapter), tuning });
+      const compiled = compileBundle(got.model, { batch, profile: profileForAdapter(gpu.adapter), tuning, ...(mixed ? { precision: 'mixed' as const } : {}) });
       const net = await Net.create(compiled.bundle, gpu);
       inputs = randomInputs(net.inputs);
       const p = await timed(() => net.predict(inputs));

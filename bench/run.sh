@@ -70,6 +70,7 @@ fi
 if has "$parts" models; then
   say "kiln models"
   run kiln kiln bench/kiln.ts --batches "$batches" --iters "$iters" --models "$models"
+  if has "$precisions" mixed; then say "kiln models, mixed precision (predict)"; run kiln kiln bench/kiln.ts --batches "$batches" --iters "$iters" --models "$models" --precision mixed --predict-only; fi
   for B in ${batches//,/ }; do
     if (( ort_ok )); then say "ORT batch $B"; run ort bash -c "cd bench/peers && timeout 200 node ort_peer.mjs '$tmp/onnx' --batch $B --iters $((iters + 10)) --models $models"; fi
     if (( tfjs_ok )); then

@@ -46,7 +46,8 @@ export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PRO
 export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number) {
   const t = gemmTiles(M, N, batches, minWorkgroups);
   const [BM, BN] = [blockM(t), blockN(t)];
-  return { M, N, K, ...t, BM, BN, threads: t.WX * t.WY, tileA: t.BK * BM, tileB: t.BK * BN, loaders };
+  const threads = t.WX * t.WY;
+  return { M, N, K, ...t, BM, BN, threads, tileA: t.BK * BM, tileB: t.BK * BN, loaders, loadsA: Math.ceil((t.BK * BM) / threads), loadsB: Math.ceil((t.BK * BN) / threads) };
 }
 
 /** Workgroup size and counts covering M×N for `batches` batch entries. */
