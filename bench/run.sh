@@ -63,8 +63,8 @@ if has "$parts" tune; then
   say "kiln tune (winners into $KILN_TUNING_DIR)"
   run kiln-tune kiln bench/tune.ts --models "$models" --batches "$batches" --gemm-sizes "$(has "$parts" gemm && echo "${BENCH_TUNE_GEMM_SIZES:-1024,4096}")"
 fi
-# The tuning table keys a GEMM by M×N×batches, not K, and its winners made the ResNet's predict 2×
-# slower on the H200 (2026-11-22): the later parts compile untuned unless BENCH_TUNED=1.
+# Tuned tilings made the ResNet's predict 2× slower on the H200 while the table's key left out K
+# (2026-11-22; fixed since, not yet re-measured): the later parts compile untuned unless BENCH_TUNED=1.
 [[ ${BENCH_TUNED:-0} == 1 ]] || export KILN_TUNING_DIR="$tmp/untuned"
 
 if has "$parts" models; then

@@ -49,7 +49,10 @@ export function rebuildBundle(bundle: Bundle, profile: TargetProfile, tuning?: T
 }
 
 const tilesName = (t: GemmTiles) => `${t.WX}×${t.WY}·${t.TM}×${t.TN}·${t.BK}`;
-const parseKey = (key: string) => key.replace(/^gemm:/, '').split('x').map(Number) as [number, number, number];
+const parseKey = (key: string) => {
+  const [grid, depth] = key.replace(/^gemm:/, '').split(':k');
+  return [...grid.split('x').map(Number), depth === undefined ? undefined : Number(depth)] as [number, number, number, number | undefined];
+};
 
 /** Times the candidates of every GEMM problem in `bundle` on `tdev`; returns the winners and the bundle rebuilt with them. */
 export async function tuneBundle(
@@ -70,8 +73,8 @@ export async function tuneBundle(
     const builds = candidates.map((tiles) => ({ tiles, bundle: rebuildBundle(base, profile, table(tiles)) }));
     // The steps this problem's tiling changes: their kernel differs between candidates.
     const affected = base.manifest.steps.map((_, i) => i).filter((i) => new Set(builds.map((b) => b.bundle.manifest.steps[i].kernel)).size > 1);
-    const [M, N, batches] = parseKey(key);
-    const untuned = gemmTiles(M, N, batches, profile.minWorkgroups);
+    const [M, N, batches, K] = parseKey(key);
+    const untuned = gemmTiles(M, N, batches, profile.minWorkgroups, K);
     if (!affected.length) continue;
     const tried: { tiles: GemmTiles; ms?: number; error?: string }[] = [];
     for (const b of builds) {

@@ -40,10 +40,10 @@ export interface AdapterIdentity {
 export class TuningError extends KilnError {}
 
 /**
- * The key of a register-blocked GEMM problem: its output grid (M×N, `batches` times). K is left out
- * because the dispatch, which must agree with the kernel, is computed from the grid alone.
+ * The key of a register-blocked GEMM problem: its output grid (M×N, `batches` times) and its depth K.
+ * Without K, convolutions of one grid but different depth shared a winner, which slowed the ResNet 2×.
  */
-export const gemmKey = (M: number, N: number, batches = 1) => `gemm:${M}x${N}x${batches}`;
+export const gemmKey = (M: number, N: number, batches = 1, K?: number) => `gemm:${M}x${N}x${batches}${K === undefined ? '' : `:k${K}`}`;
 
 /** A file-name-safe key naming an adapter: vendor, architecture, device and description. */
 export function adapterKey(a: AdapterIdentity): string {
@@ -132,8 +132,8 @@ export function withTuning<T>(table: TuningTable | undefined, build: () => T, on
 }
 
 /** The tuned tiling of a GEMM problem in the active table, if any. */
-export function tunedGemmTiles(M: number, N: number, batches: number): TunedTiles | undefined {
-  const key = gemmKey(M, N, batches);
+export function tunedGemmTiles(M: number, N: number, batches: number, K?: number): TunedTiles | undefined {
+  const key = gemmKey(M, N, batches, K);
   active.onLookup?.(key);
   return active.table?.gemm[key];
 }

@@ -53,7 +53,7 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     const tdev = await openTuningDevice();
     const result = await tuneBundle(compiled.bundle, tdev, { targetMs: 1, samples: 1 });
     // The conv (1 image of 4×4 pixels × 12 = 192 rows, 8 channels) and the Dense (12 rows, 24 columns).
-    expect(result.problems.map((p) => p.key).sort()).toEqual([gemmKey(12, 24, 1), gemmKey(192, 8, 1)]);
+    expect(result.problems.map((p) => p.key).sort()).toEqual([gemmKey(12, 24, 1, 128), gemmKey(192, 8, 1, 18)]);
     for (const p of result.problems) {
       expect(p.tried).toHaveLength(GEMM_TILINGS.length);
       const timed = p.tried.filter((t) => t.ms !== undefined);
@@ -75,7 +75,7 @@ describe('kiln tune', { timeout: 300_000 }, () => {
   it('compile() for an adapter uses the winners cached for it', async () => {
     const model = tinyModel();
     const tdev = await openTuningDevice({ wallOnly: true });
-    const key = gemmKey(192, 8, 1);
+    const key = gemmKey(192, 8, 1, 18);
     const untuned = gemmTiles(192, 8, 1, PROFILES.cpu.minWorkgroups);
     // A tiling the arithmetic would not pick, so only the cache can have chosen it.
     const forced = GEMM_TILINGS.find((t) => t.WX * t.TN === 16 && JSON.stringify(t) !== JSON.stringify(untuned))!;
@@ -98,10 +98,10 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     const code = await main(['tune', path, '--target-ms', '1']);
     log.mockRestore();
     expect(code).toBe(0);
-    expect(stdout).toMatch(/gemm:192x8x1 +\d+×\d+·\d+×\d+·\d+ +[\d.]+ ms/);
+    expect(stdout).toMatch(/gemm:192x8x1:k18 +\d+×\d+·\d+×\d+·\d+ +[\d.]+ ms/);
     expect(stdout).toMatch(/rewrote .*tiny\.kiln with the winners/);
     const table = JSON.parse(readFileSync(join(path, TUNING_FILE), 'utf8'));
-    expect(Object.keys(table.gemm).sort()).toEqual([gemmKey(12, 24, 1), gemmKey(192, 8, 1)]);
+    expect(Object.keys(table.gemm).sort()).toEqual([gemmKey(12, 24, 1, 128), gemmKey(192, 8, 1, 18)]);
     expect(existsSync(join(cacheEnv, `${table.adapter}.json`))).toBe(true);
     const net = await Net.create(await readBundle(path));
     await expectMatchesInterpreter(model, net);

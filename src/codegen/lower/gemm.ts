@@ -34,9 +34,9 @@ const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.cei
  * up to 16) and that still gives enough workgroups for the target (its profile's `minWorkgroups`); failing that, the one giving the most (the
  * smallest block on a tie, wasting the least work).
  */
-export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups): GemmTiles {
+export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups, K?: number): GemmTiles {
   // Forced for an experiment, else timed on this adapter (src/codegen/tuning.ts), else arithmetic.
-  const chosen = tilesFromEnv() ?? tunedGemmTiles(M, N, batches);
+  const chosen = tilesFromEnv() ?? tunedGemmTiles(M, N, batches, K);
   if (chosen) return chosen;
   const fits = CANDIDATES.filter((t) => blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
   return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
@@ -44,15 +44,15 @@ export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PRO
 
 /** Template data of shaders/gemm.wgsl.hbs for an M×N×K problem, given the WGSL of `loadA` and `loadB`. */
 export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number) {
-  const t = gemmTiles(M, N, batches, minWorkgroups);
+  const t = gemmTiles(M, N, batches, minWorkgroups, K);
   const [BM, BN] = [blockM(t), blockN(t)];
   const threads = t.WX * t.WY;
   return { M, N, K, ...t, BM, BN, threads, tileA: t.BK * BM, tileB: t.BK * BN, loaders, loadsA: Math.ceil((t.BK * BM) / threads), loadsB: Math.ceil((t.BK * BN) / threads) };
 }
 
 /** Workgroup size and counts covering M×N for `batches` batch entries. */
-export function gemmDispatch(M: number, N: number, batches = 1, minWorkgroups?: number): { workgroupSize: [number, number, number]; dispatch: [number, number, number] } {
-  const t = gemmTiles(M, N, batches, minWorkgroups);
+export function gemmDispatch(M: number, N: number, K: number, batches = 1, minWorkgroups?: number): { workgroupSize: [number, number, number]; dispatch: [number, number, number] } {
+  const t = gemmTiles(M, N, batches, minWorkgroups, K);
   return { workgroupSize: [t.WX, t.WY, 1], dispatch: [Math.ceil(N / blockN(t)), Math.ceil(M / blockM(t)), batches] };
 }
 

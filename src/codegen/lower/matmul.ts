@@ -91,7 +91,7 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   }
   const f16 = precision === 'f16';
   const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] });
-  return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.batches, ctx.profile.minWorkgroups), operands: s.b.operands, ...(f16 ? { features: ['shader-f16'] } : {}) }];
+  return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.K, s.batches, ctx.profile.minWorkgroups), operands: s.b.operands, ...(f16 ? { features: ['shader-f16'] } : {}) }];
 }
 
 /** A matmul whose epilogue ends in a softmax over rows: one workgroup per row keeps the row in workgroup memory. */
