@@ -20,6 +20,12 @@ const MAX_GROUPS = 65535;
 /** From this many units, x·W for all steps runs first as one GEMM. */
 export const PROJECT_UNITS = 128;
 
+/** `KILN_RNN_PROJECT=1|0` forces the projection GEMM on or off, for experiments (Node only). */
+function projectionForced(): boolean | undefined {
+  const v = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_RNN_PROJECT;
+  return v === '1' ? true : v === '0' ? false : undefined;
+}
+
 /** WGSL of an activation applied to `x`. */
 export function activationWgsl(name: string): string {
   if (name === 'linear') return 'x';
@@ -74,7 +80,7 @@ export function rnnKernelGeometry(node: Node, ctx: LowerContext, L: RnnLayout): 
     throw new UnsupportedOpError(`node '${node.name}': ${node.op} with ${U} units needs ${stateFloats} floats of workgroup memory, more than the ${SHARED_FLOATS} kiln uses`, { node: node.name });
   }
   // Wide inputs do not fit beside the state; with many units the per-step x·W would dominate the serial loop.
-  const projected = F + stateFloats > SHARED_FLOATS || U >= PROJECT_UNITS;
+  const projected = projectionForced() ?? (F + stateFloats > SHARED_FLOATS || U >= PROJECT_UNITS);
   const wg = Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(G, 1)))));
   const rows: [number, number] = B > MAX_GROUPS ? [MAX_GROUPS, Math.ceil(B / MAX_GROUPS)] : [B, 1];
   const geo: RnnGeometry = { B, T, F, U, G, wg, rows, projected, forwardKernels: (n, c, l, record) => forwardKernels(n, c, l, geo, record) };
