@@ -53,6 +53,23 @@ describe('one kernel runs every time step', () => {
   });
 });
 
+describe('large batches: 2 or 4 rows per workgroup share each weight read, tails included', () => {
+  for (const batch of [258, 515]) {
+    it(`LSTM, GRU (both resets) and SimpleRNN at batch ${batch}: sequences, final states, goBackwards`, () =>
+      check(seqModel([4, 3], (x) => [
+        ...(layers.LSTM({ units: 5, returnSequences: true, returnState: true, goBackwards: true })(x) as SymbolicTensor[]),
+        layers.GRU({ units: 4 })(x) as SymbolicTensor,
+        layers.GRU({ units: 3, resetAfter: true, returnSequences: true })(x) as SymbolicTensor,
+        layers.SimpleRNN({ units: 6 })(x) as SymbolicTensor,
+      ]), { batch }));
+  }
+  it('masked steps at batch 300 carry the state forward', () => {
+    const x = Input({ shape: [6], dtype: 'int32' });
+    const e = layers.Embedding({ inputDim: 4, outputDim: 3, maskZero: true })(x) as SymbolicTensor;
+    return check(new Model({ inputs: x, outputs: [layers.GRU({ units: 4, returnSequences: true })(e) as SymbolicTensor, layers.LSTM({ units: 3 })(e) as SymbolicTensor] }), { batch: 300, intRange: 4 });
+  });
+});
+
 describe('wide inputs or many units: the projection for every step is one GEMM, then the loop', () => {
   it('LSTM on 4000 features is two kernels and matches the interpreter', async () => {
     const run = await check(seqModel([4, 4000], (x) => layers.LSTM({ units: 8, returnSequences: true })(x) as SymbolicTensor), { batch: 2 });

@@ -14,6 +14,12 @@ import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 import { UnsupportedOpError } from './index.js';
 
+/** The batch from which the loop kernel takes 4 or 2 rows per workgroup (still filling a large GPU's units). */
+const ROWS_PER_WORKGROUP_FROM: Record<number, number> = { 4: 512, 2: 256, 1: 0 };
+
+/** Workgroups along x and y for `n` of them. */
+const grid = (n: number): [number, number] => (n > MAX_GROUPS ? [MAX_GROUPS, Math.ceil(n / MAX_GROUPS)] : [n, 1]);
+
 /** Floats of workgroup memory a kernel may use (WebGPU guarantees 16 KiB). */
 const SHARED_FLOATS = 3840;
 const MAX_GROUPS = 65535;
@@ -63,6 +69,8 @@ export interface RnnGeometry {
   readonly wg: number;
   /** Workgroups along x and y (one per batch row). */
   readonly rows: readonly [number, number];
+  /** Batch rows per workgroup of the forward loop kernel. */
+  readonly rpw: number;
   /** Whether x·W runs first as a GEMM. */
   readonly projected: boolean;
   /** The forward kernels; `record` binds scratch outputs instead of the node's (rnnSequenceGrad's replay). */
@@ -82,14 +90,18 @@ export function rnnKernelGeometry(node: Node, ctx: LowerContext, L: RnnLayout): 
   // Wide inputs do not fit beside the state; with many units the per-step x·W would dominate the serial loop.
   const projected = projectionForced() ?? (F + stateFloats > SHARED_FLOATS || U >= PROJECT_UNITS);
   const wg = Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(G, 1)))));
-  const rows: [number, number] = B > MAX_GROUPS ? [MAX_GROUPS, Math.ceil(B / MAX_GROUPS)] : [B, 1];
-  const geo: RnnGeometry = { B, T, F, U, G, wg, rows, projected, forwardKernels: (n, c, l, record) => forwardKernels(n, c, l, geo, record) };
+  const rows = grid(B);
+  // Large batches put several rows in one workgroup, so each weight read from memory serves them all.
+  const perRow = (projected ? 0 : F) + stateFloats;
+  const rpw = [4, 2, 1].find((r) => B >= ROWS_PER_WORKGROUP_FROM[r] && r * perRow <= SHARED_FLOATS) ?? 1;
+  const geo: RnnGeometry = { B, T, F, U, G, wg, rows, rpw, projected, forwardKernels: (n, c, l, record) => forwardKernels(n, c, l, geo, record) };
   return geo;
 }
 
 /** The projection GEMM (when projected) and the loop kernel of a forward pass. */
 function forwardKernels(node: Node, ctx: LowerContext, L: RnnLayout, geo: RnnGeometry, record?: (b: Bindings) => Record<string, unknown>): KernelSpec[] {
-  const { B, T, F, U, G, wg, rows, projected } = geo;
+  const { B, T, F, U, G, wg, rpw, projected } = geo;
+  const loopRows = grid(Math.ceil(B / rpw));
   // Inference folds the training flag to false: the masks (a hash per unit and step) are left out entirely.
   const dropout = dropoutLive(node, ctx, L);
   const common = {
@@ -126,14 +138,14 @@ function forwardKernels(node: Node, ctx: LowerContext, L: RnnLayout, geo: RnnGeo
   const training = dropout ? b.input(ctx, node, L.training) : '';
   const step = L.step >= 0 ? b.input(ctx, node, L.step) : undefined;
   const wgsl = renderWithHelpers('rnn-sequence', b, {
-    ...common, ...outs, projected, rowStride: rows[0],
+    ...common, ...outs, projected, rowStride: loopRows[0], rpw, xsSize: rpw * F, gsSize: rpw * G, usSize: rpw * U,
     simple: L.cell === 'simple', lstm: L.cell === 'lstm', gru: L.cell === 'gru', resetAfter: L.resetAfter, gruBefore: L.cell === 'gru' && !L.resetAfter,
     backwards: L.goBackwards, sequences: L.returnSequences && !record,
     act: activationWgsl(L.activation), ract: activationWgsl(L.recurrentActivation),
     x, W, R, xp, bias, h0, c0, mask, training, hm: common.recDropout ? 'hms' : 'hs',
     seedX: seedWgsl(L.seed, step), seedH: seedWgsl((L.seed + 1) >>> 0, step),
   });
-  kernels.push({ name: record ? `${node.name}/replay` : node.name, wgsl, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [rows[0], rows[1], 1], operands: b.operands });
+  kernels.push({ name: record ? `${node.name}/replay` : node.name, wgsl, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [loopRows[0], loopRows[1], 1], operands: b.operands });
   return kernels;
 }
 
