@@ -45,6 +45,8 @@ export function buildBundle(
   options: { mode?: 'inference' | 'training'; profile?: TargetProfile; splitAt?: number } = {},
 ): { bundle: Bundle; report: BundleReport } {
   const training = options.mode === 'training';
+  // State an inference bundle carries from call to call (a stateful RNN's), updated at the end of each.
+  const carried = new Set(graph.updates.filter((u) => u.inference).map((u) => u.weight));
   const byId = nodeIndex(graph);
   const rootNode = (r: ValueRef): { node: Node; ref: ValueRef } => {
     let ref = r;
@@ -68,8 +70,8 @@ export function buildBundle(
   }
   const operand = (r: ValueRef): Operand => {
     const { node, ref } = rootNode(r);
-    // Training updates weights, so they live in the (writable) arena.
-    if (node.op === 'weight') return training ? { kind: 'value', ref } : { kind: 'weight', name: node.attrs.name as string };
+    // Training updates weights, and inference a stateful layer's state, so those live in the (writable) arena.
+    if (node.op === 'weight') return training || carried.has(node.attrs.name as string) ? { kind: 'value', ref } : { kind: 'weight', name: node.attrs.name as string };
     if (node.op === 'constant') return { kind: 'weight', name: constName(node) };
     return { kind: 'value', ref };
   };
@@ -91,7 +93,8 @@ export function buildBundle(
   const used = new Set<string>();
   for (const specs of perNode) for (const s of specs) for (const b of s.operands) if (b.operand.kind === 'weight') used.add(b.operand.name);
 
-  const stateNodes = training ? graph.nodes.filter((n) => n.op === 'weight') : [];
+  const isState = (n: Node) => n.op === 'weight' && (training || carried.has(n.attrs.name as string));
+  const stateNodes = graph.nodes.filter(isState);
   for (const n of stateNodes) used.add(n.attrs.name as string);
   const entries: WeightEntry[] = [];
   let wsize = 0;
@@ -111,8 +114,8 @@ export function buildBundle(
 
   const plan = planMemory(graph, {
     isAlias: (n) => ALIASING_OPS.has(n.op),
-    inArena: (n) => !SOURCE_OPS.has(n.op) || n.op === 'input' || (training && n.op === 'weight'),
-    pinned: (n) => training && n.op === 'weight',
+    inArena: (n) => !SOURCE_OPS.has(n.op) || n.op === 'input' || isState(n),
+    pinned: isState,
     keepAlive: graph.updates.map((u) => u.value),
   });
   const slotOf = (ref: ValueRef, what: string) => {
@@ -167,7 +170,7 @@ export function buildBundle(
     const e = weightAt.get(name)!;
     return { name, shape: e.shape, dtype: e.dtype, offset: slotOf({ node: n.id, output: 0 }, `weight '${name}'`).offset, init: e.offset, size: e.size };
   });
-  const copies = training
+  const copies = stateNodes.length
     ? graph.updates.flatMap((u) => {
         const target = weightNodeOf.get(u.weight);
         if (!target) throw new CodegenError(`update of '${u.weight}', which is not a weight of the graph`, { weight: u.weight });
@@ -178,7 +181,8 @@ export function buildBundle(
         return src.offset === dst.offset ? [] : [{ from: src.offset, to: dst.offset, size: dst.size }];
       })
     : [];
-  if (!training && graph.updates.length) throw new CodegenError(`an inference bundle cannot apply updates (${graph.updates.map((u) => u.weight).join(', ')}); compile with mode 'training'`);
+  const trainingOnly = graph.updates.filter((u) => !u.inference);
+  if (!training && trainingOnly.length) throw new CodegenError(`an inference bundle cannot apply training updates (${trainingOnly.map((u) => u.weight).join(', ')}); compile with mode 'training'`);
   files.set('weights.bin', weightBytes);
   const features = [...new Set(allSpecs.flatMap((k) => k.features ?? []))].sort();
   const graphBytes = new TextEncoder().encode(graphToJSON(graph));
@@ -193,7 +197,7 @@ export function buildBundle(
     weights: { file: 'weights.bin', size: wsize, sha256: sha(weightBytes), entries },
     kernels: [...kernels.values()],
     steps,
-    ...(training ? { state, copies } : {}),
+    ...(stateNodes.length ? { state, copies } : {}),
     graph: { file: 'graph.json', sha256: sha(graphBytes) },
     ...(features.length ? { features } : {}),
   };

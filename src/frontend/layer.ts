@@ -35,6 +35,8 @@ export interface CallArgs {
 export interface Update {
   readonly variable: LayerVariable;
   readonly value: SymbolicTensor;
+  /** Also applied at inference (a stateful RNN's state); batch-norm statistics change only while training. */
+  readonly inference?: boolean;
 }
 
 /** One call of a layer on symbolic tensors: the Keras-level graph that summaries and models walk. */
@@ -218,10 +220,10 @@ export class Layer {
   }
 
   /** Records a state update of this call (only inside `call`). */
-  addUpdate(variable: LayerVariable, value: SymbolicTensor): void {
+  addUpdate(variable: LayerVariable, value: SymbolicTensor, options: { inference?: boolean } = {}): void {
     const frame = updateFrames.at(-1);
     if (!frame) throw new ModelError(`layer '${this.name}': addUpdate is only valid inside call`);
-    frame.push({ variable, value });
+    frame.push({ variable, value, ...(options.inference ? { inference: true } : {}) });
   }
 
   /** All weights: trainable first, then non-trainable, as Keras and TF.js order them. */

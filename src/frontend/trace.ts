@@ -74,7 +74,7 @@ export function traceGraph(spec: TraceSpec): Traced {
   }
 
   const outputs = spec.outputs.map((o) => ({ name: o.name, value: refOf(o.tensor) }));
-  const updates = (spec.updates ?? []).map((u) => ({ weight: u.variable.name, value: refOf(u.value) }));
+  const updates = (spec.updates ?? []).map((u) => ({ weight: u.variable.name, value: refOf(u.value), ...(u.inference ? { inference: true } : {}) }));
   return { graph: { nodes, outputs, updates }, variables };
 }
 

@@ -45,6 +45,8 @@ export interface GraphOutput {
 export interface GraphUpdate {
   readonly weight: string;
   readonly value: ValueRef;
+  /** Also applied at inference (a stateful RNN's state), not only while training (batch-norm statistics). */
+  readonly inference?: boolean;
 }
 
 /**

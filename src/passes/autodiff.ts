@@ -154,7 +154,7 @@ export function autodiff(program: Program, options: AutodiffOptions): Program {
   const remap = (r: ValueRef) => map.get(refKey(r))!;
   const built = b.build(
     [...graph.outputs.map((o) => ({ name: o.name, value: remap(o.value) })), ...gradOutputs],
-    graph.updates.map((u) => ({ weight: u.weight, value: remap(u.value) })),
+    graph.updates.map((u) => ({ ...u, value: remap(u.value) })),
   );
   return { graph: pruneFrom(built, forwardCount), weights: program.weights };
 }

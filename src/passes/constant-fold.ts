@@ -77,12 +77,13 @@ const folding = rewrite('constantFold', [
 /**
  * constantFold: ops on constants become constants (up to MAX_FOLDED_ELEMENTS), dropout with a false
  * training flag becomes its input, and inference batchNorm becomes a per-channel scale and shift.
- * Inference graphs also lose their `updates`: moving statistics change only while training.
+ * Inference graphs also lose their training-only `updates` (moving statistics); a stateful RNN's
+ * state updates (`inference: true`) stay.
  */
 export const constantFold: Pass = {
   name: 'constantFold',
   run(program, ctx) {
     const out = folding.run(program, ctx);
-    return ctx.phase === 'inference' ? { ...out, graph: { ...out.graph, updates: [] } } : out;
+    return ctx.phase === 'inference' ? { ...out, graph: { ...out.graph, updates: out.graph.updates.filter((u) => u.inference) } } : out;
   },
 };

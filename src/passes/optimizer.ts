@@ -247,7 +247,7 @@ export function applyOptimizer(program: Program, options: ApplyOptimizerOptions)
   const shared = rule.shared?.(e, lr, t, c) ?? {};
   const clipped = clipGradients(e, gradRefs, c);
   const wd = typeof c.weight_decay === 'number' && c.weight_decay > 0 ? c.weight_decay : 0;
-  const updates = [...graph.updates.map((u) => ({ weight: u.weight, value: map.get(refKey(u.value))! }))];
+  const updates = [...graph.updates.map((u) => ({ ...u, value: map.get(refKey(u.value))! }))];
   names.forEach((w, i) => {
     const we = e.within(`${scope}/${w}`);
     const shape = b.type(weightRefs.get(w)!).shape as number[];

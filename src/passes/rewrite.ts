@@ -76,7 +76,7 @@ export function rewrite(name: string, rules: readonly Rule[]): Pass {
       }
       const out = builder.build(
         graph.outputs.map((o) => ({ name: o.name, value: map.get(refKey(o.value))! })),
-        graph.updates.map((u) => ({ weight: u.weight, value: map.get(refKey(u.value))! })),
+        graph.updates.map((u) => ({ ...u, value: map.get(refKey(u.value))! })),
       );
       return { graph: out, weights };
     },

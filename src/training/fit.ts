@@ -85,7 +85,14 @@ function targetSlots(model: Model, config: CompiledConfig) {
 }
 
 /** Runs compiled inference (or evaluation) over all samples in batches; a last partial batch gets a bundle of its own size. */
-async function runBatched(compileFor: (batch: number) => Net | Promise<Net>, columns: Column[], count: number, batchSize: number, each: (out: TensorMap, start: number, size: number) => void): Promise<void> {
+async function runBatched(
+  compileFor: (batch: number) => Net | Promise<Net>,
+  columns: Column[],
+  count: number,
+  batchSize: number,
+  each: (out: TensorMap, start: number, size: number) => void,
+  finish?: (nets: readonly Net[]) => Promise<void>,
+): Promise<void> {
   const nets = new Map<number, Net>();
   try {
     for (let start = 0; start < count; start += batchSize) {
@@ -95,6 +102,7 @@ async function runBatched(compileFor: (batch: number) => Net | Promise<Net>, col
       const feeds = Object.fromEntries(columns.map((c, i) => [net.inputs[i].name, sliceColumn(c, start, start + size).data]));
       each(await net.predict(feeds), start, size);
     }
+    await finish?.([...nets.values()]);
   } finally {
     for (const n of nets.values()) n.destroy();
   }
@@ -133,10 +141,20 @@ export async function predictModel(model: Model, x: DataArg, args: { batchSize?:
   const outs = model.outputs.map((o) => new Float32Array(xs.count * numel(o.shape)));
   const names = model.outputNames;
   const gpuCtx = await device();
+  // A stateful layer's state, carried on the GPU from batch to batch, goes back to its variables at the end (Keras keeps it until reset_states).
+  const traced = model.toTraced();
+  const carried = new Set(traced.graph.updates.filter((u) => u.inference).map((u) => u.weight));
+  const stateVariables = traced.variables.filter((v) => carried.has(v.name));
+  const keepState = async (nets: readonly Net[]) => {
+    for (const net of nets) {
+      const values = await net.readState(stateVariables.map((v) => v.name));
+      for (const v of stateVariables) v.write(values[v.name]);
+    }
+  };
   await runBatched((batch) => Net.create(compileBundle(model, { batch, profile: profileForAdapter(gpuCtx.adapter) }).bundle, gpuCtx), xs.columns, xs.count, args.batchSize ?? 32, (out, start, size) => {
     names.forEach((n, i) => outs[i].set(out[n] as Float32Array, start * (outs[i].length / xs.count)));
     void size;
-  });
+  }, stateVariables.length ? keepState : undefined);
   return outs.length === 1 ? outs[0] : outs;
 }
 

@@ -104,7 +104,10 @@ describe('typed errors name the layer and what was expected', () => {
   it('Bidirectional of a layer that is not recurrent', () => {
     expect(() => layers.Bidirectional({ layer: layers.Dense(3), name: 'bi' })).toThrow(/Bidirectional 'bi': layer must be a SimpleRNN, LSTM or GRU, got Dense/);
   });
-  it('stateful, not supported yet, says what to do instead', () => {
-    expect(() => layers.LSTM({ units: 3, stateful: true })).toThrow(/stateful RNNs are not supported yet.*initialState/);
+  it('stateful needs a fixed batch size, and resetStates applies to stateful layers only', () => {
+    const x = Input({ shape: [4, 2] });
+    expect(() => layers.LSTM({ units: 3, stateful: true })(x)).toThrow(/stateful RNN needs a fixed batch size/);
+    const plain = layers.GRU({ units: 3 }) as unknown as { resetStates(): void };
+    expect(() => plain.resetStates()).toThrow(/is not stateful/);
   });
 });

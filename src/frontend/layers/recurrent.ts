@@ -13,7 +13,8 @@ import * as ops from '../ops.js';
 import { emit, type SymbolicTensor } from '../symbolic.js';
 import { trainingFlag } from '../tensors.js';
 import { maskOf, withMask } from '../masks.js';
-import type { LayerVariable } from '../variables.js';
+import { LayerVariable } from '../variables.js';
+import { currentNamePrefix } from '../scopes.js';
 import { initializerConfig, regularizerConfig } from './core.js';
 
 /** Options shared by SimpleRNN, LSTM and GRU (TF.js names). */
@@ -111,12 +112,23 @@ export abstract class RecurrentLayer extends Layer {
     this.returnState = args.returnState ?? false;
     this.goBackwards = args.goBackwards ?? false;
     this.stateful = args.stateful ?? false;
-    if (this.stateful) bad('stateful RNNs are not supported yet (state kept between predict calls); pass the state with initialState instead');
     this.unitForgetBias = cell === 'lstm' && (args.unitForgetBias ?? true);
     this.resetAfter = cell === 'gru' && (args.resetAfter ?? false);
     this.args = args;
     // Only the sequence is checked; initial states may follow it in the input list.
     this.inputSpec = [{ ndim: 3 }];
+  }
+
+  /** A stateful layer's state (h, and c for LSTM), carried from call to call until `resetStates`. */
+  stateVariables: LayerVariable[] = [];
+
+  /** Keras's `reset_states`: the state back to zeros, or to the given values (one array per state). */
+  resetStates(states?: readonly (Float32Array | readonly number[])[]): void {
+    if (!this.stateful) throw new ModelError(`${this.getClassName()} '${this.name}' is not stateful: resetStates applies to stateful layers only`, { layer: this.name });
+    if (states && states.length !== this.stateVariables.length) {
+      throw new ModelError(`${this.getClassName()} '${this.name}' has ${this.stateVariables.length} state(s), resetStates got ${states.length}`, { layer: this.name });
+    }
+    this.stateVariables.forEach((v, k) => v.write(states?.[k] ?? new Float32Array(v.size)));
   }
 
   /** Number of state tensors: h (and c for LSTM). */
@@ -132,6 +144,15 @@ export abstract class RecurrentLayer extends Layer {
     const a = this.args;
     this.kernel = this.addWeight('kernel', [features, cols], a.kernelInitializer ?? 'glorotUniform', { regularizer: getRegularizer(a.kernelRegularizer) });
     this.recurrentKernel = this.addWeight('recurrent_kernel', [this.units, cols], a.recurrentInitializer ?? 'orthogonal', { regularizer: getRegularizer(a.recurrentRegularizer) });
+    if (this.stateful) {
+      const batch = shape[0];
+      if (typeof batch !== 'number') {
+        throw new ModelError(`${this.getClassName()} '${this.name}': a stateful RNN needs a fixed batch size (Input({ batchShape }) or batchInputShape, as Keras), got input shape ${formatShape(shape)}`, { layer: this.name });
+      }
+      // The state is not a weight (Keras neither counts nor saves it): variables of their own, kept on the GPU between calls.
+      this.stateVariables = Array.from({ length: this.stateCount }, (_, k) =>
+        new LayerVariable(`${currentNamePrefix()}${this.name}/states_${k}`, [batch, this.units], new Float32Array(batch * this.units), this, { trainable: false }));
+    }
     if (this.useBias) {
       let init = getInitializer(a.biasInitializer ?? 'zeros');
       if (this.unitForgetBias) init = unitForgetBias(init, this.units);
@@ -149,7 +170,9 @@ export abstract class RecurrentLayer extends Layer {
   }
 
   override call(inputs: SymbolicTensor | SymbolicTensor[], args: RecurrentCallArgs = {}): SymbolicTensor | SymbolicTensor[] {
-    const [x, ...states] = Array.isArray(inputs) ? inputs : [inputs];
+    const [x, ...given] = Array.isArray(inputs) ? inputs : [inputs];
+    const carried = this.stateful && !given.length;
+    const states = carried ? this.stateVariables.map((v) => v.tensor) : given;
     if (states.length && states.length !== this.stateCount) {
       throw new ModelError(`${this.getClassName()} has ${this.stateCount} state(s) but was passed ${states.length} initial state(s)`);
     }
@@ -171,6 +194,8 @@ export abstract class RecurrentLayer extends Layer {
     };
     const opInputs = [x, this.kernel!.tensor, this.recurrentKernel!.tensor, ...(this.bias ? [this.bias.tensor] : []), ...states, ...(mask ? [mask.dtype === 'bool' ? mask : ops.cast(mask, 'bool')] : []), ...(training ? [training] : [])];
     const [y, ...finals] = emit('rnnSequence', opInputs, attrs);
+    // The final state is the next call's initial state, at inference too.
+    if (carried) this.stateVariables.forEach((v, k) => this.addUpdate(v, finals[k], { inference: true }));
     // Keras: the output sequence keeps the input's mask; a last-step output has none.
     const out = this.returnSequences ? withMask(y, mask) : y;
     return this.returnState ? [out, ...finals] : out;
