@@ -71,7 +71,8 @@ describe('a matmul epilogue ending in a row softmax matches the interpreter', ()
 describe('GEMM tilings', () => {
   // Shapes that land on each candidate of src/codegen/lower/gemm.ts (rows, output width, expected block).
   const shapes: [number, number, string][] = [
-    [2048, 1024, '128×64'],
+    [2048, 1024, '128×128'],
+    [1024, 1024, '128×64'],
     [32768, 32, '256×32'],
     [8192, 64, '64×64'],
     [16384, 16, '128×16'],

@@ -92,7 +92,7 @@ function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly numb
   const f16 = precision === 'f16';
   return {
     template: 'conv-gemm',
-    data: { ...g, ...data, x, w, rowsPerPass, loadsA: data.BM / rowsPerPass, coords: unravel('i', outShape), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] },
+    data: { ...g, ...data, x, w, rowsPerPass, batchOffset: '', coords: unravel('i', outShape), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] },
     ...gemmDispatch(M, N, K, 1, profile.minWorkgroups),
     ...(f16 ? { features: ['shader-f16'] } : {}),
   };

@@ -11,10 +11,15 @@ export interface GemmTiles {
   readonly BK: number;
 }
 
-/** Candidates, most work per invocation first; all stage at most 12 KiB in workgroup memory. */
+/**
+ * Candidates, most work per invocation first; all stage at most 12 KiB in workgroup memory. Those with
+ * TM and TN multiples of 4 are quad tilings (vec4 reads of workgroup memory, see `isQuad`).
+ */
 const CANDIDATES: readonly GemmTiles[] = [
+  { WX: 16, WY: 16, TM: 8, TN: 8, BK: 8 }, // 128×128
   { WX: 16, WY: 16, TM: 8, TN: 4, BK: 8 }, // 128×64
-  { WX: 8, WY: 32, TM: 8, TN: 4, BK: 8 }, // 256×32: narrow outputs (32 conv channels)
+  { WX: 4, WY: 32, TM: 8, TN: 8, BK: 8 }, // 256×32: narrow outputs (32 conv channels)
+  { WX: 8, WY: 32, TM: 8, TN: 4, BK: 8 }, // 256×32, more invocations
   { WX: 16, WY: 16, TM: 4, TN: 4, BK: 16 }, // 64×64
   { WX: 16, WY: 16, TM: 8, TN: 1, BK: 16 }, // 128×16
   { WX: 16, WY: 16, TM: 2, TN: 2, BK: 16 }, // 32×32
@@ -42,12 +47,53 @@ export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PRO
   return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
 
+/** Whether a tiling's invocations own whole quads of rows and columns (read as vec4s from workgroup memory). */
+export const isQuad = (t: GemmTiles) => t.TM % 4 === 0 && t.TN % 4 === 0;
+
 /** Template data of shaders/gemm.wgsl.hbs for an M×N×K problem, given the WGSL of `loadA` and `loadB`. */
 export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number) {
   const t = gemmTiles(M, N, batches, minWorkgroups, K);
   const [BM, BN] = [blockM(t), blockN(t)];
   const threads = t.WX * t.WY;
-  return { M, N, K, ...t, BM, BN, threads, tileA: t.BK * BM, tileB: t.BK * BN, loaders, loadsA: Math.ceil((t.BK * BM) / threads), loadsB: Math.ceil((t.BK * BN) / threads) };
+  const quad = isQuad(t);
+  // Quad tilings pad each k row of A by one vec4 (shaders/gemm-tiles.wgsl.hbs).
+  const AS = BM / 4 + 1;
+  const [loadsA, loadsB] = [Math.ceil((t.BK * BM) / threads), Math.ceil((t.BK * BN) / threads)];
+  return {
+    M, N, K, ...t, BM, BN, threads, loaders, quad,
+    tileA: t.BK * BM, tileB: t.BK * BN,
+    AS, BQ: BN / 4, tileAQ: t.BK * AS, tileBQ: (t.BK * BN) / 4,
+    accType: quad ? `array<array<vec4<f32>, ${t.TN / 4}>, ${t.TM}>` : `array<array<f32, ${t.TN}>, ${t.TM}>`,
+    ...unrolled(t),
+    batchOffset: 'batch * M * N + ',
+    loadsA, loadsB, loadsAIdx: range(loadsA), loadsBIdx: range(loadsB),
+  };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, k) => k);
+const LANES = 'xyzw';
+
+/**
+ * The register work of one k step and the output positions of an invocation, as straight-line WGSL
+ * (shaders/gemm-multiply.wgsl.hbs, gemm-store.wgsl.hbs): every register array index is a constant.
+ */
+function unrolled(t: GemmTiles) {
+  if (isQuad(t)) {
+    const [rq, cq] = [range(t.TM / 4), range(t.TN / 4)];
+    return {
+      aLoads: rq.map((q) => `let a${q} = vec4<f32>(tileA[kk * AS + lid.y + ${q}u * WY]);`),
+      bLoads: cq.map((q) => `let b${q} = vec4<f32>(tileB[kk * BQ + lid.x + ${q}u * WX]);`),
+      fmas: range(t.TM).flatMap((r) => cq.map((c) => `acc[${r}][${c}] = fma(vec4<f32>(a${r >> 2}.${LANES[r & 3]}), b${c}, acc[${r}][${c}]);`)),
+      stores: range(t.TM).flatMap((r) => cq.flatMap((c) => range(4).map((v) => ({ row: `(lid.y + ${r >> 2}u * WY) * 4u + ${r & 3}u`, col: `(lid.x + ${c}u * WX) * 4u + ${v}u`, acc: `[${r}][${c}][${v}]` })))),
+    };
+  }
+  const [rs, cs] = [range(t.TM), range(t.TN)];
+  return {
+    aLoads: rs.map((r) => `let a${r} = f32(tileA[kk * BM + lid.y + ${r}u * WY]);`),
+    bLoads: cs.map((c) => `let b${c} = f32(tileB[kk * BN + lid.x + ${c}u * WX]);`),
+    fmas: rs.flatMap((r) => cs.map((c) => `acc[${r}][${c}] = fma(a${r}, b${c}, acc[${r}][${c}]);`)),
+    stores: rs.flatMap((r) => cs.map((c) => ({ row: `lid.y + ${r}u * WY`, col: `lid.x + ${c}u * WX`, acc: `[${r}][${c}]` }))),
+  };
 }
 
 /** Workgroup size and counts covering M×N for `batches` batch entries. */

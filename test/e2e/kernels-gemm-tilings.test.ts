@@ -1,0 +1,39 @@
+/** Every register-blocked GEMM tiling, forced in turn, gives the interpreter's result for a matmul and a conv. */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Input, Model, layers, clearSession, type Layer, type SymbolicTensor } from '../../src/index.js';
+import { GEMM_TILINGS, gemmTiles, isQuad } from '../../src/codegen/lower/gemm.js';
+import { expectGpuMatchesInterpreter, type GpuRun } from '../support/gpu.js';
+import { randomData } from '../support/random.js';
+
+const runs: GpuRun[] = [];
+afterAll(() => runs.forEach((r) => r.net.destroy()));
+afterEach(() => delete process.env.KILN_GEMM_TILES);
+
+const TOL = { rtol: 1e-4, atol: 1e-5 };
+
+/** `layer` on an input of `shape`, its weights seeded random values. */
+function single(layer: Layer, shape: number[]): Model {
+  clearSession();
+  const x = Input({ shape });
+  const model = new Model({ inputs: x, outputs: layer.apply(x) as SymbolicTensor });
+  layer.setWeights(layer.weights.map((w, k) => randomData(w.size, 31 + k, -0.8, 0.8)));
+  return model;
+}
+
+describe('GEMM tilings, each forced', () => {
+  it('include quad tilings (vec4 workgroup reads) and scalar ones', () => {
+    expect(GEMM_TILINGS.filter(isQuad).length).toBeGreaterThan(2);
+    expect(GEMM_TILINGS.some((t) => !isQuad(t))).toBe(true);
+  });
+  for (const t of GEMM_TILINGS) {
+    const name = `${t.WY * t.TM}×${t.WX * t.TN} (${t.WX}×${t.WY} invocations of ${t.TM}×${t.TN}, BK ${t.BK}${isQuad(t) ? ', quad' : ''})`;
+    it(`${name}: a Dense whose sizes are not multiples of the block, and a 3×3 conv`, async () => {
+      process.env.KILN_GEMM_TILES = [t.WX, t.WY, t.TM, t.TN, t.BK].join(',');
+      expect(gemmTiles(300, 70)).toEqual(t);
+      // 300 rows × 37 deep × 70 wide: partial blocks in every direction.
+      runs.push(await expectGpuMatchesInterpreter(single(layers.Dense(70, { activation: 'relu' }), [37]), { batch: 300, ...TOL }));
+      // 2 images of 9×9×5 → 162 pixels × 45 taps × 12 filters.
+      runs.push(await expectGpuMatchesInterpreter(single(layers.Conv2D({ filters: 12, kernelSize: 3, padding: 'same', activation: 'relu' }), [9, 9, 5]), { batch: 2, ...TOL }));
+    });
+  }
+});
