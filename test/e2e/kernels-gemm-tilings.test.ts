@@ -1,6 +1,6 @@
 /** Every register-blocked GEMM tiling, forced in turn, gives the interpreter's result for a matmul and a conv. */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Input, Model, layers, clearSession, type Layer, type SymbolicTensor } from '../../src/index.js';
+import { Input, Model, layers, ops, clearSession, type Layer, type SymbolicTensor } from '../../src/index.js';
 import { GEMM_TILINGS, gemmTiles, isQuad } from '../../src/codegen/lower/gemm.js';
 import { expectGpuMatchesInterpreter, type GpuRun } from '../support/gpu.js';
 import { randomData } from '../support/random.js';
@@ -20,6 +20,14 @@ function single(layer: Layer, shape: number[]): Model {
   return model;
 }
 
+/** aᵀ·b, then times bᵀ: both transposed operand orders (staged with rows, or columns, contiguous). */
+class TransposedProducts extends layers.Layer {
+  override call(inputs: SymbolicTensor | SymbolicTensor[]) {
+    const [a, b] = inputs as SymbolicTensor[];
+    return ops.matmul(ops.matmul(a, b, true, false), b, false, true);
+  }
+}
+
 describe('GEMM tilings, each forced', () => {
   it('include quad tilings (vec4 workgroup reads) and scalar ones', () => {
     expect(GEMM_TILINGS.filter(isQuad).length).toBeGreaterThan(2);
@@ -27,11 +35,15 @@ describe('GEMM tilings, each forced', () => {
   });
   for (const t of GEMM_TILINGS) {
     const name = `${t.WY * t.TM}×${t.WX * t.TN} (${t.WX}×${t.WY} invocations of ${t.TM}×${t.TN}, BK ${t.BK}${isQuad(t) ? ', quad' : ''})`;
-    it(`${name}: a Dense whose sizes are not multiples of the block, and a 3×3 conv`, async () => {
+    it(`${name}: a Dense whose sizes are not multiples of the block, transposed operands, and a 3×3 conv`, async () => {
       process.env.KILN_GEMM_TILES = [t.WX, t.WY, t.TM, t.TN, t.BK].join(',');
       expect(gemmTiles(300, 70)).toEqual(t);
       // 300 rows × 37 deep × 70 wide: partial blocks in every direction.
       runs.push(await expectGpuMatchesInterpreter(single(layers.Dense(70, { activation: 'relu' }), [37]), { batch: 300, ...TOL }));
+      // Per batch entry: (37×70)ᵀ·(37×21) is 70×21, times (37×21)ᵀ gives 70×37.
+      clearSession();
+      const [a, b] = [Input({ shape: [37, 70] }), Input({ shape: [37, 21] })];
+      runs.push(await expectGpuMatchesInterpreter(new Model({ inputs: [a, b], outputs: new TransposedProducts()([a, b]) }), { batch: 2, ...TOL }));
       // 2 images of 9×9×5 → 162 pixels × 45 taps × 12 filters.
       runs.push(await expectGpuMatchesInterpreter(single(layers.Conv2D({ filters: 12, kernelSize: 3, padding: 'same', activation: 'relu' }), [9, 9, 5]), { batch: 2, ...TOL }));
     });

@@ -55,19 +55,34 @@ export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PRO
 /** Whether a tiling's invocations own whole quads of rows and columns (read as vec4s from workgroup memory). */
 export const isQuad = (t: GemmTiles) => t.TM % 4 === 0 && t.TN % 4 === 0;
 
+/**
+ * Which index of each operand is contiguous in memory, so that neighbouring invocations stage
+ * neighbouring elements (coalesced reads): A[M×K] is k-contiguous, or m-contiguous when transposed;
+ * B[K×N] n-contiguous, or k-contiguous when transposed.
+ */
+export interface OperandOrder {
+  readonly a: 'k' | 'm';
+  readonly b: 'n' | 'k';
+}
+
+/** Staging element `idx` of a tile: which row / column and which k, for each operand order. */
+const STAGE_A = { k: { row: 'idx / BK', k: 'idx % BK' }, m: { row: 'idx % BM', k: 'idx / BM' } } as const;
+const STAGE_B = { n: { k: 'idx / BN', col: 'idx % BN' }, k: { k: 'idx % BK', col: 'idx / BK' } } as const;
+
 /** Template data of shaders/gemm.wgsl.hbs for an M×N×K problem, given the WGSL of `loadA` and `loadB`. */
-export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number) {
+export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number, order: OperandOrder = { a: 'k', b: 'n' }) {
   const t = gemmTiles(M, N, batches, minWorkgroups, K);
   const [BM, BN] = [blockM(t), blockN(t)];
   const threads = t.WX * t.WY;
   const quad = isQuad(t);
-  // Quad tilings pad each k row of A by one vec4 (shaders/gemm-tiles.wgsl.hbs).
-  const AS = BM / 4 + 1;
+  // Quad tilings pad each k row of A and B by one vec4 (shaders/gemm-tiles.wgsl.hbs).
+  const [AS, BQ] = [BM / 4 + 1, BN / 4 + 1];
   const [loadsA, loadsB] = [Math.ceil((t.BK * BM) / threads), Math.ceil((t.BK * BN) / threads)];
   return {
     M, N, K, ...t, BM, BN, threads, loaders, quad,
     tileA: t.BK * BM, tileB: t.BK * BN,
-    AS, BQ: BN / 4, tileAQ: t.BK * AS, tileBQ: (t.BK * BN) / 4,
+    AS, BQ, tileAQ: t.BK * AS, tileBQ: t.BK * BQ,
+    aRow: STAGE_A[order.a].row, aK: STAGE_A[order.a].k, bK: STAGE_B[order.b].k, bCol: STAGE_B[order.b].col,
     accType: quad ? `array<array<vec4<f32>, ${t.TN / 4}>, ${t.TM}>` : `array<array<f32, ${t.TN}>, ${t.TM}>`,
     ...unrolled(t),
     batchOffset: 'batch * M * N + ',

@@ -90,7 +90,7 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
     return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: g.workgroupSize, dispatch: g.dispatch, operands: s.b.operands, features: g.features }];
   }
   const f16 = precision === 'f16';
-  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] });
+  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, { a: s.tA ? 'm' : 'k', b: s.tB ? 'k' : 'n' }), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] });
   return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.K, s.batches, ctx.profile.minWorkgroups), operands: s.b.operands, ...(f16 ? { features: ['shader-f16'] } : {}) }];
 }
 
