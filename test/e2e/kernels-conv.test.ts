@@ -160,6 +160,16 @@ describe('the resnet block', () => {
   });
 });
 
+describe('conv2d tap masks', () => {
+  // Up to 31 taps, each staged row keeps a bit per in-image tap; a 7×7 kernel (49 taps) tests bounds per element.
+  for (const [kernelSize, dilationRate, strides] of [[5, 2, 1], [7, 1, 2]] as const) {
+    it(`${kernelSize}×${kernelSize} 'same' kernel, dilation ${dilationRate}, strides ${strides}`, async () => {
+      const model = single(layers.Conv2D({ filters: 6, kernelSize, dilationRate, strides, padding: 'same', activation: 'relu' }), [11, 10, 3]);
+      await check(model, 3);
+    });
+  }
+});
+
 describe('conv2d at sizes that pick the large GEMM tiles', () => {
   // 32 images of 16×16×8 → 8192 output pixels: the 256×32 and 128×64 blocks of src/codegen/lower/gemm.ts.
   for (const filters of [32, 64]) {

@@ -11,6 +11,8 @@ import { mmaGemm } from './gemm-mma.js';
 import { gemmPrecision, type TargetProfile } from '../profile.js';
 
 const WORKGROUP = 64;
+/** Taps whose in-image bits fit one u32 mask per staged row, leaving bit 31 for k past K. */
+const MAX_MASKED_TAPS = 31;
 
 /** Static geometry of a 2-d convolution over an NHWC input: everything a conv template bakes in. */
 export interface ConvGeometry {
@@ -92,7 +94,7 @@ function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly numb
   const f16 = precision === 'f16';
   return {
     template: 'conv-gemm',
-    data: { ...g, ...data, x, w, rowsPerPass, batchOffset: '', coords: unravel('i', outShape), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] },
+    data: { ...g, ...data, x, w, rowsPerPass, batchOffset: '', taps: g.KH * g.KW, tapMask: g.KH * g.KW <= MAX_MASKED_TAPS, coords: unravel('i', outShape), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] },
     ...gemmDispatch(M, N, K, 1, profile.minWorkgroups),
     ...(f16 ? { features: ['shader-f16'] } : {}),
   };

@@ -1,0 +1,48 @@
+// How an input reaches the GPU: queue.writeBuffer against a mapped staging buffer copied in the
+// command buffer, each timed as a whole round trip (upload → copy 4 bytes out → map the readback)
+// at the sizes of the bench models' batch-256 inputs. Decides the runtime's upload path.
+// Usage: node --import tsx bench/upload.ts [--sizes 802816,1310720,3145728] [--iters 200]
+import { parseArgs } from 'node:util';
+import { openDevice } from '../src/runtime/index.js';
+
+const { values: opt } = parseArgs({ options: { sizes: { type: 'string', default: '802816,1310720,3145728' }, iters: { type: 'string', default: '200' } } });
+const { device } = await openDevice();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+for (const bytes of opt.sizes.split(',').map(Number)) {
+  const data = new Float32Array(bytes / 4).map((_, i) => i % 97);
+  const dst = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const up = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+  const finish = async (encoder: GPUCommandEncoder) => {
+    encoder.copyBufferToBuffer(dst, bytes - 4, read, 0, 4);
+    device.queue.submit([encoder.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    read.unmap();
+  };
+  const methods: Record<string, () => Promise<void>> = {
+    writeBuffer: async () => {
+      device.queue.writeBuffer(dst, 0, data.buffer, data.byteOffset, data.byteLength);
+      await finish(device.createCommandEncoder());
+    },
+    mapped: async () => {
+      new Float32Array(up.getMappedRange()).set(data);
+      up.unmap();
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(up, 0, dst, 0, bytes);
+      await Promise.all([finish(encoder), up.mapAsync(GPUMapMode.WRITE)]);
+    },
+    none: async () => finish(device.createCommandEncoder()),
+  };
+  for (const [name, fn] of Object.entries(methods)) {
+    for (let i = 0; i < 20; i++) await fn();
+    const ts: number[] = [];
+    for (let i = 0; i < Number(opt.iters); i++) {
+      const t = performance.now();
+      await fn();
+      ts.push(performance.now() - t);
+    }
+    console.log(`upload ${(bytes / 1048576).toFixed(2)} MiB ${name.padEnd(12)} ${(median(ts) * 1000).toFixed(1)} µs per round trip`);
+  }
+}
+process.exit(0);
