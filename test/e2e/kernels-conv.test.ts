@@ -171,7 +171,7 @@ describe('conv2d tap masks', () => {
 });
 
 describe('conv2d at sizes that pick the large GEMM tiles', () => {
-  // 32 images of 16×16×8 → 8192 output pixels: the 256×32 and 128×64 blocks of src/codegen/lower/gemm.ts.
+  // 32 images of 16×16×8 → 8192 output pixels: larger blocks of src/codegen/lower/gemm.ts.
   for (const filters of [32, 64]) {
     it(`${filters} filters, 3×3 same, strides 1 and 2`, async () => {
       for (const strides of [1, 2]) {
