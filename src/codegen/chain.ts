@@ -1,6 +1,7 @@
 import type { DType, Node, TensorType, ValueRef } from '../ir/types.js';
 import { BINARY_WGSL, BINARY_WGSL_INT, UNARY_WGSL, castWgsl, literal, wgslType } from './wgsl-ops.js';
 import { broadcastIndex, sameShape } from './indexing.js';
+import { STEP_STRIDE } from '../ir/ops/dropout.js';
 
 /** A fused body (or one op seen as a body): nodes whose sources are `param`s, and its outputs. */
 export interface Body {
@@ -26,6 +27,17 @@ export function bodyOf(node: Node, inputTypes: readonly TensorType[]): Body {
 /** The producer node of an epilogue body, if it has one. */
 export function producerOf(body: Body): Node | undefined {
   return body.nodes.find((n) => PRODUCERS.has(n.op));
+}
+
+/**
+ * Dropout at flat element `i`: kept when the counter-based uniform of (seed + step·stride, i) reaches
+ * the rate (src/ir/ops/dropout.ts draws the same), scaled by 1 / (1 − rate); x itself when not training.
+ */
+export function dropoutWgsl(n: Node, x: string, training: string, step: string | undefined): string {
+  const rate = n.attrs.rate as number;
+  const seed = ((n.attrs.seed as number | undefined) ?? 0) >>> 0;
+  const s = step === undefined ? `${seed}u` : `(${seed}u + u32(round(${step})) * ${STEP_STRIDE}u)`;
+  return `select(${x}, select(0.0, ${x} * ${literal(1 / (1 - rate), 'float32')}, k_uniform(${s}, i) >= ${literal(rate, 'float32')}), ${training} != 0i)`;
 }
 
 const fill = (template: string, vars: Record<string, string>) => template.replace(/\{(\w+)\}/g, (_, k: string) => vars[k]);
@@ -66,6 +78,8 @@ export function chainLines(body: Body, read: ParamReader, moduleConsts: string[]
       expr = castWgsl(args[0], typeOfInput(body, n, 0), n.attrs.dtype as DType);
     } else if (n.op === 'where') {
       expr = `select(${args[2]}, ${args[1]}, ${args[0]} != 0i)`;
+    } else if (n.op === 'dropout') {
+      expr = dropoutWgsl(n, args[0], args[1], args[2]);
     } else {
       throw new Error(`op '${n.op}' cannot run inside an elementwise chain`);
     }

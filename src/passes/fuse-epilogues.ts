@@ -1,7 +1,7 @@
 import type { Graph, Node, TensorType } from '../ir/types.js';
 import { refKey } from '../ir/graph.js';
 import { fusionPass, type Group } from './fusion.js';
-import { consumersOf, isBinary, isUnary, PRODUCERS } from './util.js';
+import { consumersOf, isEpilogueLink, PRODUCERS } from './util.js';
 
 /** Rows up to this long keep a whole softmax row in one workgroup's memory (16 KiB of f32). */
 export const MAX_SOFTMAX_ROW = 4096;
@@ -33,7 +33,7 @@ export function planEpilogues(graph: Graph): Group[] {
     for (;;) {
       const rs = readers.get(refKey({ node: chain.at(-1)!.id, output: 0 })) ?? [];
       const next = rs.length === 1 && rs[0] >= 0 ? byId.get(rs[0])! : undefined;
-      const fits = next && !claimed.has(next.id) && (isUnary(next.op) || isBinary(next.op)) && next.device === p.device && sameType(next.outputs[0], p.outputs[0]);
+      const fits = next && !claimed.has(next.id) && isEpilogueLink(next.op) && next.device === p.device && sameType(next.outputs[0], p.outputs[0]);
       if (!fits) {
         if (next && !claimed.has(next.id) && next.device === p.device && endsWithRowSoftmax(p, next)) chain.push(next);
         break;

@@ -11,8 +11,13 @@ import { ndarray, sizeOf } from '../ir/ndarray.js';
 export const isUnary = (op: string): boolean => op in UNARY;
 /** Binary table ops with broadcasting (`src/ir/ops/binary.ts`). */
 export const isBinary = (op: string): boolean => op in BINARY;
-/** Every elementwise op a fused elementwise kernel may hold: the two tables, cast and where. */
-export const isElementwise = (op: string): boolean => isUnary(op) || isBinary(op) || op === 'cast' || op === 'where';
+/**
+ * Every elementwise op a fused elementwise kernel may hold: the two tables, cast, where and dropout
+ * (its mask is a hash of the element's flat index, so any kernel that knows the index can draw it).
+ */
+export const isElementwise = (op: string): boolean => isUnary(op) || isBinary(op) || op === 'cast' || op === 'where' || op === 'dropout';
+/** Ops an epilogue chain may add after its producer: the two tables and dropout. */
+export const isEpilogueLink = (op: string): boolean => isUnary(op) || isBinary(op) || op === 'dropout';
 /** Ops that start an epilogue group. */
 export const PRODUCERS: readonly string[] = ['matmul', 'conv2d', 'depthwiseConv2d'];
 

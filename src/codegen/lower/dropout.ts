@@ -1,10 +1,10 @@
 import type { Node } from '../../ir/types.js';
-import { STEP_STRIDE } from '../../ir/ops/dropout.js';
 import type { KernelSpec, LowerContext } from '../kernel.js';
 import { dispatch1d, numel } from '../indexing.js';
 import { helpersUsed, WGSL_HELPERS } from '../wgsl-ops.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
+import { dropoutWgsl } from '../chain.js';
 
 const WORKGROUP = 64;
 
@@ -18,15 +18,9 @@ export function lowerDropout(node: Node, ctx: LowerContext): KernelSpec[] {
   const x = b.input(ctx, node, 0);
   const training = b.input(ctx, node, 1);
   const step = node.inputs.length > 2 ? b.input(ctx, node, 2) : undefined;
-  const rate = node.attrs.rate as number;
-  const seed = ((node.attrs.seed as number | undefined) ?? 0) >>> 0;
   const count = numel(node.outputs[0].shape as number[]);
   const { dispatch, flatIndex } = dispatch1d(count, WORKGROUP);
-  const s = step ? `(${seed}u + u32(round(${step}(0u))) * ${STEP_STRIDE}u)` : `${seed}u`;
-  const lines = [
-    `let keep = k_uniform(${s}, i) >= ${rate};`,
-    `${y}(i, select(${x}(i), select(0.0, ${x}(i) * ${1 / (1 - rate)}, keep), ${training}(0u) != 0i));`,
-  ];
+  const lines = [`${y}(i, ${dropoutWgsl(node, `${x}(i)`, `${training}(0u)`, step ? `${step}(0u)` : undefined)});`];
   const wgsl = render('elementwise', { ...b.header(helpersUsed(lines.join('\n')).map((h) => WGSL_HELPERS[h])), wg: WORKGROUP, flatIndex, count, coords: [], epilogue: lines });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [WORKGROUP, 1, 1], dispatch, operands: b.operands }];
 }
