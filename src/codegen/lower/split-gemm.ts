@@ -58,23 +58,35 @@ export function splitTiles(M: number, N: number, K: number, batches = 1, minWork
   const forced = tilesFromEnv();
   if (forced) return forced;
   const up = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(n, 1)));
-  const pool = (N >= 4 ? WIDE : NARROW).filter((t) => blockN(t) <= up(N) && blockM(t) <= up(M) && Math.ceil(M / blockM(t)) <= MAX_GROUPS);
+  const pool = (N >= 4 ? WIDE : NARROW).filter((t) => blockN(t) <= up(N) && blockM(t) <= up(M));
   const usable = pool.filter((t) => 2 * busy(t, K) >= t.S);
   const fits = usable.length ? usable : pool.length ? pool : [NARROW[NARROW.length - 1]];
   const enough = minWorkgroups * SLICES_PER_WORKGROUP;
   return fits.find((t) => work(t, M, N, K, batches) >= enough) ?? fits.reduce((a, b) => (work(b, M, N, K, batches) > work(a, M, N, K, batches) ? b : a));
 }
 
+/**
+ * The workgroup grid of gx column blocks × gy row blocks × batches: as it is when every dimension fits
+ * one dispatch, else folded into x and y (the shader recovers the block from x + y·DX; `folded`).
+ */
+export function splitGrid(gx: number, gy: number, batches: number): { dispatch: [number, number, number]; fold?: { DX: number; blocks: number; GX: number; GY: number; GXY: number } } {
+  if (gx <= MAX_GROUPS && gy <= MAX_GROUPS && batches <= MAX_GROUPS) return { dispatch: [gx, gy, batches] };
+  const blocks = gx * gy * batches;
+  const y = Math.ceil(blocks / MAX_GROUPS);
+  if (y > MAX_GROUPS) throw new Error(`split GEMM grid ${gx}×${gy}×${batches} has ${blocks} blocks, more than ${MAX_GROUPS}² workgroups`);
+  const x = Math.ceil(blocks / y);
+  return { dispatch: [x, y, 1], fold: { DX: x, blocks, GX: gx, GY: gy, GXY: gx * gy } };
+}
+
 /** Template data, workgroup size and dispatch of shaders/split-gemm.wgsl.hbs for `batches` M×N×K products. */
 export function splitGemm(M: number, N: number, K: number, batches: number, loaders: readonly string[], minWorkgroups?: number) {
   const t = splitTiles(M, N, K, batches, minWorkgroups);
   const [BM, BN, KC, threads] = [blockM(t), blockN(t), t.S * t.BK, t.WX * t.WY * t.S];
-  const [gx, gy] = [Math.ceil(N / BN), Math.ceil(M / BM)];
-  if (gx > MAX_GROUPS || gy > MAX_GROUPS || batches > MAX_GROUPS) throw new Error(`split GEMM ${M}×${N}×${K} (×${batches}) needs more workgroups than one dispatch holds`);
+  const grid = splitGrid(Math.ceil(N / BN), Math.ceil(M / BM), batches);
   return {
-    data: { M, N, K, ...t, BM, BN, KC, threads, tileA: KC * BM, tileB: KC * BN, split: t.S > 1, part: t.S * BM * BN, loaders },
+    data: { M, N, K, ...t, BM, BN, KC, threads, tileA: KC * BM, tileB: KC * BN, split: t.S > 1, part: t.S * BM * BN, loaders, folded: !!grid.fold, ...grid.fold },
     workgroupSize: [threads, 1, 1] as [number, number, number],
-    dispatch: [gx, gy, batches] as [number, number, number],
+    dispatch: grid.dispatch,
   };
 }
 
