@@ -1,10 +1,13 @@
 // Scaling from one GPU to several: predict and the training step of the bench models (samples/mlp,
 // cnn, resnet) at one whole batch (default 4096), with 1 and 2 replicas, each replica on its own
-// adapter (opened through Mesa's device-select layer, see README "Several GPUs"). While it runs,
+// adapter (opened through Mesa's device-select layer, see README "Several GPUs"). A training step
+// whose arena would pass the device's storage buffer limit runs in micro-batches (gradients summed
+// on the host, one update per whole batch; src/training/micro-batch.ts), so the resnet trains at 4096
+// too; one replica is the single-submit step when its whole batch fits. While it runs,
 // `nvidia-smi --query-gpu=index,utilization.gpu,memory.used` is sampled in the background, and each
 // sample is tagged with the run it fell in, so the table shows that every GPU of a run worked.
 // Usage (on the GPU machine: bash ../shared/device/pack.sh, carry .devpack, then):
-//   . .devpack/setup.sh && node --import tsx bench/replicas.ts [--batch 4096] [--train-batch N] [--iters 10] [--models mlp,cnn,resnet] [--replicas 1,2]
+//   . .devpack/setup.sh && node --import tsx bench/replicas.ts [--batch 4096] [--train-batch N] [--micro-batch auto|N] [--iters 10] [--models mlp,cnn,resnet] [--replicas 1,2]
 // Prints a table; with $OUT set, writes $OUT/replicas.json and $OUT/nvidia-smi.csv.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -12,15 +15,17 @@ import { parseArgs } from 'node:util';
 import { optimizers, type Model } from '../src/index.js';
 import { compile } from '../src/codegen/index.js';
 import { openAdapters, describeAdapters, listPciGpus, findDeviceSelectLayer, type OpenAdapter, type TensorMap } from '../src/runtime/index.js';
-import { TrainingSession } from '../src/training/session.js';
-import { DataParallelSession } from '../src/training/replicas.js';
+import { DataParallelSession, trainingSessionFor } from '../src/training/replicas.js';
+import type { MicroBatch } from '../src/training/micro-batch.js';
 import { resolveCompileArgs } from '../src/training/config.js';
 
 const { values: opt } = parseArgs({
   options: {
     batch: { type: 'string', default: '4096' },
-    // The resnet train step does not compile at batch ≥ 2048 per device yet (a conv-gradient GEMM of 2M+ rows needs more workgroups than one dispatch holds) and its arena passes 4 GiB at 1024.
+    // The training step's whole batch, when it should differ from predict's.
     'train-batch': { type: 'string' },
+    // Samples per compiled micro-batch of each replica, or 'auto': the largest that fits the device.
+    'micro-batch': { type: 'string', default: 'auto' },
     iters: { type: 'string', default: '10' },
     models: { type: 'string', default: 'mlp,cnn,resnet' },
     replicas: { type: 'string', default: '1,2' },
@@ -29,6 +34,7 @@ const { values: opt } = parseArgs({
 });
 const batch = Number(opt.batch);
 const trainBatch = Number(opt['train-batch'] ?? opt.batch);
+const microBatch: MicroBatch = opt['micro-batch'] === 'auto' ? 'auto' : Number(opt['micro-batch']);
 const iters = Number(opt.iters);
 const counts = opt.replicas.split(',').map(Number);
 
@@ -84,6 +90,9 @@ interface Row {
   predictMs?: number;
   trainStepMs?: number;
   trainPipelinedMs?: number;
+  /** Samples per compiled micro-batch and micro-batches per replica per step (1: the whole slice at once). */
+  microBatch?: number;
+  microBatches?: number;
   error?: string;
   /** Mean utilization (%) and peak memory (MiB) per GPU index while this run's predict and train ran. */
   gpus?: Record<number, { util: number; memMiB: number }>;
@@ -110,7 +119,8 @@ async function runOne(name: string, n: number, devices: OpenAdapter[]): Promise<
 async function trainOne(row: Row, name: string, n: number, use: OpenAdapter[], inputs: { name: string; perSample: number }[]): Promise<void> {
   const fresh = await SAMPLES[name]();
   const config = resolveCompileArgs(fresh, { optimizer: optimizers.SGD({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' });
-  const session = n === 1 ? await TrainingSession.create(fresh, config, trainBatch, use[0], { readLoss: true }) : await DataParallelSession.create(fresh, config, trainBatch, use, { readLoss: true });
+  const session = await trainingSessionFor(fresh, config, trainBatch, use, { readLoss: true, microBatch });
+  [row.microBatch, row.microBatches] = session instanceof DataParallelSession ? [session.microBatch, session.microBatches] : [trainBatch, 1];
   const y = new Float32Array(trainBatch * 10).map((_, i) => (i % 10 === Math.floor(i / 10) % 10 ? 1 : 0));
   const feeds: Record<string, Float32Array> = Object.fromEntries(session.inputNames.map((k, i) => [k, i < inputs.length ? fill(inputs[i].perSample * trainBatch, 7 + i) : y]));
   // Each step reads its loss back, as the peers' train steps do.
@@ -163,7 +173,8 @@ for (const name of opt.models.split(',')) {
     const scale = (k: 'predictMs' | 'trainStepMs' | 'trainPipelinedMs') => (one?.[k] && row[k] ? ` (${(one[k]! / row[k]!).toFixed(2)}x)` : '');
     const g = Object.entries(row.gpus).map(([i, v]) => `gpu${i} ${v.util.toFixed(0)}% ${v.memMiB}MiB`).join(', ');
     const ms = (k: 'predictMs' | 'trainStepMs' | 'trainPipelinedMs') => (row[k] === undefined ? '-' : `${row[k]!.toFixed(2)}${scale(k)}`);
-    console.log(`${name} replicas=${n} batch=${batch} train_batch=${trainBatch} predict_ms=${ms('predictMs')} train_step_ms=${ms('trainStepMs')} train_pipelined_ms=${ms('trainPipelinedMs')}${g ? ` | ${g}` : ''}${row.error ? ` | error: ${row.error}` : ''}`);
+    const micro = row.microBatch ? ` micro_batch=${row.microBatch}×${row.microBatches}` : '';
+    console.log(`${name} replicas=${n} batch=${batch} train_batch=${trainBatch}${micro} predict_ms=${ms('predictMs')} train_step_ms=${ms('trainStepMs')} train_pipelined_ms=${ms('trainPipelinedMs')}${g ? ` | ${g}` : ''}${row.error ? ` | error: ${row.error}` : ''}`);
   }
 }
 smi?.kill();
@@ -171,19 +182,20 @@ for (const d of devices) d.device.destroy();
 
 // The table: throughput in samples/s and the scaling over one replica.
 const perSec = (ms: number | undefined, b = batch) => (ms ? ((b / ms) * 1000).toFixed(0) : '-');
-console.log(`\npredict at batch ${batch}, train step at batch ${trainBatch} (whole batch, split over the replicas)`);
-console.log(`\n| model | replicas | predict samples/s | scaling | train step samples/s | scaling | train (pipelined) samples/s | scaling |`);
-console.log(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
+console.log(`\npredict at batch ${batch}, train step at batch ${trainBatch} (whole batch, split over the replicas; micro-batch: samples × micro-batches per replica per step)`);
+console.log(`\n| model | replicas | predict samples/s | scaling | micro-batch | train step samples/s | scaling | train (pipelined) samples/s | scaling |`);
+console.log(`| --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
 for (const r of rows) {
   const one = rows.find((x) => x.model === r.model && x.replicas === 1);
   const s = (k: 'predictMs' | 'trainStepMs' | 'trainPipelinedMs') => (one?.[k] && r[k] ? `${(one[k]! / r[k]!).toFixed(2)}×` : '-');
-  console.log(`| ${r.model} | ${r.replicas} | ${perSec(r.predictMs)} | ${s('predictMs')} | ${perSec(r.trainStepMs, trainBatch)} | ${s('trainStepMs')} | ${perSec(r.trainPipelinedMs, trainBatch)} | ${s('trainPipelinedMs')} |${r.error ? ` error: ${r.error}` : ''}`);
+  const micro = r.microBatch ? `${r.microBatch} × ${r.microBatches}` : '-';
+  console.log(`| ${r.model} | ${r.replicas} | ${perSec(r.predictMs)} | ${s('predictMs')} | ${micro} | ${perSec(r.trainStepMs, trainBatch)} | ${s('trainStepMs')} | ${perSec(r.trainPipelinedMs, trainBatch)} | ${s('trainPipelinedMs')} |${r.error ? ` error: ${r.error}` : ''}`);
 }
 
 if (process.env.OUT) {
   mkdirSync(process.env.OUT, { recursive: true });
   const adapters = devices.map((d, i) => ({ gpu: i, pci: d.pci ?? null, description: d.adapter.description, vendor: d.adapter.vendor }));
-  writeFileSync(`${process.env.OUT}/replicas.json`, JSON.stringify({ batch, trainBatch, iters, adapters, rows }, null, 1));
+  writeFileSync(`${process.env.OUT}/replicas.json`, JSON.stringify({ batch, trainBatch, microBatch, iters, adapters, rows }, null, 1));
   writeFileSync(`${process.env.OUT}/nvidia-smi.csv`, ['t_ms,run,index,utilization_gpu,memory_used_mib', ...samples.map((s) => `${s.t},${s.run},${s.index},${s.util},${s.memMiB}`)].join('\n'));
   console.log(`wrote ${process.env.OUT}/replicas.json and nvidia-smi.csv (${samples.length} samples)`);
 }

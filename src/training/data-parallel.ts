@@ -1,11 +1,12 @@
 /**
- * The training step of data-parallel replicas, in two phases: the gradient phase (forward, backward,
- * running sums of loss and metrics) ends with each replica's gradients as outputs; the host averages
- * them over the replicas and writes the mean into every replica's `__reduced/…` inputs; the update
- * phase (the optimizer) reads only those, so every replica applies the same update and the weights
- * stay identical. State the model itself updates (BatchNorm's moving statistics) is averaged the same
- * way, as MirroredStrategy's MEAN aggregation does. One graph, ordered so the update phase's nodes
- * come last: one bundle whose steps split at one index.
+ * The training step of data-parallel replicas, in two phases: the gradient phase (forward, backward)
+ * ends with each replica's gradients, loss and metrics as outputs; the host averages them over the
+ * replicas (and over the micro-batches of each replica's slice, src/training/micro-batch.ts) and writes
+ * the means into every replica's `__reduced/…` inputs; the update phase (the optimizer, and the
+ * running sums of loss and metrics) reads only those, so every replica applies the same update, keeps
+ * the same sums, and the weights stay identical. State the model itself updates (BatchNorm's moving
+ * statistics) is averaged the same way, as MirroredStrategy's MEAN aggregation does. One graph,
+ * ordered so the update phase's nodes come last: one bundle whose steps split at one index.
  */
 import type { Model } from '../frontend/model.js';
 import type { Node, ValueRef } from '../ir/types.js';
@@ -42,10 +43,12 @@ export interface DataParallelStep {
 }
 
 /**
- * The passes of a replica's training step for its slice of `batch` samples: as trainingProgram,
- * except that the optimizer reads averaged gradients from inputs, and model updates take averaged values.
+ * The passes of a replica's training step for its slice (or micro-batch) of `batch` samples: as
+ * trainingProgram, except that the optimizer reads averaged gradients from inputs, model updates take
+ * averaged values, and the running sums of loss and metrics add averaged values (so a step of several
+ * micro-batches counts once, each micro-batch weighing the same).
  */
-export function dataParallelProgram(model: Model, config: CompiledConfig, batch: number, check = false, keepLoss = false): DataParallelStep {
+export function dataParallelProgram(model: Model, config: CompiledConfig, batch: number, check = false): DataParallelStep {
   const objective = trainingObjective(model, config);
   const ctx: PassContext = { phase: 'training', batch };
   let p = runPipeline(objective.program, FORWARD_PASSES, ctx, { check });
@@ -53,27 +56,32 @@ export function dataParallelProgram(model: Model, config: CompiledConfig, batch:
   p = autodiff(p, { loss: 'loss', wrt: objective.trainable });
   const modelUpdates = p.graph.updates;
   const isGrad = (name: string) => name.startsWith('grad/');
-  // Loss and metrics become running sums per replica; gradients stay outputs.
-  const summed = accumulateOutputs({ graph: { ...p.graph, outputs: p.graph.outputs.filter((o) => !isGrad(o.name)), updates: [] }, weights: p.weights }, { keepLoss });
   const b = new GraphBuilder();
   // Copied in order into an empty builder, every node keeps its id.
-  for (const n of summed.graph.nodes) b.copy(n, n.inputs);
+  for (const n of p.graph.nodes) b.copy(n, n.inputs);
+  const exchange: Exchange[] = [];
+  const reducedInput = (into: GraphBuilder, name: string, like: ValueRef) => {
+    const t = into.type(like);
+    return into.add('input', [], { name: `${REDUCED}${name}`, shape: [...t.shape], dtype: t.dtype }, `${REDUCED}${name}`)[0];
+  };
+  // Loss and metrics leave the gradient phase as outputs; their running sums add the averaged values.
+  const logs = p.graph.outputs.filter((o) => !isGrad(o.name));
+  const averagedLogs = logs.map((o) => ({ name: o.name, value: reducedInput(b, o.name, o.value) }));
+  for (const o of logs) exchange.push({ output: o.name, input: `${REDUCED}${o.name}` });
+  const summed = accumulateOutputs({ graph: b.build(averagedLogs, []), weights: p.weights });
+  const next = new GraphBuilder();
+  for (const n of summed.graph.nodes) next.copy(n, n.inputs);
   // accumulateOutputs copies the nodes it was given first, in order, so earlier refs still name them.
   const at = (r: ValueRef): ValueRef => {
     if (summed.graph.nodes[r.node]?.name !== p.graph.nodes[r.node].name) throw new ModelError(`data-parallel step: node ${r.node} moved while adding running sums`);
     return r;
   };
-  const exchange: Exchange[] = [];
-  const reducedInput = (name: string, like: ValueRef) => {
-    const t = b.type(like);
-    return b.add('input', [], { name: `${REDUCED}${name}`, shape: [...t.shape], dtype: t.dtype }, `${REDUCED}${name}`)[0];
-  };
-  const outputs = [...summed.graph.outputs];
+  const outputs = logs.map((o) => ({ name: o.name, value: at(o.value) }));
   const grads: Record<string, string> = {};
   for (const o of p.graph.outputs.filter((x) => isGrad(x.name))) {
     const value = at(o.value);
     outputs.push({ name: o.name, value });
-    outputs.push({ name: `${REDUCED}${o.name}`, value: reducedInput(o.name, value) });
+    outputs.push({ name: `${REDUCED}${o.name}`, value: reducedInput(next, o.name, value) });
     exchange.push({ output: o.name, input: `${REDUCED}${o.name}` });
     grads[o.name.slice('grad/'.length)] = `${REDUCED}${o.name}`;
   }
@@ -81,10 +89,10 @@ export function dataParallelProgram(model: Model, config: CompiledConfig, batch:
   for (const u of modelUpdates) {
     const value = at(u.value);
     outputs.push({ name: `${STATE_OUT}${u.weight}`, value });
-    updates.push({ weight: u.weight, value: reducedInput(u.weight, value) });
+    updates.push({ weight: u.weight, value: reducedInput(next, u.weight, value) });
     exchange.push({ output: `${STATE_OUT}${u.weight}`, input: `${REDUCED}${u.weight}` });
   }
-  p = { graph: b.build(outputs, updates), weights: summed.weights };
+  p = { graph: next.build(outputs, updates), weights: summed.weights };
   p = applyOptimizer(p, { optimizer: config.optimizer, grads });
   p = runPipeline(p, FUSION_PASSES, ctx, { check });
   const ordered = orderPhases(p, exchange);

@@ -8,7 +8,8 @@ import type { TensorMap } from '../runtime/net.js';
 import { resolveCompileArgs, type CompileArgs, type CompiledConfig } from './config.js';
 import { trainingObjective } from './program.js';
 import { TrainingSession } from './session.js';
-import { DataParallelSession } from './replicas.js';
+import { DataParallelSession, trainingSessionFor } from './replicas.js';
+import type { MicroBatch } from './micro-batch.js';
 import { openAdapters, type DeviceCount } from '../runtime/adapters.js';
 import { replicaCount } from '../runtime/replicas.js';
 import { gather, permutation, sliceColumn, toColumns, type Column, type DataArg } from './data.js';
@@ -36,6 +37,12 @@ export interface FitArgs {
    * identical. One replica (the default) is the ordinary single-device step.
    */
   replicas?: DeviceCount;
+  /**
+   * Samples per compiled micro-batch of each replica (gradient accumulation: still one update per
+   * batch). Default with replicas: 'auto', the whole slice when its step fits the device's largest
+   * storage buffer, else the largest divisor of it that does; on one device, only when given.
+   */
+  microBatch?: MicroBatch;
 }
 
 interface TrainingState {
@@ -158,12 +165,12 @@ export async function predictModel(model: Model, x: DataArg, args: { batchSize?:
   return outs.length === 1 ? outs[0] : outs;
 }
 
-async function sessionFor(model: Model, state: TrainingState, batch: number, replicas: DeviceCount = 1): Promise<TrainingSession | DataParallelSession> {
+async function sessionFor(model: Model, state: TrainingState, batch: number, replicas: DeviceCount = 1, microBatch?: MicroBatch): Promise<TrainingSession | DataParallelSession> {
   const n = await replicaCount({ replicas });
-  const key = n > 1 ? `${batch}x${n}` : `${batch}`;
+  const key = n > 1 || microBatch !== undefined ? `${batch}x${n}/${microBatch ?? 'auto'}` : `${batch}`;
   let s = state.sessions.get(key);
   if (!s) {
-    s = n > 1 ? await DataParallelSession.create(model, state.config, batch, await openAdapters(n), { ownDevices: true }) : await TrainingSession.create(model, state.config, batch, await device());
+    s = n > 1 ? await DataParallelSession.create(model, state.config, batch, await openAdapters(n), { ownDevices: true, microBatch }) : await trainingSessionFor(model, state.config, batch, [await device()], { microBatch });
     state.sessions.set(key, s);
   }
   return s;
@@ -194,7 +201,7 @@ export async function fitModel(model: Model, x: DataArg, y: DataArg, args: FitAr
   const steps = Math.floor(xs.count / batchSize);
   if (steps === 0) throw new ModelError(`fit: ${xs.count} training samples make no full batch of ${batchSize}; use a smaller batchSize`);
 
-  const session = await sessionFor(model, state, batchSize, args.replicas);
+  const session = await sessionFor(model, state, batchSize, args.replicas, args.microBatch);
   session.pushWeights();
   session.setLearningRate(state.learningRate);
   // Keras's order: the user's callbacks, then History, then the progress bar.

@@ -4,6 +4,7 @@ import './weights-file.js';
 export { useTrainingDevice, compileModel, fitModel, evaluateModel, predictModel, trainOnBatchModel, NaNLossError, type FitArgs } from './fit.js';
 export { type CompileArgs } from './config.js';
 export { TrainingSession, trainingProgram } from './session.js';
+export { ArenaTooLargeError, type MicroBatch } from './micro-batch.js';
 export * as callbacks from './callbacks/index.js';
 export { Callback, type Logs, type TrainingParams, type TrainingControl } from './callbacks/base.js';
 export { saveWeights, loadWeights } from './weights-file.js';

@@ -1,9 +1,15 @@
 /**
  * Synchronous data-parallel training (as MirroredStrategy): one replica of the training step per
  * device, each on an equal slice of the batch. A step submits every replica's gradient phase, reads
- * all gradients back at once (the readbacks overlap), averages them on the host, writes the mean into
- * every replica and submits the update phases, which read nothing back. The next step's inputs are
- * sliced while the GPUs work; steps run strictly one after another.
+ * all gradients, losses and metrics back at once (the readbacks overlap), averages them on the host,
+ * writes the mean into every replica and submits the update phases, which read nothing back. The next
+ * step's inputs are sliced while the GPUs work; steps run strictly one after another.
+ *
+ * A slice larger than one arena holds runs as micro-batches (src/training/micro-batch.ts): each
+ * replica runs its gradient phase on consecutive equal sub-slices, queued together so every replica's
+ * next micro-batch is submitted as soon as its previous readback is in, and the host sums them before
+ * the mean; one update covers the whole batch. One device works too: a single-device step that needs
+ * micro-batches.
  */
 import type { Model } from '../frontend/model.js';
 import { ModelError } from '../ir/errors.js';
@@ -13,13 +19,64 @@ import { Net, type TensorData, type TensorMap } from '../runtime/net.js';
 import type { GpuContext } from '../runtime/gpu.js';
 import type { Bundle } from '../runtime/format.js';
 import { NAN_STEP, STEPS, sumOf } from './accumulate.js';
-import { REDUCED, dataParallelProgram, type Exchange } from './data-parallel.js';
+import { REDUCED, dataParallelProgram, type DataParallelStep, type Exchange } from './data-parallel.js';
+import { arenaLimit, chooseMicroBatch, type MicroBatch } from './micro-batch.js';
+import { TrainingSession } from './session.js';
 import type { CompiledConfig } from './config.js';
+
+/** Options of DataParallelSession.create. */
+export interface DataParallelOptions {
+  /** Resolve each step with the mean loss (it is read back with the gradients anyway). */
+  readonly readLoss?: boolean;
+  /** Destroy the devices with the session. */
+  readonly ownDevices?: boolean;
+  /** Samples per compiled micro-batch of each replica; default 'auto': the whole slice when its arena fits the devices, else the largest divisor of it that does. */
+  readonly microBatch?: MicroBatch;
+  /** The most bytes one arena may take; default: the devices' own limit (see arenaLimit). */
+  readonly arenaLimit?: number;
+}
+
+/** A replica's step compiled at its micro-batch, before it is loaded anywhere. */
+export interface DataParallelPlan {
+  readonly step: DataParallelStep;
+  readonly bundle: Bundle;
+  /** The first step of the update phase. */
+  readonly splitStep: number;
+  /** Samples per compiled micro-batch. */
+  readonly microBatch: number;
+}
+
+/** Compiles a replica's step for batch / devices.length samples, at the micro-batch the options ask for or the largest that fits. */
+export function planDataParallel(model: Model, config: CompiledConfig, batch: number, devices: readonly GpuContext[], options: DataParallelOptions = {}): DataParallelPlan {
+  const n = devices.length;
+  if (!Number.isInteger(batch / n) || batch < n) throw new ModelError(`batch ${batch} does not split evenly over ${n} replicas: use a multiple of ${n}`, { model: model.name });
+  const profile = profileForAdapter(devices[0].adapter);
+  const target = { model: model.name, batch, replicas: n, limit: options.arenaLimit ?? arenaLimit(devices) };
+  const { microBatch, compiled } = chooseMicroBatch(batch / n, options.microBatch ?? 'auto', target, (b) => {
+    const step = dataParallelProgram(model, config, b);
+    const { bundle, report } = buildBundle(step.program.graph, step.program.weights, model.name, b, { mode: 'training', profile, splitAt: step.updateStart });
+    return { step, bundle, splitStep: report.splitStep!, arenaBytes: bundle.manifest.arena.size };
+  });
+  return { ...compiled, microBatch };
+}
+
+/**
+ * The session for training on these devices: on one device, the single-submit TrainingSession when no
+ * micro-batch is asked for or the whole batch fits one arena (no host round trip per step); otherwise
+ * a DataParallelSession, micro-batched as `options.microBatch` says. (A TrainingSession never owns its device.)
+ */
+export async function trainingSessionFor(model: Model, config: CompiledConfig, batch: number, devices: readonly GpuContext[], options: DataParallelOptions = {}): Promise<TrainingSession | DataParallelSession> {
+  if (devices.length === 1 && options.microBatch === undefined) return TrainingSession.create(model, config, batch, devices[0], { readLoss: options.readLoss });
+  const plan = planDataParallel(model, config, batch, devices, options);
+  if (devices.length === 1 && plan.microBatch === batch) return TrainingSession.create(model, config, batch, devices[0], { readLoss: options.readLoss });
+  return DataParallelSession.load(model, batch, devices, plan, options);
+}
 
 /** Training replicas of one model, one per device, kept identical step after step. */
 export class DataParallelSession {
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly freeSlices: TensorMap[][] = [];
+  /** Input slices of earlier steps, by replica then micro-batch, ready to be filled again. */
+  private readonly freeSlices: TensorMap[][][] = [];
 
   private constructor(
     readonly model: Model,
@@ -27,22 +84,35 @@ export class DataParallelSession {
     readonly replicas: readonly Net[],
     readonly bundle: Bundle,
     readonly metrics: readonly string[],
-    /** The whole batch: replicas × the bundle's batch. */
+    /** The whole batch: replicas × micro-batches × the bundle's batch. */
     readonly batch: number,
+    /** Samples of each compiled micro-batch (the bundle's batch). */
+    readonly microBatch: number,
     /** The first step of the update phase. */
     readonly splitStep: number,
     readonly exchange: readonly Exchange[],
+    private readonly readLoss: boolean,
     private readonly ownedDevices: readonly GPUDevice[],
   ) {}
 
-  /** Compiles one replica's step for batch / devices.length samples and loads it on every device. */
-  static async create(model: Model, config: CompiledConfig, batch: number, devices: readonly GpuContext[], options: { readLoss?: boolean; ownDevices?: boolean } = {}): Promise<DataParallelSession> {
-    const n = devices.length;
-    if (!Number.isInteger(batch / n) || batch < n) throw new ModelError(`batch ${batch} does not split evenly over ${n} replicas: use a multiple of ${n}`, { model: model.name });
-    const step = dataParallelProgram(model, config, batch / n, false, options.readLoss);
-    const { bundle, report } = buildBundle(step.program.graph, step.program.weights, model.name, batch / n, { mode: 'training', profile: profileForAdapter(devices[0].adapter), splitAt: step.updateStart });
-    const replicas = await Promise.all(devices.map((d) => Net.create(bundle, d)));
-    return new DataParallelSession(model, replicas, bundle, step.metrics, batch, report.splitStep!, step.exchange, options.ownDevices ? devices.map((d) => d.device) : []);
+  /**
+   * Compiles one replica's step for its slice, batch / devices.length samples, or for micro-batches
+   * of it (see DataParallelOptions.microBatch), and loads it on every device.
+   */
+  static async create(model: Model, config: CompiledConfig, batch: number, devices: readonly GpuContext[], options: DataParallelOptions = {}): Promise<DataParallelSession> {
+    return DataParallelSession.load(model, batch, devices, planDataParallel(model, config, batch, devices, options), options);
+  }
+
+  /** Loads a compiled plan on every device. */
+  static async load(model: Model, batch: number, devices: readonly GpuContext[], plan: DataParallelPlan, options: DataParallelOptions = {}): Promise<DataParallelSession> {
+    const replicas = await Promise.all(devices.map((d) => Net.create(plan.bundle, d)));
+    const { step, bundle, splitStep, microBatch } = plan;
+    return new DataParallelSession(model, replicas, bundle, step.metrics, batch, microBatch, splitStep, step.exchange, options.readLoss ?? false, options.ownDevices ? devices.map((d) => d.device) : []);
+  }
+
+  /** Micro-batches per replica per step. */
+  get microBatches(): number {
+    return this.batch / (this.replicas.length * this.microBatch);
   }
 
   /** Names of the inputs a step takes: the model's inputs, then one target per output. */
@@ -82,18 +152,21 @@ export class DataParallelSession {
    * resolves after the update phase is submitted, with the mean loss when created with `readLoss`.
    */
   step(inputs: Record<string, Float32Array | Int32Array>): Promise<TensorMap> {
-    const n = this.replicas.length;
+    const [n, m] = [this.replicas.length, this.microBatches];
     // Slices are copied into arrays of an earlier step when one is free: no allocation per step.
-    const slices: TensorMap[] = this.freeSlices.pop() ?? Array.from({ length: n }, () => ({}));
+    const slices: TensorMap[][] = this.freeSlices.pop() ?? Array.from({ length: n }, () => Array.from({ length: m }, () => ({})));
     for (const name of this.inputNames) {
       const data = inputs[name];
-      const whole = this.replicas[0].inputs.find((s) => s.name === name)!.shape.reduce((a, b) => a * b, 1) * n;
-      if (!data || data.length !== whole) return Promise.reject(new ModelError(`training step input '${name}' expects ${whole} values (${n} replicas × batch ${this.batch / n}), got ${data?.length ?? 'none'}`, { input: name }));
-      const per = data.length / n;
+      const whole = this.replicas[0].inputs.find((s) => s.name === name)!.shape.reduce((a, b) => a * b, 1) * n * m;
+      if (!data || data.length !== whole) return Promise.reject(new ModelError(`training step input '${name}' expects ${whole} values (${n} replicas × ${m} micro-batches × batch ${this.microBatch}), got ${data?.length ?? 'none'}`, { input: name }));
+      const per = data.length / (n * m);
+      // Replica r takes samples [r·b/n, (r+1)·b/n), its micro-batch k the k-th part of those.
       for (let r = 0; r < n; r++) {
-        const have = slices[r][name];
-        if (have && have.length === per && have.constructor === data.constructor) have.set(data.subarray(r * per, (r + 1) * per));
-        else slices[r][name] = data.slice(r * per, (r + 1) * per) as TensorData;
+        for (let k = 0; k < m; k++) {
+          const [from, have] = [(r * m + k) * per, slices[r][k][name]];
+          if (have && have.length === per && have.constructor === data.constructor) have.set(data.subarray(from, from + per));
+          else slices[r][k][name] = data.slice(from, from + per) as TensorData;
+        }
       }
     }
     const run = this.queue.then(() => this.run(slices));
@@ -101,27 +174,48 @@ export class DataParallelSession {
     return run;
   }
 
-  private async run(slices: TensorMap[]): Promise<TensorMap> {
+  private async run(slices: TensorMap[][]): Promise<TensorMap> {
     const total = this.bundle.manifest.steps.length;
-    // Every replica's gradient phase is submitted before any readback is awaited.
-    const outs = await Promise.all(this.replicas.map((net, r) => net.runSteps(0, this.splitStep, slices[r], { copies: false, read: true })));
-    // The slices were written to the devices before the gradient phase was submitted.
+    // Every replica's gradient phases are queued before any readback is awaited.
+    const sums = await Promise.all(this.replicas.map((net, r) => this.gradients(net, slices[r])));
+    // The slices were written to the devices before the last gradient phase was submitted.
     this.freeSlices.push(slices);
+    const scale = 1 / (this.replicas.length * this.microBatches);
     const reduced: TensorMap = {};
-    for (const e of this.exchange) reduced[e.input] = meanOf(outs.map((o) => o[e.output] as Float32Array));
+    for (const e of this.exchange) {
+      const sum = Float64Array.from(sums[0][e.output]);
+      for (const s of sums.slice(1)) for (let i = 0; i < sum.length; i++) sum[i] += s[e.output][i];
+      reduced[e.input] = Float32Array.from(sum, (v) => v * scale);
+    }
     for (const net of this.replicas) void net.runSteps(this.splitStep, total, reduced, { copies: true, read: false });
-    return 'loss' in outs[0] ? { loss: meanOf(outs.map((o) => o.loss as Float32Array)) } : {};
+    return this.readLoss ? { loss: reduced[`${REDUCED}loss`] } : {};
   }
 
-  /** The epoch's running means so far (averaged over the replicas' equal slices), and the first step whose loss was not finite (−1 if none). */
+  /** One replica's exchanged outputs summed over its micro-batches, in order (float64 sums: deterministic, and one rounding). */
+  private async gradients(net: Net, micro: readonly TensorMap[]): Promise<Record<string, Float64Array>> {
+    const reads = micro.map((inputs) => net.runSteps(0, this.splitStep, inputs, { copies: false, read: true }));
+    // A failed read rejects the step below; the later ones must not go unhandled meanwhile.
+    for (const r of reads) r.catch(() => undefined);
+    const sums: Record<string, Float64Array> = {};
+    for (const read of reads) {
+      const out = await read;
+      for (const { output } of this.exchange) {
+        const part = out[output];
+        const sum = (sums[output] ??= new Float64Array(part.length));
+        for (let i = 0; i < part.length; i++) sum[i] += part[i];
+      }
+    }
+    return sums;
+  }
+
+  /** The epoch's running means so far (every replica keeps the same sums of averaged values), and the first step whose loss was not finite (−1 if none). */
   async readLogs(): Promise<{ logs: Record<string, number>; steps: number; nanStep: number }> {
     await this.flush();
     const names = ['loss', ...this.metrics];
-    const states = await Promise.all(this.replicas.map((r) => r.readState([STEPS, NAN_STEP, ...names.map(sumOf)])));
-    const steps = states[0][STEPS][0];
-    const logs = Object.fromEntries(names.map((k) => [k, steps ? states.reduce((a, s) => a + s[sumOf(k)][0], 0) / (steps * states.length) : NaN]));
-    const nans = states.map((s) => s[NAN_STEP][0]).filter((v) => v >= 0);
-    return { logs, steps, nanStep: nans.length ? Math.min(...nans) : -1 };
+    const state = await this.replicas[0].readState([STEPS, NAN_STEP, ...names.map(sumOf)]);
+    const steps = state[STEPS][0];
+    const logs = Object.fromEntries(names.map((k) => [k, steps ? state[sumOf(k)][0] / steps : NaN]));
+    return { logs, steps, nanStep: state[NAN_STEP][0] };
   }
 
   /** Zeroes the running sums of every replica. */
@@ -148,13 +242,4 @@ export class DataParallelSession {
     for (const r of this.replicas) r.destroy();
     for (const d of this.ownedDevices) d.destroy();
   }
-}
-
-/** The elementwise mean of equal-length arrays (for two, (a + b)·½ in float32 is the correctly rounded mean). */
-function meanOf(parts: readonly Float32Array[]): Float32Array {
-  const out = Float32Array.from(parts[0]);
-  for (const p of parts.slice(1)) for (let i = 0; i < p.length; i++) out[i] += p[i];
-  const scale = 1 / parts.length;
-  for (let i = 0; i < out.length; i++) out[i] *= scale;
-  return out;
 }

@@ -34,15 +34,16 @@ function batches(count: number, batch: number) {
 }
 
 describe('the data-parallel step program', () => {
-  it('reads averaged gradients from inputs in an update phase that comes after every gradient is computed', () => {
+  it('reads averaged gradients, loss and metrics from inputs in an update phase that comes after every gradient is computed', () => {
     clearSession();
     const model = twoLayer('prog');
     const config = resolveCompileArgs(model, { optimizer: optimizers.Adam({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' });
     const step = dataParallelProgram(model, config, 4, true);
     const { graph } = step.program;
-    expect(step.exchange.map((e) => e.output).sort()).toEqual(step.trainable.map((w) => `grad/${w}`).sort());
+    // The running sums of loss and metrics add averaged values, so micro-batches and replicas weigh the same.
+    expect(step.exchange.map((e) => e.output).sort()).toEqual([...step.trainable.map((w) => `grad/${w}`), 'loss'].sort());
     const reducedAt = graph.nodes.filter((n) => n.op === 'input' && String(n.attrs.name).startsWith(REDUCED)).map((n) => n.id);
-    expect(reducedAt).toHaveLength(step.trainable.length);
+    expect(reducedAt).toHaveLength(step.trainable.length + 1);
     expect(Math.min(...reducedAt)).toBeGreaterThanOrEqual(step.updateStart);
     for (const e of step.exchange) expect(graph.outputs.find((o) => o.name === e.output)!.value.node).toBeLessThan(step.updateStart);
   });

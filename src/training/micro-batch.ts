@@ -1,0 +1,84 @@
+/**
+ * Micro-batches (gradient accumulation): a replica whose slice of the batch is larger than the step
+ * it can hold in one arena runs the gradient phase on consecutive equal sub-slices, and the host sums
+ * their gradients before the mean over replicas, so one optimizer update still covers the whole batch.
+ * With equal micro-batches the mean of their mean gradients is the whole batch's mean gradient;
+ * BatchNorm is the exception: its batch statistics are per micro-batch, as they are per replica under
+ * MirroredStrategy, and its moving statistics are averaged over micro-batches as over replicas.
+ * This file chooses the micro-batch; src/training/replicas.ts runs it.
+ */
+import { KilnError, ModelError } from '../ir/errors.js';
+import type { GpuContext } from '../runtime/gpu.js';
+
+/** Samples per compiled micro-batch of each replica, or 'auto': the largest that fits the device. */
+export type MicroBatch = number | 'auto';
+
+/** A training step that does not fit the device's largest storage buffer, even at the smallest micro-batch. */
+export class ArenaTooLargeError extends KilnError {}
+
+/** A compiled step at one micro-batch size, as far as the choice cares: the bytes of its arena. */
+export interface Sized {
+  readonly arenaBytes: number;
+}
+
+/** What the choice is made for, to name in errors. */
+export interface MicroBatchTarget {
+  readonly model: string;
+  /** The whole batch, over every replica. */
+  readonly batch: number;
+  readonly replicas: number;
+  /** The most bytes one arena may take (see arenaLimit). */
+  readonly limit: number;
+}
+
+/** Margin under the estimate from the last compile: the arena is only roughly linear in the batch. */
+const MARGIN = 0.97;
+
+/**
+ * The most bytes one arena may take on every device: each kernel binds the whole arena as one
+ * storage buffer, so it is bounded by maxStorageBufferBindingSize and by maxBufferSize.
+ */
+export function arenaLimit(devices: readonly GpuContext[]): number {
+  return Math.min(...devices.map(({ device }) => Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize)));
+}
+
+/** The largest divisor of n that is at most k (at least 1). */
+export function largestDivisorAtMost(n: number, k: number): number {
+  for (let d = Math.min(n, Math.floor(k)); d > 1; d--) if (n % d === 0) return d;
+  return 1;
+}
+
+const gb = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+
+/**
+ * The micro-batch for a replica's `slice` of the batch, and the step compiled at it. A given number
+ * must divide the slice (else a ModelError) and fit; 'auto' compiles the whole slice first and, while the arena is over
+ * the limit, the largest divisor of the slice that the last arena's bytes per sample say will fit
+ * (always smaller than the last), down to 1. Fails with ArenaTooLargeError naming the model, the
+ * batch and the limit when nothing fits.
+ */
+export function chooseMicroBatch<T extends Sized>(slice: number, wanted: MicroBatch, target: MicroBatchTarget, compileAt: (microBatch: number) => T): { microBatch: number; compiled: T } {
+  const where = `model '${target.model}', batch ${target.batch} over ${target.replicas} replica${target.replicas > 1 ? 's' : ''} (${slice} samples each)`;
+  const context = { model: target.model, batch: target.batch, replicas: target.replicas, limit: target.limit };
+  if (wanted !== 'auto') {
+    if (!Number.isInteger(wanted) || wanted < 1 || slice % wanted !== 0) {
+      throw new ModelError(`${where}: microBatch ${wanted} must be a whole number of samples that divides ${slice}, so every micro-batch weighs the same`, { ...context, microBatch: wanted });
+    }
+    const compiled = compileAt(wanted);
+    if (compiled.arenaBytes > target.limit) {
+      throw new ArenaTooLargeError(`${where}: a micro-batch of ${wanted} needs a ${gb(compiled.arenaBytes)} arena, over the device's ${target.limit}-byte storage buffer limit; use a smaller microBatch, or 'auto'`, { ...context, microBatch: wanted, arenaBytes: compiled.arenaBytes });
+    }
+    return { microBatch: wanted, compiled };
+  }
+  let microBatch = slice;
+  let compiled = compileAt(microBatch);
+  while (compiled.arenaBytes > target.limit) {
+    if (microBatch === 1) {
+      throw new ArenaTooLargeError(`${where}: even a micro-batch of 1 sample needs a ${gb(compiled.arenaBytes)} arena (${compiled.arenaBytes} bytes), over the device's ${target.limit}-byte storage buffer limit`, { ...context, microBatch: 1, arenaBytes: compiled.arenaBytes });
+    }
+    const estimate = (microBatch * target.limit * MARGIN) / compiled.arenaBytes;
+    microBatch = largestDivisorAtMost(slice, Math.min(estimate, microBatch - 1));
+    compiled = compileAt(microBatch);
+  }
+  return { microBatch, compiled };
+}

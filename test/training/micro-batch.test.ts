@@ -1,0 +1,220 @@
+/**
+ * Micro-batches: a replica whose slice of the batch is larger than one compiled step runs the gradient
+ * phase on equal sub-slices and sums their gradients before the mean over replicas, so one optimizer
+ * update covers the whole batch. Two replicas of 4 micro-batches each (two GPUDevices on lavapipe's
+ * one adapter) end where one device does on the whole batch; the micro-batch is chosen so the arena
+ * fits the device's storage buffer limit, and a model that fits at no micro-batch is a named error.
+ */
+import { describe, expect, it } from 'vitest';
+import { Sequential, layers, optimizers, clearSession, type Model } from '../../src/index.js';
+import { ModelError } from '../../src/ir/errors.js';
+import { resolveCompileArgs } from '../../src/training/config.js';
+import { TrainingSession } from '../../src/training/session.js';
+import { DataParallelSession, planDataParallel, trainingSessionFor } from '../../src/training/replicas.js';
+import { ArenaTooLargeError, arenaLimit, chooseMicroBatch, largestDivisorAtMost } from '../../src/training/micro-batch.js';
+import { openAdapters, type OpenAdapter } from '../../src/runtime/index.js';
+import { randomData, randomInts } from '../support/random.js';
+import { expectClose } from '../support/close.js';
+
+/** Float32 sums over 2 samples, float64 sums of 8 micro-batch means, against one float32 sum over 16: a few ulps per step, grown over 3 steps. */
+const WEIGHT_TOL = { rtol: 1e-4, atol: 1e-6 };
+
+let opened: Promise<OpenAdapter[]> | undefined;
+const twoDevices = () => (opened ??= openAdapters(2, { warn: () => undefined }));
+
+function twoLayer(name: string): Model {
+  return new Sequential({ name, layers: [layers.Dense(6, { activation: 'tanh', inputShape: [4], name: `${name}_h` }), layers.Dense(3, { activation: 'softmax', name: `${name}_out` })] });
+}
+
+/** Convolutional, so its arena grows with the batch (a small dense model's is all weights and optimizer state). */
+function small(name: string): Model {
+  return new Sequential({ name, layers: [layers.Conv2D({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [8, 8, 2], name: `${name}_c` }), layers.Flatten(), layers.Dense(3, { activation: 'softmax', name: `${name}_o` })] });
+}
+
+function images(count: number, batch: number) {
+  return Array.from({ length: count }, (_, k) => {
+    const y = new Float32Array(batch * 3);
+    randomInts(batch, 3, 60 + k).forEach((c, r) => (y[r * 3 + c] = 1));
+    return { x: randomData(batch * 8 * 8 * 2, 70 + k), y };
+  });
+}
+
+function batches(count: number, batch: number) {
+  return Array.from({ length: count }, (_, k) => {
+    const y = new Float32Array(batch * 3);
+    randomInts(batch, 3, 80 + k).forEach((c, r) => (y[r * 3 + c] = 1));
+    return { x: randomData(batch * 4, 90 + k), y };
+  });
+}
+
+const sgd = () => ({ optimizer: optimizers.SGD({ learningRate: 0.2, momentum: 0.9 }), loss: 'categoricalCrossentropy' as const, metrics: ['accuracy'] });
+
+/** An arena of `fixed` bytes plus `perSample` bytes a sample, as a compile at that micro-batch reports it. */
+const linearArena = (fixed: number, perSample: number) => (b: number) => ({ arenaBytes: fixed + perSample * b, at: b });
+const target = (limit: number) => ({ model: 'toy', batch: 4096, replicas: 2, limit });
+
+describe('choosing the micro-batch', () => {
+  it('keeps the whole slice when its arena fits the limit, compiling once', () => {
+    const compiled: number[] = [];
+    const choice = chooseMicroBatch(2048, 'auto', target(2 ** 31 - 4), (b) => (compiled.push(b), linearArena(1e6, 5e5)(b)));
+    expect(choice.microBatch).toBe(2048);
+    expect(compiled).toEqual([2048]);
+  });
+
+  it('shrinks to the largest divisor of the slice that fits (the bench ResNet: 4.87 MB a sample, 2048 a replica, a 2 GiB limit)', () => {
+    const compiled: number[] = [];
+    const choice = chooseMicroBatch(2048, 'auto', target(2147483644), (b) => (compiled.push(b), linearArena(3e6, 4.872e6)(b)));
+    expect(choice.microBatch).toBe(256);
+    expect(choice.compiled.arenaBytes).toBeLessThanOrEqual(2147483644);
+    expect(compiled).toEqual([2048, 256]);
+  });
+
+  it('keeps shrinking while an estimate still misses, and every micro-batch divides the slice', () => {
+    // A large fixed part makes the first estimate from bytes per sample too optimistic.
+    const choice = chooseMicroBatch(24, 'auto', target(1000), linearArena(700, 40));
+    expect(choice.microBatch).toBe(6);
+    expect(24 % choice.microBatch).toBe(0);
+    expect(largestDivisorAtMost(24, 11.9)).toBe(8);
+    expect(largestDivisorAtMost(13, 12)).toBe(1);
+  });
+
+  it('names the model, the batch and the limit when even one sample does not fit', () => {
+    const fail = () => chooseMicroBatch(2048, 'auto', { model: 'huge', batch: 4096, replicas: 2, limit: 1000 }, linearArena(2000, 10));
+    expect(fail).toThrow(ArenaTooLargeError);
+    expect(fail).toThrow(/model 'huge', batch 4096 over 2 replicas \(2048 samples each\): even a micro-batch of 1 sample needs .* over the device's 1000-byte storage buffer limit/);
+  });
+
+  it('takes a given micro-batch only if it divides the slice and fits', () => {
+    expect(chooseMicroBatch(2048, 512, target(1e9), linearArena(0, 1e6)).microBatch).toBe(512);
+    expect(() => chooseMicroBatch(2048, 300, target(1e9), linearArena(0, 1e6))).toThrow(ModelError);
+    expect(() => chooseMicroBatch(2048, 300, target(1e9), linearArena(0, 1e6))).toThrow(/microBatch 300 must be a whole number of samples that divides 2048/);
+    expect(() => chooseMicroBatch(2048, 1024, target(1e9), linearArena(0, 1e6))).toThrow(/a micro-batch of 1024 needs a .* arena, over the device's 1000000000-byte storage buffer limit; use a smaller microBatch, or 'auto'/);
+  });
+});
+
+describe('micro-batched data-parallel training', () => {
+  it('two replicas of 4 micro-batches of 2 end, after 3 steps of 16, with the weights, loss and accuracy of one device on the whole batch', async () => {
+    clearSession();
+    const single = twoLayer('mb_single');
+    const micro = twoLayer('mb_micro');
+    micro.setWeights(single.getWeights());
+    const initial = single.weights.map((w) => w.read());
+    const devices = await twoDevices();
+    const one = await TrainingSession.create(single, resolveCompileArgs(single, sgd()), 16, devices[0]);
+    const two = await DataParallelSession.create(micro, resolveCompileArgs(micro, sgd()), 16, devices, { microBatch: 2, readLoss: true });
+    expect(two.bundle.manifest.model.batch).toBe(2);
+    expect(two.microBatches).toBe(4);
+    for (const s of [one, two]) {
+      s.pushWeights();
+      s.resetLogs();
+    }
+    const losses: Promise<unknown>[] = [];
+    for (const b of batches(3, 16)) {
+      void one.step({ [one.inputNames[0]]: b.x, [one.inputNames[1]]: b.y });
+      losses.push(two.step({ [two.inputNames[0]]: b.x, [two.inputNames[1]]: b.y }));
+    }
+    await one.pullWeights();
+    await two.pullWeights();
+    // Training moved the weights, so matching is not matching the starting point.
+    expect(Math.max(...single.weights.map((w, i) => Math.max(...w.read().map((v, j) => Math.abs(v - initial[i][j])))))).toBeGreaterThan(1e-2);
+    single.weights.forEach((w, i) => expectClose(micro.weights[i].read(), w.read(), WEIGHT_TOL, `weight '${w.name}'`));
+    const [a, b] = await two.readReplicaStates();
+    for (const name of Object.keys(a)) expect(b[name], `replica state '${name}'`).toEqual(a[name]);
+    // The running sums count optimizer steps, each the mean over its micro-batches.
+    const [logsOne, logsTwo] = [await one.readLogs(), await two.readLogs()];
+    expect(logsTwo.steps).toBe(3);
+    expect(Math.abs(logsTwo.logs.loss - logsOne.logs.loss)).toBeLessThanOrEqual(1e-5 * Math.abs(logsOne.logs.loss));
+    expect(logsTwo.logs.accuracy).toBeCloseTo(logsOne.logs.accuracy, 6);
+    expect(logsTwo.nanStep).toBe(-1);
+    const read = (await Promise.all(losses)) as { loss: Float32Array }[];
+    expect(read.map((r) => r.loss.length)).toEqual([1, 1, 1]);
+    expect(read.reduce((s, r) => s + r.loss[0], 0) / 3).toBeCloseTo(logsTwo.logs.loss, 6);
+    one.destroy();
+    two.destroy();
+  }, 180_000);
+
+  it('BatchNormalization: the moving mean averaged over micro-batches is the whole batch\'s', async () => {
+    clearSession();
+    const make = (name: string) =>
+      new Sequential({ name, layers: [layers.Dense(6, { inputShape: [4], name: `${name}_d` }), layers.BatchNormalization({ name: `${name}_bn` }), layers.Activation('relu'), layers.Dense(3, { activation: 'softmax', name: `${name}_o` })] });
+    const single = make('mbn_single');
+    const micro = make('mbn_micro');
+    micro.setWeights(single.getWeights());
+    const devices = await twoDevices();
+    const args = () => ({ optimizer: optimizers.SGD({ learningRate: 0.1 }), loss: 'categoricalCrossentropy' as const });
+    const one = await TrainingSession.create(single, resolveCompileArgs(single, args()), 8, devices[0]);
+    const two = await DataParallelSession.create(micro, resolveCompileArgs(micro, args()), 8, devices, { microBatch: 2 });
+    const [b] = batches(1, 8);
+    await one.step({ [one.inputNames[0]]: b.x, [one.inputNames[1]]: b.y });
+    await two.step({ [two.inputNames[0]]: b.x, [two.inputNames[1]]: b.y });
+    await one.pullWeights();
+    await two.pullWeights();
+    const mean = (m: Model) => m.weights.find((w) => w.name.endsWith('moving_mean'))!.read();
+    // The mean of four quarter-batch means is the whole batch's mean (the variance is not: per-micro-batch statistics).
+    expectClose(mean(micro), mean(single), { rtol: 1e-5, atol: 1e-7 }, 'moving mean');
+    one.destroy();
+    two.destroy();
+  }, 180_000);
+});
+
+describe('the automatic micro-batch', () => {
+  it('is the whole slice on a real device limit, and a smaller divisor under a limit the whole slice passes', async () => {
+    clearSession();
+    const model = small('mb_auto');
+    const devices = await twoDevices();
+    const config = resolveCompileArgs(model, sgd());
+    expect(arenaLimit(devices)).toBeGreaterThanOrEqual(2 ** 27);
+    expect(planDataParallel(model, config, 16, devices).microBatch).toBe(8);
+    const [whole, half] = [8, 4].map((m) => planDataParallel(model, config, 16, devices, { microBatch: m }).bundle.manifest.arena.size);
+    expect(half).toBeLessThan(whole);
+    const session = await DataParallelSession.create(model, config, 16, devices, { arenaLimit: whole - 1 });
+    expect(session.bundle.manifest.arena.size).toBeLessThan(whole);
+    expect(session.microBatch).toBeLessThan(8);
+    expect(8 % session.microBatch).toBe(0);
+    const [b] = images(1, 16);
+    session.resetLogs();
+    await session.step({ [session.inputNames[0]]: b.x, [session.inputNames[1]]: b.y });
+    expect((await session.readLogs()).steps).toBe(1);
+    session.destroy();
+    await expect(DataParallelSession.create(model, config, 16, devices, { arenaLimit: 1024 })).rejects.toThrow(/model 'mb_auto', batch 16 over 2 replicas \(8 samples each\): even a micro-batch of 1 sample needs .* over the device's 1024-byte storage buffer limit/);
+  }, 180_000);
+
+  it('on one device: the single-submit session when the batch fits, a micro-batched one (same weights) when it does not', async () => {
+    clearSession();
+    const single = small('mb_one');
+    const micro = small('mb_one_micro');
+    micro.setWeights(single.getWeights());
+    const [device] = await twoDevices();
+    const fits = await trainingSessionFor(single, resolveCompileArgs(single, sgd()), 8, [device], { microBatch: 'auto' });
+    expect(fits).toBeInstanceOf(TrainingSession);
+    const whole = planDataParallel(micro, resolveCompileArgs(micro, sgd()), 8, [device]).bundle.manifest.arena.size;
+    const split = await trainingSessionFor(micro, resolveCompileArgs(micro, sgd()), 8, [device], { microBatch: 'auto', arenaLimit: whole - 1 });
+    expect(split).toBeInstanceOf(DataParallelSession);
+    expect((split as DataParallelSession).microBatches).toBeGreaterThan(1);
+    for (const s of [fits, split]) s.pushWeights();
+    for (const b of images(2, 8)) {
+      void fits.step({ [fits.inputNames[0]]: b.x, [fits.inputNames[1]]: b.y });
+      void split.step({ [split.inputNames[0]]: b.x, [split.inputNames[1]]: b.y });
+    }
+    await fits.pullWeights();
+    await split.pullWeights();
+    single.weights.forEach((w, i) => expectClose(micro.weights[i].read(), w.read(), WEIGHT_TOL, `weight '${w.name}'`));
+    fits.destroy();
+    split.destroy();
+  }, 180_000);
+});
+
+describe('model.fit with micro-batches', () => {
+  it('fit({ replicas: 2, microBatch: 2 }) ends with the weights and loss of fit on one device', async () => {
+    clearSession();
+    const single = twoLayer('fit_mb_single');
+    const micro = twoLayer('fit_mb_micro');
+    micro.setWeights(single.getWeights());
+    for (const m of [single, micro]) m.compile({ optimizer: optimizers.SGD({ learningRate: 0.2 }), loss: 'categoricalCrossentropy' });
+    const data = batches(1, 32)[0];
+    const h1 = await single.fit(data.x, data.y, { batchSize: 16, epochs: 2, shuffle: false, verbose: 0 });
+    const h2 = await micro.fit(data.x, data.y, { batchSize: 16, epochs: 2, shuffle: false, verbose: 0, replicas: 2, microBatch: 2 });
+    single.weights.forEach((w, i) => expectClose(micro.weights[i].read(), w.read(), WEIGHT_TOL, `weight '${w.name}'`));
+    expectClose(h2.history.loss as number[], h1.history.loss as number[], { rtol: 1e-5, atol: 1e-7 }, 'loss per epoch');
+  }, 180_000);
+});
