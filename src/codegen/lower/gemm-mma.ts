@@ -1,5 +1,6 @@
 /** The tensor-core GEMM (shaders/gemm-mma.wgsl.hbs): tile configurations and the template data matmul and conv fill. */
 import { MMA_FEATURES } from '../profile.js';
+import { rasterData, stagingOrder, type OperandOrder } from './gemm.js';
 
 /**
  * One tiling: GM×GN subgroups of 32, each SM×SN 16×16 results, KS 16-deep steps per staged tile; with
@@ -22,6 +23,8 @@ export const MMA_TILINGS: readonly MmaTiles[] = [
   { GM: 1, GN: 1, SM: 2, SN: 1, KS: 2, R: 2 }, // 32×16: one result block, staged by 2 subgroups
 ];
 
+const range = (n: number) => Array.from({ length: n }, (_, k) => k);
+
 const blockM = (t: MmaTiles) => 16 * t.SM * t.GM;
 const blockN = (t: MmaTiles) => 16 * t.SN * t.GN;
 const groups = (t: MmaTiles, M: number, N: number, batches: number) => Math.ceil(M / blockM(t)) * Math.ceil(N / blockN(t)) * batches;
@@ -35,7 +38,7 @@ export function mmaTiles(M: number, N: number, batches: number, minWorkgroups: n
 }
 
 /** Template data, workgroup size, dispatch and required features of an M×N×K tensor-core GEMM reading through `loaders`. */
-export function mmaGemm(M: number, N: number, K: number, loaders: readonly string[], batches: number, minWorkgroups: number) {
+export function mmaGemm(M: number, N: number, K: number, loaders: readonly string[], batches: number, minWorkgroups: number, order: OperandOrder = { a: 'k', b: 'n' }) {
   const t = mmaTiles(M, N, batches, minWorkgroups);
   const [BM, BN, BK] = [blockM(t), blockN(t), 16 * t.KS];
   const R = t.R ?? 1;
@@ -43,6 +46,7 @@ export function mmaGemm(M: number, N: number, K: number, loaders: readonly strin
   const blocks = t.GM * t.GN;
   const aStride = BK + 8;
   const bStride = BN + 8;
+  const [loadsA, loadsB] = [Math.ceil((BM * BK) / threads), Math.ceil((BK * BN) / threads)];
   const cells = (f: (i: number, j: number) => string) => Array.from({ length: t.SM }, (_, i) => Array.from({ length: t.SN }, (_, j) => f(i, j))).flat();
   const declare = cells((i, j) => `var c_${i}_${j} = subgroup_matrix_result<f32, 16, 16>();`);
   const multiply = Array.from({ length: t.KS }, (_, kk) => [
@@ -56,7 +60,7 @@ export function mmaGemm(M: number, N: number, K: number, loaders: readonly strin
       M, N, K, BM, BN, BK, threads, aStride, bStride, GN: t.GN,
       subRows: 16 * t.SM, subCols: 16 * t.SN,
       tileA: BM * aStride, tileB: BK * bStride, tileC: 256 * t.GM * t.GN,
-      loadsA: Math.ceil((BM * BK) / threads), loadsB: Math.ceil((BK * BN) / threads),
+      loadsA, loadsB, loadsAIdx: range(loadsA), loadsBIdx: range(loadsB), ...stagingOrder(order), ...rasterData(M, N, BM, BN),
       loaders, declare, multiply, results,
       subgroupIndex: blocks === 1 ? '0u' : 'sgid',
       subgroupIdBuiltin: blocks > 1,

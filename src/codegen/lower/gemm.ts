@@ -69,6 +69,15 @@ export interface OperandOrder {
 const STAGE_A = { k: { row: 'idx / BK', k: 'idx % BK' }, m: { row: 'idx % BM', k: 'idx / BM' } } as const;
 const STAGE_B = { n: { k: 'idx / BN', col: 'idx % BN' }, k: { k: 'idx % BK', col: 'idx / BK' } } as const;
 
+/** Block rows per raster band (shaders/gemm-raster.wgsl.hbs). */
+const RASTER = 8;
+
+/** Template data of shaders/gemm-raster.wgsl.hbs for a grid of BM×BN blocks over M×N. */
+export const rasterData = (M: number, N: number, BM: number, BN: number) => ({ NBX: Math.ceil(N / BN), NBY: Math.ceil(M / BM), RASTER });
+
+/** WGSL of staging element `idx`'s row and k of A (`aRow`, `aK`) and k and column of B (`bK`, `bCol`), for the GEMM templates. */
+export const stagingOrder = (order: OperandOrder) => ({ aRow: STAGE_A[order.a].row, aK: STAGE_A[order.a].k, bK: STAGE_B[order.b].k, bCol: STAGE_B[order.b].col });
+
 /** Template data of shaders/gemm.wgsl.hbs for an M×N×K problem, given the WGSL of `loadA` and `loadB`. */
 export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number, order: OperandOrder = { a: 'k', b: 'n' }) {
   const t = gemmTiles(M, N, batches, minWorkgroups, K);
@@ -82,7 +91,7 @@ export function gemmData(M: number, N: number, K: number, loaders: string[], bat
     M, N, K, ...t, BM, BN, threads, loaders, quad,
     tileA: t.BK * BM, tileB: t.BK * BN,
     AS, BQ, tileAQ: t.BK * AS, tileBQ: t.BK * BQ,
-    aRow: STAGE_A[order.a].row, aK: STAGE_A[order.a].k, bK: STAGE_B[order.b].k, bCol: STAGE_B[order.b].col,
+    ...stagingOrder(order), ...rasterData(M, N, BM, BN),
     accType: quad ? `array<array<vec4<f32>, ${t.TN / 4}>, ${t.TM}>` : `array<array<f32, ${t.TN}>, ${t.TM}>`,
     ...unrolled(t),
     batchOffset: 'batch * M * N + ',

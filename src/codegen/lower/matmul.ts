@@ -85,7 +85,7 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   ];
   const precision = gemmPrecision(ctx.profile);
   if (precision === 'mma') {
-    const g = mmaGemm(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups);
+    const g = mmaGemm(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, { a: s.tA ? 'm' : 'k', b: s.tB ? 'k' : 'n' });
     const wgsl = render('gemm-mma', { ...common, ...g.data });
     return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: g.workgroupSize, dispatch: g.dispatch, operands: s.b.operands, features: g.features }];
   }
