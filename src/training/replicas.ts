@@ -182,10 +182,16 @@ export class DataParallelSession {
     this.freeSlices.push(slices);
     const scale = 1 / (this.replicas.length * this.microBatches);
     const reduced: TensorMap = {};
+    // Plain loops: TypedArray.from with a map function ran 100 ms for the MLP's 670K values.
     for (const e of this.exchange) {
-      const sum = Float64Array.from(sums[0][e.output]);
-      for (const s of sums.slice(1)) for (let i = 0; i < sum.length; i++) sum[i] += s[e.output][i];
-      reduced[e.input] = Float32Array.from(sum, (v) => v * scale);
+      const parts = sums.map((s) => s[e.output]);
+      const mean = new Float32Array(parts[0].length);
+      for (let i = 0; i < mean.length; i++) {
+        let v = 0;
+        for (const p of parts) v += p[i];
+        mean[i] = v * scale;
+      }
+      reduced[e.input] = mean;
     }
     for (const net of this.replicas) void net.runSteps(this.splitStep, total, reduced, { copies: true, read: false });
     return this.readLoss ? { loss: reduced[`${REDUCED}loss`] } : {};
