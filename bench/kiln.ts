@@ -54,6 +54,13 @@ for (const batch of opt.batches.split(',').map(Number)) {
       inputs = randomInputs(net.inputs);
       const p = await timed(() => net.predict(inputs));
       emit({ ...base, metric: 'predict', ms: p.ms, n: p.n, kernels: compiled.bundle.manifest.steps.length, compile_ms: compiled.millis });
+      if (!base.variant) {
+        // As PyTorch's and TF.js's harnesses do: the input already on the GPU (a GPUBuffer input, copied on the GPU).
+        const buffers = Object.fromEntries(Object.entries(inputs).map(([name, data]) => [name, net.createInputBuffer(name, data)]));
+        const g = await timed(() => net.predict(buffers));
+        emit({ ...base, variant: 'gpu-input', metric: 'predict', ms: g.ms, n: g.n, kernels: compiled.bundle.manifest.steps.length });
+        for (const b of Object.values(buffers)) b.destroy();
+      }
       net.destroy();
     } catch (e) {
       emit({ ...base, metric: 'predict', status: 'error', reason: reason(e) });

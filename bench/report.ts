@@ -43,6 +43,8 @@ interface Case {
   readonly notes: string[];
 }
 const cases = new Map<string, Case>();
+/** kiln's predict fed from a GPUBuffer (no host upload), emitted by bench/kiln.ts. */
+const GPU_INPUT = 'gpu-input';
 const NAMES = { torch: 'PyTorch', ort: 'ORT', tfjs: 'TF.js' } as const;
 const MODEL_ORDER = ['mlp', 'cnn', 'resnet', 'lstm'];
 const pad = (n: number, w = 5) => String(n).padStart(w, '0');
@@ -106,6 +108,13 @@ for (const r of rows) {
   if (r.part === 'load' && who === 'kiln') loadRuns.set(c, [...(loadRuns.get(c) ?? []), r]);
   if (r.part === 'overhead' && r.system === 'kiln') c.notes.push(`host CPU ${Math.round(r.cpu_us as number)} µs, kernels ${Math.round(r.kernel_us as number)} µs, ${Math.round(r.beyond_floor_us as number)} µs beyond the bare round trip`);
   if (r.part === 'overhead' && r.system === 'dawn-floor') c.notes.push(`write → 1 dispatch → copy → map; host CPU ${Math.round(r.cpu_us as number)} µs`);
+}
+
+// PyTorch's and TF.js's harnesses keep their input on the GPU, as kiln's [gpu-input] rows do: those rows show their numbers too.
+for (const [id, c] of cases) {
+  if (c.key.variant !== GPU_INPUT) continue;
+  const base = cases.get(id.replace(/\|gpu-input$/, '|'));
+  for (const who of ['torch', 'tfjs'] as const) if (base?.values[who]) c.values[who] = base.values[who];
 }
 
 for (const [c, runs] of loadRuns) {

@@ -8,6 +8,16 @@ export type TensorData = Float32Array | Int32Array;
 /** Inputs or outputs of a call, by name. */
 export type TensorMap = Record<string, TensorData>;
 
+/**
+ * What a predict takes for one input: host values, or a GPUBuffer of this Net's device already
+ * holding them (COPY_SRC usage, at least the input's bytes from offset 0), which the call copies on the
+ * GPU instead of uploading: how models chain, and how TF.js tensors (`dataToGPU`) feed kiln.
+ */
+export type PredictInput = TensorData | readonly number[] | GPUBuffer;
+
+/** Whether a predict input is a GPUBuffer (duck-typed: Node's and browsers' GPUBuffer classes differ). */
+const isGpuBuffer = (x: unknown): x is GPUBuffer => typeof x === 'object' && x !== null && typeof (x as GPUBuffer).mapAsync === 'function' && typeof (x as GPUBuffer).usage === 'number';
+
 const ARRAY_OF = { float32: Float32Array, int32: Int32Array, bool: Int32Array } as const;
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -122,9 +132,9 @@ export class Net {
     return this.manifest.model.outputs;
   }
 
-  /** Runs the model on one batch; resolves to the outputs by name. */
-  predict(inputs: Record<string, TensorData | readonly number[]>): Promise<TensorMap> {
-    let checked: Map<TensorSignature, TensorData>;
+  /** Runs the model on one batch (host values or GPUBuffers, see PredictInput); resolves to the outputs by name. */
+  predict(inputs: Record<string, PredictInput>): Promise<TensorMap> {
+    let checked: Map<TensorSignature, TensorData | GPUBuffer>;
     try {
       checked = this.checkInputs(inputs);
     } catch (e) {
@@ -141,7 +151,7 @@ export class Net {
    * one call in phases (data-parallel training: gradients, then the update, with a reduction between).
    */
   runSteps(from: number, to: number, inputs: TensorMap, options: { copies: boolean; read: boolean }): Promise<TensorMap> {
-    const checked = new Map<TensorSignature, TensorData>();
+    const checked = new Map<TensorSignature, TensorData | GPUBuffer>();
     for (const [name, data] of Object.entries(inputs)) {
       const s = this.manifest.model.inputs.find((x) => x.name === name);
       if (!s) return Promise.reject(new PredictInputError(`unknown input '${name}' of model '${this.manifest.model.name}'`, { input: name }));
@@ -151,6 +161,20 @@ export class Net {
     const run = this.queue.then(() => this.run(checked, from, to, options.copies, options.read));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * A GPUBuffer on this Net's device sized for input `name` (STORAGE | COPY_SRC | COPY_DST), holding
+   * `data` when given: upload once, then pass it to `predict` as often as needed.
+   */
+  createInputBuffer(name: string, data?: TensorData): GPUBuffer {
+    const s = this.manifest.model.inputs.find((x) => x.name === name);
+    if (!s) throw new PredictInputError(`unknown input '${name}'; model '${this.manifest.model.name}' takes ${this.manifest.model.inputs.map((x) => `'${x.name}'`).join(', ')}`, { input: name });
+    const bytes = 4 * sizeOf(s.shape);
+    if (data && data.byteLength !== bytes) throw new PredictInputError(`input '${name}' expects ${sizeOf(s.shape)} values (shape [${s.shape.join(', ')}]), got ${data.length}`, { input: name });
+    const buffer = this.device.createBuffer({ size: Math.max(16, bytes), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: `kiln input '${name}'` });
+    if (data) this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buffer;
   }
 
   /** Fills every intermediate and output with a value (NaN in tests, so anything left unwritten shows); state is kept. */
@@ -252,18 +276,25 @@ export class Net {
     if (this.ownsDevice) this.device.destroy();
   }
 
-  private checkInputs(inputs: Record<string, TensorData | readonly number[]>): Map<TensorSignature, TensorData> {
+  private checkInputs(inputs: Record<string, PredictInput>): Map<TensorSignature, TensorData | GPUBuffer> {
     if (this.destroyed) throw new PredictInputError(`model '${this.manifest.model.name}' was destroyed`);
     const sig = this.manifest.model.inputs;
     const names = sig.map((s) => s.name);
     for (const key of Object.keys(inputs)) {
       if (!names.includes(key)) throw new PredictInputError(`unknown input '${key}'; model '${this.manifest.model.name}' takes ${names.map((n) => `'${n}'`).join(', ')}`, { input: key });
     }
-    const out = new Map<TensorSignature, TensorData>();
+    const out = new Map<TensorSignature, TensorData | GPUBuffer>();
     for (const s of sig) {
       const given = inputs[s.name];
       const want = `${sizeOf(s.shape)} ${s.dtype} values (shape [${s.shape.join(', ')}])`;
       if (given === undefined) throw new PredictInputError(`missing input '${s.name}': expected ${want}`, { input: s.name });
+      if (isGpuBuffer(given)) {
+        const bytes = 4 * sizeOf(s.shape);
+        if (!(given.usage & GPUBufferUsage.COPY_SRC)) throw new PredictInputError(`input '${s.name}': a GPUBuffer input needs COPY_SRC usage (net.createInputBuffer makes one)`, { input: s.name });
+        if (given.size < bytes) throw new PredictInputError(`input '${s.name}' expects ${want}, ${bytes} bytes, got a GPUBuffer of ${given.size} bytes`, { input: s.name });
+        out.set(s, given);
+        continue;
+      }
       const Ctor = ARRAY_OF[s.dtype];
       let data: TensorData;
       if (Array.isArray(given)) data = Ctor.from(given as number[]);
@@ -279,10 +310,13 @@ export class Net {
     return out;
   }
 
-  private async run(inputs: Map<TensorSignature, TensorData>, from = 0, to = this.steps.length, copies = true, read = true): Promise<TensorMap> {
+  private async run(inputs: Map<TensorSignature, TensorData | GPUBuffer>, from = 0, to = this.steps.length, copies = true, read = true): Promise<TensorMap> {
     const { device } = this;
-    for (const [s, data] of inputs) device.queue.writeBuffer(this.arena, s.offset, data.buffer, data.byteOffset, data.byteLength);
     const encoder = device.createCommandEncoder({ label: 'kiln predict' });
+    for (const [s, data] of inputs) {
+      if (isGpuBuffer(data)) encoder.copyBufferToBuffer(data, 0, this.arena, s.offset, 4 * sizeOf(s.shape));
+      else device.queue.writeBuffer(this.arena, s.offset, data.buffer, data.byteOffset, data.byteLength);
+    }
     const pass = encoder.beginComputePass();
     // Indexed, not sliced: a predict allocates nothing it can reuse.
     for (let i = from; i < to; i++) {
