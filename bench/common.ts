@@ -8,7 +8,7 @@ import type { Model } from '../src/index.js';
 
 /** One measurement (or one "not measured, because ..."), as report.ts reads it. */
 export interface BenchRow {
-  readonly part: 'tune' | 'models' | 'gemm' | 'load' | 'overhead' | 'peer' | 'info';
+  readonly part: 'tune' | 'models' | 'gemm' | 'load' | 'overhead' | 'peer' | 'info' | 'mixed-error';
   readonly system: string;
   readonly [key: string]: unknown;
 }

@@ -87,7 +87,9 @@ function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly numb
   const precision = gemmPrecision(profile);
   if (precision === 'mma') {
     const mma = mmaGemm(M, N, K, convLoaders(g, x, w), 1, profile.minWorkgroups);
-    return { template: 'gemm-mma', data: { ...mma.data, coords: unravel('i', outShape) }, workgroupSize: mma.workgroupSize, dispatch: mma.dispatch, features: mma.features };
+    // Staged like shaders/conv-gemm.wgsl.hbs (tap masks) where the taps fit a mask; loadA otherwise.
+    const convRows = g.KH * g.KW <= MAX_MASKED_TAPS ? { ...g, x, taps: g.KH * g.KW, convRows: true } : {};
+    return { template: 'gemm-mma', data: { ...mma.data, ...convRows, coords: unravel('i', outShape) }, workgroupSize: mma.workgroupSize, dispatch: mma.dispatch, features: mma.features };
   }
   const data = gemmData(M, N, K, [], 1, profile.minWorkgroups);
   const rowsPerPass = data.threads / data.BK;

@@ -62,6 +62,7 @@ export function mmaGemm(M: number, N: number, K: number, loaders: readonly strin
       tileA: BM * aStride, tileB: BK * bStride, tileC: 256 * t.GM * t.GN,
       loadsA, loadsB, loadsAIdx: range(loadsA), loadsBIdx: range(loadsB), ...stagingOrder(order), ...rasterData(M, N, BM, BN),
       loaders, declare, multiply, results,
+      convRows: false,
       subgroupIndex: blocks === 1 ? '0u' : 'sgid',
       subgroupIdBuiltin: blocks > 1,
       requires: blocks > 1 ? ['subgroup_id'] : [],
