@@ -1,13 +1,15 @@
 // Per-kernel GPU time of a bench sample: each step recorded many times in one submit.
-// Usage: node --import tsx bench/profile.ts [--model resnet] [--batch 256]
+// Usage: node --import tsx bench/profile.ts [--model resnet] [--batch 256] [--precision float32|mixed]
 import { parseArgs } from 'node:util';
 import { compileBundle } from '../src/codegen/index.js';
 import { Net, openDevice } from '../src/runtime/index.js';
+import { profileForAdapter, type Precision } from '../src/codegen/profile.js';
 
-const { values: opt } = parseArgs({ options: { model: { type: 'string', default: 'resnet' }, batch: { type: 'string', default: '256' } } });
+const { values: opt } = parseArgs({ options: { model: { type: 'string', default: 'resnet' }, batch: { type: 'string', default: '256' }, precision: { type: 'string', default: 'float32' } } });
 const { model } = await import(`../samples/${opt.model}.js`);
-const compiled = compileBundle(model, { batch: Number(opt.batch) });
-const net = await Net.create(compiled.bundle, await openDevice());
+const gpu = await openDevice();
+const compiled = compileBundle(model, { batch: Number(opt.batch), profile: profileForAdapter(gpu.adapter), precision: opt.precision as Precision });
+const net = await Net.create(compiled.bundle, gpu);
 await net.predict(Object.fromEntries(net.inputs.map((s) => [s.name, new Float32Array(s.shape.reduce((a, b) => a * b, 1)).fill(0.5)])));
 const times = await net.timeSteps(50);
 const total = times.reduce((a, t) => a + t.ms, 0);
