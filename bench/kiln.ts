@@ -79,6 +79,13 @@ for (const batch of opt.batches.split(',').map(Number)) {
       for (let i = 0; i < s.n; i++) void session.step(feeds);
       await session.net.flush();
       emit({ ...base, metric: 'train', ms: s.ms, n: s.n, pipelined_ms: (performance.now() - t1) / s.n, kernels: session.bundle.manifest.steps.length });
+      if (!base.variant) {
+        // As PyTorch's and TF.js's harnesses do: the batch already on the GPU.
+        const buffers = Object.fromEntries(Object.entries(feeds).map(([name, data]) => [name, session.net.createInputBuffer(name, data)]));
+        const g = await timed(() => session.step(buffers));
+        emit({ ...base, variant: 'gpu-input', metric: 'train', ms: g.ms, n: g.n, kernels: session.bundle.manifest.steps.length });
+        for (const b of Object.values(buffers)) b.destroy();
+      }
       session.destroy();
     } catch (e) {
       emit({ ...base, metric: 'train', status: 'error', reason: reason(e) });

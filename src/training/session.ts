@@ -17,7 +17,7 @@ import { autodiff } from '../passes/autodiff.js';
 import { applyOptimizer, ITERATIONS } from '../passes/optimizer.js';
 import type { Pass, PassContext, Program } from '../passes/program.js';
 import { buildBundle } from '../codegen/bundle.js';
-import { Net } from '../runtime/net.js';
+import { Net, type PredictInput } from '../runtime/net.js';
 import { openDevice, type GpuContext } from '../runtime/gpu.js';
 import { profileForAdapter } from '../codegen/profile.js';
 import type { Bundle } from '../runtime/format.js';
@@ -109,8 +109,11 @@ export class TrainingSession {
     for (const w of wanted) w.write(values[w.name]);
   }
 
-  /** Runs one step on a batch: nothing is read back (unless created with `readLoss`: then the loss, in the same submit). */
-  step(inputs: Record<string, Float32Array | Int32Array>): Promise<unknown> {
+  /**
+   * Runs one step on a batch (host values, or GPUBuffers on this session's device: see PredictInput):
+   * nothing is read back (unless created with `readLoss`: then the loss, in the same submit).
+   */
+  step(inputs: Record<string, PredictInput>): Promise<unknown> {
     return this.net.predict(inputs);
   }
 

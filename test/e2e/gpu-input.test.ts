@@ -1,9 +1,12 @@
 /**
  * predict takes a GPUBuffer for an input (copied on the GPU, no host upload): the same outputs as
- * host values; a buffer too small, or without COPY_SRC, is refused naming the input.
+ * host values, for predict and for a training step; a buffer too small, or without COPY_SRC, is
+ * refused naming the input.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Input, Model, layers, clearSession } from '../../src/index.js';
+import { Input, Model, Sequential, layers, optimizers, clearSession } from '../../src/index.js';
+import { TrainingSession } from '../../src/training/session.js';
+import { resolveCompileArgs } from '../../src/training/config.js';
 import { compileBundle } from '../../src/codegen/index.js';
 import { Net, PredictInputError } from '../../src/runtime/index.js';
 import { testGpu } from '../support/gpu.js';
@@ -50,5 +53,29 @@ describe('GPUBuffer inputs', () => {
     expect(() => net.createInputBuffer('x', new Float32Array(5))).toThrow(/input 'x' expects 72 values/);
     small.destroy();
     noCopy.destroy();
+  });
+
+  it('train a step like host values do: the same weights after two steps', async () => {
+    clearSession();
+    const make = () => new Sequential({ layers: [layers.Dense(7, { activation: 'relu', inputShape: [5] }), layers.Dense(3, { activation: 'softmax' })] });
+    const [host, device] = [make(), make()];
+    device.setWeights(host.getWeights());
+    const config = (m: Sequential) => resolveCompileArgs(m, { optimizer: optimizers.Adam({ learningRate: 0.05 }), loss: 'categoricalCrossentropy' });
+    const gpu = await testGpu();
+    const [a, b] = await Promise.all([TrainingSession.create(host, config(host), 4, gpu), TrainingSession.create(device, config(device), 4, gpu)]);
+    const y = Float32Array.from({ length: 12 }, (_, i) => Number(i % 3 === Math.floor(i / 3) % 3));
+    for (let k = 0; k < 2; k++) {
+      const x = randomData(20, 9 + k);
+      const feeds = Object.fromEntries(a.inputNames.map((n, j) => [n, j === 0 ? x : y]));
+      await a.step(feeds);
+      const buffers = Object.fromEntries(b.inputNames.map((n, j) => [n, b.net.createInputBuffer(n, j === 0 ? x : y)]));
+      await b.step(buffers);
+      Object.values(buffers).forEach((buf) => buf.destroy());
+    }
+    await a.pullWeights();
+    await b.pullWeights();
+    host.weights.forEach((w, i) => expect(Array.from(device.weights[i].read()), w.name).toEqual(Array.from(w.read())));
+    a.destroy();
+    b.destroy();
   });
 });
