@@ -71,6 +71,9 @@ function caseOf(r: Row): Case | undefined {
       return mk(`l|${r.model}|${v}`, { part: 'load', model: r.model as string, variant: v }, `${r.model} load → first result`, 'ms', `3${modelRank(r.model)}`);
     case 'overhead':
       return mk(`o|${r.system}|${r.model}|${v}`, { part: 'overhead', model: r.model as string, variant: v }, r.system === 'dawn-floor' ? 'Dawn round trip (floor)' : `${r.model} b=${batch} host time per predict`, 'µs', `4${r.system === 'dawn-floor' ? 0 : 1}${modelRank(r.model)}`);
+    case 'mixed-error':
+      // A note on the mixed-precision predict row of the same model and batch.
+      return mk(`m|predict|${r.model}|${batch}|mixed`, { part: 'models', metric: 'predict', model: r.model as string, batch, variant: 'mixed' }, `${r.model} b=${batch} predict [mixed]`.replace(/ \[mixed\]$/, ''), 'ms', `10${pad(batch)}${modelRank(r.model)}`);
     case 'peer':
       return mk(`p|${r.system}|${r.status}`, { part: 'peer' }, `${NAMES[r.system as keyof typeof NAMES] ?? r.system} peer ${r.status}`, '', `5${r.system}`);
     default:
@@ -92,6 +95,10 @@ for (const r of rows) {
   if (r.status) {
     c.status[who] = String(r.status);
     if (r.reason) c.notes.push(`${r.system}: ${r.reason}`);
+    continue;
+  }
+  if (r.part === 'mixed-error') {
+    c.notes.push(`max|mixed − float32| ${g(r.max_abs_err)} (|float32| ≤ ${g(r.ref_scale)}), same class in ${Math.round(100 * (r.argmax_agreement as number))}% of rows`);
     continue;
   }
   const value = c.unit === 'TFLOP/s' ? (r.tflops as number) : c.unit === 'µs' ? (r.wall_us as number) : (r.ms as number);
@@ -144,11 +151,15 @@ const lines = [
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
 const summary = { met: 0, notMet: 0, notMeasured: 0 };
+/** The same targets judged on the [gpu-input] rows, like for like with PyTorch's and TF.js's harnesses (ORT's uploads from the host, as kiln's plain rows do). */
+const onGpu = { met: 0, notMet: 0, notMeasured: 0 };
+/** Targets judged on a case: all of them on kiln's plain rows; the PyTorch and TF.js ones on [gpu-input] rows; none on other variants. */
+const judged = (c: Case) => (!c.key.variant ? targetsFor(c.key) : c.key.variant === GPU_INPUT ? targetsFor(c.key).filter((t) => t.measure !== 'ort/kiln') : []);
 const json = sorted.map((c) => {
-  const targets = c.key.variant ? [] : targetsFor(c.key).map((t) => {
+  const targets = judged(c).map((t) => {
     const value = measured(c, t.measure);
     const ok = meets(t, value);
-    summary[ok === undefined ? 'notMeasured' : ok ? 'met' : 'notMet']++;
+    (c.key.variant ? onGpu : summary)[ok === undefined ? 'notMeasured' : ok ? 'met' : 'notMet']++;
     return { target: targetLabel(t), source: t.source, value, met: ok };
   });
   const met = targets.map((t) => (t.met === undefined ? '? not measured' : t.met ? 'met' : `**NOT met** (${t.value! < 10 ? t.value!.toFixed(2) : t.value!.toFixed(1)})`));
@@ -165,5 +176,5 @@ if (tuned.length) {
   const faster = tuned.filter((r) => (r.untuned_ms as number) > (r.ms as number) * 1.02).length;
   console.log(`\nkiln tune: ${tuned.length} GEMM problems timed, ${faster} with a winner more than 2% faster than the untuned tiling (all in bench.json)`);
 }
-console.log(`\ntargets: ${summary.met} met, ${summary.notMet} not met, ${summary.notMeasured} not measured in this run\ncommand: ${command}${elapsed ? ` (${elapsed} s)` : ''}`);
-writeFileSync(jsonPath, JSON.stringify({ device, date, command, elapsed_s: elapsed === undefined ? undefined : Number(elapsed), summary, unavailable: Object.fromEntries(unavailable), table: json, rows }, null, 1));
+console.log(`\ntargets: ${summary.met} met, ${summary.notMet} not met, ${summary.notMeasured} not measured in this run; on the [gpu-input] rows (input already on the GPU, as PyTorch's and TF.js's harnesses have it): ${onGpu.met} met, ${onGpu.notMet} not met, ${onGpu.notMeasured} not measured\ncommand: ${command}${elapsed ? ` (${elapsed} s)` : ''}`);
+writeFileSync(jsonPath, JSON.stringify({ device, date, command, elapsed_s: elapsed === undefined ? undefined : Number(elapsed), summary, summaryGpuInput: onGpu, unavailable: Object.fromEntries(unavailable), table: json, rows }, null, 1));

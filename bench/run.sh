@@ -70,7 +70,10 @@ fi
 if has "$parts" models; then
   say "kiln models"
   run kiln kiln bench/kiln.ts --batches "$batches" --iters "$iters" --models "$models"
-  if has "$precisions" mixed; then say "kiln models, mixed precision (predict)"; run kiln kiln bench/kiln.ts --batches "$batches" --iters "$iters" --models "$models" --precision mixed --predict-only; fi
+  if has "$precisions" mixed; then
+    say "kiln models, mixed precision (predict)"; run kiln kiln bench/kiln.ts --batches "$batches" --iters "$iters" --models "$models" --precision mixed --predict-only
+    say "kiln mixed precision against float32"; run kiln kiln bench/mixed-error.ts --models "$models" --batch "$(has "$batches" 256 && echo 256 || echo "${batches%%,*}")"
+  fi
   for B in ${batches//,/ }; do
     if (( ort_ok )); then say "ORT batch $B"; run ort bash -c "cd bench/peers && timeout 200 node ort_peer.mjs '$tmp/onnx' --batch $B --iters $((iters + 10)) --models $models"; fi
     if (( tfjs_ok )); then
