@@ -185,7 +185,7 @@ async function gpuDemo(model: Model, all: FashionMnist, opts: DemoOptions): Prom
       const perSecond = (data.count / ms) * 1000;
       log(`GPU time: ${fmtMs(ms)} for ${data.count} images, ${batches} batch${batches === 1 ? '' : 'es'} of ${batch} (one submit each): ${perSecond.toFixed(0)} images/s.`);
       if (firstBatch) {
-        const want = interpretModel(model, { shape: [batch, pixels], dtype: 'float32', data: firstBatch.x }).outputs[output.name];
+        const want = interpretModel(model, { shape: [...net.inputs[0].shape], dtype: 'float32', data: firstBatch.x }).outputs[output.name];
         const c = compareOutput(output.name, firstBatch.probs, want.data, DEFAULT_TOLERANCE);
         log(`The first batch ${c.bad ? 'DIFFERS from' : 'matches'} kiln's reference interpreter (max |diff| ${c.maxAbs.toExponential(2)}; rtol ${DEFAULT_TOLERANCE.rtol}, atol ${DEFAULT_TOLERANCE.atol}).`);
         if (c.bad) throw new CliError(`the GPU's results differ from the reference interpreter in ${c.bad} of ${c.size} values: a kernel bug; please report it with \`kiln run ${SAMPLES[opts.model]} --random-input --check\``);

@@ -128,6 +128,7 @@ const direct = {
   demo: ['demo', '--data-dir', fakeData, '--count', '12', '--batch', '8', '--predict-batch', '8', '--train-count', '16', '--epochs', '2'],
   train: ['train', 'samples/mlp.ts', '--data', 'fashion-mnist', '--data-dir', fakeData, '--epochs', '2', '--batch', '8', '--train-count', '16', '--save', join(tmp, 'mlp.weights')],
   demoUntrained: ['demo', '--data-dir', fakeData, '--count', '12', '--predict-batch', '8', '--no-train'],
+  demoCnn: ['demo', '--model', 'cnn', '--data-dir', fakeData, '--count', '12', '--predict-batch', '8', '--no-train'],
   demoInterpret: ['demo', '--interpret', '--data-dir', fakeData, '--count', '12'],
   demoMissing: ['demo', '--data-dir', join(tmp, 'nowhere')],
   demoCorrupt: ['demo', '--data-dir', corruptData],
@@ -305,6 +306,12 @@ describe('kiln demo', () => {
     expect(out).not.toMatch(/untrained/);
     // 12 images in batches of 8: the second batch is padded.
     expect(out).toMatch(/GPU time: .* for 12 images, 2 batches of 8 \(one submit each\)/);
+    expect(out).toContain("The first batch matches kiln's reference interpreter");
+  });
+
+  it('--model cnn classifies 28×28×1 images and checks them against the interpreter in that shape', () => {
+    const out = ok('demoCnn');
+    expect(out).toContain('Total params: 54,410');
     expect(out).toContain("The first batch matches kiln's reference interpreter");
   });
 
