@@ -24,9 +24,16 @@ emit({ part: 'info', system: 'kiln', adapter: describeAdapter(gpu.adapter), tune
 const iters = Number(opt.iters);
 const budget = Number(opt['budget-ms']);
 
-/** Median ms of `fn` over `iters` calls after 3 warm-ups, fewer when they pass the time budget (batch 4096). */
+/** Warm-up: at least this many calls, and calls for at least WARM_MS. */
+const WARM_CALLS = 3;
+// Between the submits of a timed loop the GPU idles; a short one-off warm-up left kiln's rows up to 2×
+// slower in some runs (idle clocks, we think), so each case first runs busy for a while.
+const WARM_MS = 200;
+
+/** Median ms of `fn` over `iters` calls after the warm-up, fewer when they pass the time budget (batch 4096). */
 async function timed(fn: () => Promise<unknown>): Promise<{ ms: number; n: number }> {
-  for (let i = 0; i < 3; i++) await fn();
+  const warm = performance.now();
+  for (let i = 0; i < WARM_CALLS || performance.now() - warm < WARM_MS; i++) await fn();
   const times: number[] = [];
   const start = performance.now();
   while (times.length < iters && (times.length < 5 || performance.now() - start < budget)) {
