@@ -12,40 +12,20 @@ import { resolveCompileArgs } from '../../src/training/config.js';
 import { TrainingSession } from '../../src/training/session.js';
 import { DataParallelSession, planDataParallel, trainingSessionFor } from '../../src/training/replicas.js';
 import { ArenaTooLargeError, arenaLimit, chooseMicroBatch, largestDivisorAtMost } from '../../src/training/micro-batch.js';
-import { openAdapters, type OpenAdapter } from '../../src/runtime/index.js';
-import { randomData, randomInts } from '../support/random.js';
+import { expectFitLikeOneDevice, labelled, twoDevices, twoLayer } from '../support/training.js';
 import { expectClose } from '../support/close.js';
 
 /** Float32 sums over 2 samples, float64 sums of 8 micro-batch means, against one float32 sum over 16: a few ulps per step, grown over 3 steps. */
 const WEIGHT_TOL = { rtol: 1e-4, atol: 1e-6 };
 
-let opened: Promise<OpenAdapter[]> | undefined;
-const twoDevices = () => (opened ??= openAdapters(2, { warn: () => undefined }));
-
-function twoLayer(name: string): Model {
-  return new Sequential({ name, layers: [layers.Dense(6, { activation: 'tanh', inputShape: [4], name: `${name}_h` }), layers.Dense(3, { activation: 'softmax', name: `${name}_out` })] });
-}
 
 /** Convolutional, so its arena grows with the batch (a small dense model's is all weights and optimizer state). */
 function small(name: string): Model {
   return new Sequential({ name, layers: [layers.Conv2D({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [8, 8, 2], name: `${name}_c` }), layers.Flatten(), layers.Dense(3, { activation: 'softmax', name: `${name}_o` })] });
 }
 
-function images(count: number, batch: number) {
-  return Array.from({ length: count }, (_, k) => {
-    const y = new Float32Array(batch * 3);
-    randomInts(batch, 3, 60 + k).forEach((c, r) => (y[r * 3 + c] = 1));
-    return { x: randomData(batch * 8 * 8 * 2, 70 + k), y };
-  });
-}
-
-function batches(count: number, batch: number) {
-  return Array.from({ length: count }, (_, k) => {
-    const y = new Float32Array(batch * 3);
-    randomInts(batch, 3, 80 + k).forEach((c, r) => (y[r * 3 + c] = 1));
-    return { x: randomData(batch * 4, 90 + k), y };
-  });
-}
+const images = (count: number, batch: number) => labelled(count, batch, 8 * 8 * 2, 70);
+const batches = (count: number, batch: number) => labelled(count, batch, 4, 90);
 
 const sgd = () => ({ optimizer: optimizers.SGD({ learningRate: 0.2, momentum: 0.9 }), loss: 'categoricalCrossentropy' as const, metrics: ['accuracy'] });
 
@@ -206,15 +186,6 @@ describe('the automatic micro-batch', () => {
 
 describe('model.fit with micro-batches', () => {
   it('fit({ replicas: 2, microBatch: 2 }) ends with the weights and loss of fit on one device', async () => {
-    clearSession();
-    const single = twoLayer('fit_mb_single');
-    const micro = twoLayer('fit_mb_micro');
-    micro.setWeights(single.getWeights());
-    for (const m of [single, micro]) m.compile({ optimizer: optimizers.SGD({ learningRate: 0.2 }), loss: 'categoricalCrossentropy' });
-    const data = batches(1, 32)[0];
-    const h1 = await single.fit(data.x, data.y, { batchSize: 16, epochs: 2, shuffle: false, verbose: 0 });
-    const h2 = await micro.fit(data.x, data.y, { batchSize: 16, epochs: 2, shuffle: false, verbose: 0, replicas: 2, microBatch: 2 });
-    single.weights.forEach((w, i) => expectClose(micro.weights[i].read(), w.read(), WEIGHT_TOL, `weight '${w.name}'`));
-    expectClose(h2.history.loss as number[], h1.history.loss as number[], { rtol: 1e-5, atol: 1e-7 }, 'loss per epoch');
+    await expectFitLikeOneDevice(32, 16, { replicas: 2, microBatch: 2 }, WEIGHT_TOL);
   }, 180_000);
 });

@@ -11,27 +11,14 @@ import { resolveCompileArgs } from '../../src/training/config.js';
 import { TrainingSession } from '../../src/training/session.js';
 import { DataParallelSession } from '../../src/training/replicas.js';
 import { dataParallelProgram, REDUCED } from '../../src/training/data-parallel.js';
-import { openAdapters, type OpenAdapter } from '../../src/runtime/index.js';
 import { randomData, randomInts } from '../support/random.js';
+import { expectFitLikeOneDevice, labelled, twoDevices, twoLayer } from '../support/training.js';
 import { expectClose } from '../support/close.js';
 
 /** Float32 sums over 4 samples, then a mean of two, against one sum over 8: a few ulps per step, grown over the steps. */
 const WEIGHT_TOL = { rtol: 1e-4, atol: 1e-6 };
 
-function twoLayer(name: string): Model {
-  return new Sequential({ name, layers: [layers.Dense(6, { activation: 'tanh', inputShape: [4], name: `${name}_h` }), layers.Dense(3, { activation: 'softmax', name: `${name}_out` })] });
-}
-
-let opened: Promise<OpenAdapter[]> | undefined;
-const twoDevices = () => (opened ??= openAdapters(2, { warn: () => undefined }));
-
-function batches(count: number, batch: number) {
-  return Array.from({ length: count }, (_, k) => {
-    const y = new Float32Array(batch * 3);
-    randomInts(batch, 3, 40 + k).forEach((c, r) => (y[r * 3 + c] = 1));
-    return { x: randomData(batch * 4, 30 + k), y };
-  });
-}
+const batches = (count: number, batch: number) => labelled(count, batch, 4, 30);
 
 describe('the data-parallel step program', () => {
   it('reads averaged gradients, loss and metrics from inputs in an update phase that comes after every gradient is computed', () => {
@@ -153,16 +140,7 @@ describe('BatchNormalization under replicas', () => {
 
 describe('model.fit with replicas', () => {
   it('fit({ replicas: 2 }) ends with the weights and loss of fit on one device', async () => {
-    clearSession();
-    const single = twoLayer('fit_single');
-    const replicated = twoLayer('fit_replicated');
-    replicated.setWeights(single.getWeights());
-    for (const m of [single, replicated]) m.compile({ optimizer: optimizers.SGD({ learningRate: 0.2 }), loss: 'categoricalCrossentropy' });
-    const data = batches(1, 16)[0];
-    const h1 = await single.fit(data.x, data.y, { batchSize: 8, epochs: 2, shuffle: false, verbose: 0 });
-    const h2 = await replicated.fit(data.x, data.y, { batchSize: 8, epochs: 2, shuffle: false, verbose: 0, replicas: 2 });
-    single.weights.forEach((w, i) => expectClose(replicated.weights[i].read(), w.read(), WEIGHT_TOL, `weight '${w.name}'`));
-    expectClose(h2.history.loss as number[], h1.history.loss as number[], { rtol: 1e-5, atol: 1e-7 }, 'loss per epoch');
+    await expectFitLikeOneDevice(16, 8, { replicas: 2 }, WEIGHT_TOL);
   }, 180_000);
 
   it('a batch that does not split over the replicas is an error naming both', async () => {
