@@ -12,7 +12,7 @@ import { resolveCompileArgs } from '../../src/training/config.js';
 import { TrainingSession } from '../../src/training/session.js';
 import { DataParallelSession, planDataParallel, trainingSessionFor } from '../../src/training/replicas.js';
 import { ArenaTooLargeError, arenaLimit, chooseMicroBatch, largestDivisorAtMost } from '../../src/training/micro-batch.js';
-import { expectFitLikeOneDevice, labelled, twoDevices, twoLayer } from '../support/training.js';
+import { batchNormStep, expectFitLikeOneDevice, labelled, twoDevices, twoLayer } from '../support/training.js';
 import { expectClose } from '../support/close.js';
 
 /** Float32 sums over 2 samples, float64 sums of 8 micro-batch means, against one float32 sum over 16: a few ulps per step, grown over 3 steps. */
@@ -114,24 +114,9 @@ describe('micro-batched data-parallel training', () => {
   }, 180_000);
 
   it('BatchNormalization: the moving mean averaged over micro-batches is the whole batch\'s', async () => {
-    clearSession();
-    const make = (name: string) =>
-      new Sequential({ name, layers: [layers.Dense(6, { inputShape: [4], name: `${name}_d` }), layers.BatchNormalization({ name: `${name}_bn` }), layers.Activation('relu'), layers.Dense(3, { activation: 'softmax', name: `${name}_o` })] });
-    const single = make('mbn_single');
-    const micro = make('mbn_micro');
-    micro.setWeights(single.getWeights());
-    const devices = await twoDevices();
-    const args = () => ({ optimizer: optimizers.SGD({ learningRate: 0.1 }), loss: 'categoricalCrossentropy' as const });
-    const one = await TrainingSession.create(single, resolveCompileArgs(single, args()), 8, devices[0]);
-    const two = await DataParallelSession.create(micro, resolveCompileArgs(micro, args()), 8, devices, { microBatch: 2 });
-    const [b] = batches(1, 8);
-    await one.step({ [one.inputNames[0]]: b.x, [one.inputNames[1]]: b.y });
-    await two.step({ [two.inputNames[0]]: b.x, [two.inputNames[1]]: b.y });
-    await one.pullWeights();
-    await two.pullWeights();
-    const mean = (m: Model) => m.weights.find((w) => w.name.endsWith('moving_mean'))!.read();
+    const { one, two, movingMeans } = await batchNormStep('mbn', 2);
     // The mean of four quarter-batch means is the whole batch's mean (the variance is not: per-micro-batch statistics).
-    expectClose(mean(micro), mean(single), { rtol: 1e-5, atol: 1e-7 }, 'moving mean');
+    expectClose(movingMeans.split, movingMeans.single, { rtol: 1e-5, atol: 1e-7 }, 'moving mean');
     one.destroy();
     two.destroy();
   }, 180_000);

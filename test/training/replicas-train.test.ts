@@ -12,7 +12,7 @@ import { TrainingSession } from '../../src/training/session.js';
 import { DataParallelSession } from '../../src/training/replicas.js';
 import { dataParallelProgram, REDUCED } from '../../src/training/data-parallel.js';
 import { randomData, randomInts } from '../support/random.js';
-import { expectFitLikeOneDevice, labelled, twoDevices, twoLayer } from '../support/training.js';
+import { batchNormStep, expectFitLikeOneDevice, labelled, twoDevices, twoLayer } from '../support/training.js';
 import { expectClose } from '../support/close.js';
 
 /** Float32 sums over 4 samples, then a mean of two, against one sum over 8: a few ulps per step, grown over the steps. */
@@ -112,25 +112,10 @@ describe('a convolutional model under replicas', () => {
 
 describe('BatchNormalization under replicas', () => {
   it("averages the replicas' moving statistics: after one step the moving mean is the whole batch's, and the replicas stay identical", async () => {
-    clearSession();
-    const make = (name: string) =>
-      new Sequential({ name, layers: [layers.Dense(6, { inputShape: [4], name: `${name}_d` }), layers.BatchNormalization({ name: `${name}_bn` }), layers.Activation('relu'), layers.Dense(3, { activation: 'softmax', name: `${name}_o` })] });
-    const single = make('bn_single');
-    const replicated = make('bn_replicated');
-    replicated.setWeights(single.getWeights());
-    const devices = await twoDevices();
-    const args = () => ({ optimizer: optimizers.SGD({ learningRate: 0.1 }), loss: 'categoricalCrossentropy' as const });
-    const one = await TrainingSession.create(single, resolveCompileArgs(single, args()), 8, devices[0]);
-    const two = await DataParallelSession.create(replicated, resolveCompileArgs(replicated, args()), 8, devices);
-    expect(two.exchange.map((e) => e.input)).toEqual(expect.arrayContaining([`${REDUCED}bn_replicated_bn/moving_mean`, `${REDUCED}bn_replicated_bn/moving_variance`]));
-    const [b] = batches(1, 8);
-    await one.step({ [one.inputNames[0]]: b.x, [one.inputNames[1]]: b.y });
-    await two.step({ [two.inputNames[0]]: b.x, [two.inputNames[1]]: b.y });
-    await one.pullWeights();
-    await two.pullWeights();
-    const mean = (m: Model) => m.weights.find((w) => w.name.endsWith('moving_mean'))!.read();
+    const { one, two, movingMeans } = await batchNormStep('bn');
+    expect(two.exchange.map((e) => e.input)).toEqual(expect.arrayContaining([`${REDUCED}bn_split_bn/moving_mean`, `${REDUCED}bn_split_bn/moving_variance`]));
     // The mean of two half-batch means is the whole batch's mean (the variance is not: per-replica batch statistics).
-    expectClose(mean(replicated), mean(single), { rtol: 1e-5, atol: 1e-7 }, 'moving mean');
+    expectClose(movingMeans.split, movingMeans.single, { rtol: 1e-5, atol: 1e-7 }, 'moving mean');
     const [r0, r1] = await two.readReplicaStates();
     for (const name of Object.keys(r0)) if (!name.startsWith('__')) expect(r1[name], `replica state '${name}'`).toEqual(r0[name]);
     one.destroy();
