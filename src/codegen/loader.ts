@@ -3,13 +3,14 @@ import type { Manifest, TensorSignature } from '../runtime/format.js';
 
 const ARRAY = { float32: 'Float32Array', int32: 'Int32Array', bool: 'Int32Array' } as const;
 
-function fields(sig: readonly TensorSignature[]): OptionalKind<PropertySignatureStructure>[] {
-  return sig.map((s) => ({ name: JSON.stringify(s.name), type: ARRAY[s.dtype], isReadonly: true, docs: [`${s.dtype}, shape [${s.shape.join(', ')}]`] }));
+/** One property per tensor; an input may also be a GPUBuffer already holding it (the runtime's PredictInput). */
+function fields(sig: readonly TensorSignature[], input = false): OptionalKind<PropertySignatureStructure>[] {
+  return sig.map((s) => ({ name: JSON.stringify(s.name), type: input ? `${ARRAY[s.dtype]} | GPUBuffer` : ARRAY[s.dtype], isReadonly: true, docs: [`${s.dtype}, shape [${s.shape.join(', ')}]`] }));
 }
 
 function interfaces(m: Manifest): OptionalKind<InterfaceDeclarationStructure>[] {
   return [
-    { name: 'Inputs', isExported: true, docs: [`Inputs of '${m.model.name}', compiled for batch ${m.model.batch}.`], properties: fields(m.model.inputs) },
+    { name: 'Inputs', isExported: true, docs: [`Inputs of '${m.model.name}', compiled for batch ${m.model.batch}.`], properties: fields(m.model.inputs, true) },
     { name: 'Outputs', isExported: true, docs: [`Outputs of '${m.model.name}'.`], properties: fields(m.model.outputs) },
     {
       name: 'LoadedModel',

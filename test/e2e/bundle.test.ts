@@ -45,7 +45,7 @@ describe('bundles on disk', () => {
     expect(manifest.model.inputs).toEqual([expect.objectContaining({ name: 'input_layer', shape: [4, 5], dtype: 'float32' })]);
     expect(manifest.model.outputs).toEqual([expect.objectContaining({ name: 'probs', shape: [4, 3], dtype: 'float32' })]);
     const dts = await readFile(join(dir, 'index.d.ts'), 'utf8');
-    expect(dts).toContain('readonly "input_layer": Float32Array;');
+    expect(dts).toContain('readonly "input_layer": Float32Array | GPUBuffer;');
     expect(dts).toContain('readonly "probs": Float32Array;');
     const loader = await import(join(dir, 'index.ts'));
     const typed = await loader.load(dir, { gpu: await testGpu() });
