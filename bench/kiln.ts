@@ -44,6 +44,16 @@ async function timed(fn: () => Promise<unknown>): Promise<{ ms: number; n: numbe
   return { ms: median(times), n: times.length };
 }
 
+/** `timed` with every feed uploaded once into a GPUBuffer, as PyTorch's and TF.js's harnesses keep their inputs on the GPU. */
+async function timedOnGpu(net: Net, feeds: Record<string, Float32Array>, call: (buffers: Record<string, GPUBuffer>) => Promise<unknown>) {
+  const buffers = Object.fromEntries(Object.entries(feeds).map(([name, data]) => [name, net.createInputBuffer(name, data)]));
+  try {
+    return await timed(() => call(buffers));
+  } finally {
+    for (const b of Object.values(buffers)) b.destroy();
+  }
+}
+
 for (const batch of opt.batches.split(',').map(Number)) {
   for (const name of opt.models.split(',')) {
     // Mixed-precision rows are a variant of kiln's rows, as the Dawn-toggle rows are.
@@ -62,11 +72,8 @@ for (const batch of opt.batches.split(',').map(Number)) {
       const p = await timed(() => net.predict(inputs));
       emit({ ...base, metric: 'predict', ms: p.ms, n: p.n, kernels: compiled.bundle.manifest.steps.length, compile_ms: compiled.millis });
       if (!base.variant) {
-        // As PyTorch's and TF.js's harnesses do: the input already on the GPU (a GPUBuffer input, copied on the GPU).
-        const buffers = Object.fromEntries(Object.entries(inputs).map(([name, data]) => [name, net.createInputBuffer(name, data)]));
-        const g = await timed(() => net.predict(buffers));
+        const g = await timedOnGpu(net, inputs, (buffers) => net.predict(buffers));
         emit({ ...base, variant: 'gpu-input', metric: 'predict', ms: g.ms, n: g.n, kernels: compiled.bundle.manifest.steps.length });
-        for (const b of Object.values(buffers)) b.destroy();
       }
       net.destroy();
     } catch (e) {
@@ -87,11 +94,8 @@ for (const batch of opt.batches.split(',').map(Number)) {
       await session.net.flush();
       emit({ ...base, metric: 'train', ms: s.ms, n: s.n, pipelined_ms: (performance.now() - t1) / s.n, kernels: session.bundle.manifest.steps.length });
       if (!base.variant) {
-        // As PyTorch's and TF.js's harnesses do: the batch already on the GPU.
-        const buffers = Object.fromEntries(Object.entries(feeds).map(([name, data]) => [name, session.net.createInputBuffer(name, data)]));
-        const g = await timed(() => session.step(buffers));
+        const g = await timedOnGpu(session.net, feeds, (buffers) => session.step(buffers));
         emit({ ...base, variant: 'gpu-input', metric: 'train', ms: g.ms, n: g.n, kernels: session.bundle.manifest.steps.length });
-        for (const b of Object.values(buffers)) b.destroy();
       }
       session.destroy();
     } catch (e) {
