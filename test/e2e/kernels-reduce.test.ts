@@ -66,6 +66,16 @@ describe('long reductions fold each output with a whole workgroup', () => {
   });
 });
 
+describe('reductions over a middle axis read rows of the kept channels (global pooling)', () => {
+  // 300 rows of 8 channels and 260 of 16, reduced over the rows: one workgroup an image, lanes across channels.
+  it.each(Object.entries(REDUCERS).filter(([n]) => n !== 'prod'))('%s over [300, 8] and [20, 13, 16] per sample', async (_, reduce) => {
+    const run = await check(opModel([300, 8], (x) => reduce(x, [1], false)), { rtol: 1e-4, atol: 1e-4 });
+    const wgsl = [...run.compiled.bundle.files].filter(([f]) => f.endsWith('.wgsl')).map(([, b]) => new TextDecoder().decode(b));
+    expect(wgsl.some((w) => w.includes('const C = 8u; const LANES = 32u;'))).toBe(true);
+    await check(opModel([20, 13, 16], (x) => reduce(x, [1, 2], true)), { rtol: 1e-4, atol: 1e-4 }, 3);
+  });
+});
+
 describe('int32 reductions are exact', () => {
   it.each(['sum', 'max', 'min', 'prod'] as const)('%s over axis 1 and over everything', async (name) => {
     await check(opModel([4, 3], (x) => REDUCERS[name](x, [1], false), 'int32'), EXACT, 2, 5);

@@ -97,10 +97,25 @@ export function lowerReduce(node: Node, ctx: LowerContext): KernelSpec[] {
   const y = b.output(node);
   const x = b.input(ctx, node, 0);
   const fill = (a: string, c: string) => (row ? row.step.replace('{a}', a).replace('{b}', c) : '');
+  const columns = cooperative ? columnView(spans) : undefined;
+  if (columns) {
+    const { dispatch } = dispatch1d((outN / columns.C) * COLUMNS_WG, COLUMNS_WG);
+    const wgsl = render('reduce', {
+      ...b.header(),
+      x, y, T, RN, outN, wg: COLUMNS_WG, cooperative: false, columns: true, argMax: false, flatIndex: '',
+      C: columns.C, lanes: COLUMNS_WG / columns.C, rStride: columns.rStride,
+      groupIndex: `(wid.x + wid.y * ${dispatch[0]}u)`,
+      outerBase: spanOffset('g', spans.kept.slice(0, -1)),
+      step: fill('acc', 'v'),
+      combineColumns: fill('part[lid.x]', 'part[lid.x + s * C]'),
+      result: row?.mean ? `acc / ${literal(RN, 'float32')}` : 'acc',
+    });
+    return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [COLUMNS_WG, 1, 1], dispatch, operands: b.operands }];
+  }
   const { dispatch, flatIndex } = dispatch1d(cooperative ? outN * WORKGROUP : outN, WORKGROUP);
   const wgsl = render('reduce', {
     ...b.header(),
-    x, y, T, RN, outN, wg: WORKGROUP, argMax, cooperative, flatIndex,
+    x, y, T, RN, outN, wg: WORKGROUP, argMax, cooperative, columns: false, flatIndex,
     groupIndex: `(wid.x + wid.y * ${dispatch[0]}u)`,
     base: spanOffset('o', spans.kept),
     offset: spanOffset('r', spans.reduced),
@@ -109,6 +124,23 @@ export function lowerReduce(node: Node, ctx: LowerContext): KernelSpec[] {
     result: argMax ? 'at' : row?.mean ? `acc / ${literal(RN, 'float32')}` : 'acc',
   });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [WORKGROUP, 1, 1], dispatch, operands: b.operands }];
+}
+
+/** Threads of a column reduction's workgroup (shaders/reduce.wgsl.hbs, `columns`). */
+const COLUMNS_WG = 256;
+/** Widest innermost kept span a column reduction takes: 4 or more lanes then share each column. */
+const COLUMNS_MAX = 64;
+
+/**
+ * A reduction over one span whose elements are C apart, with the C kept elements of the innermost
+ * kept span next to each other (C a power of 2 from 2 to COLUMNS_MAX): global pooling over NHWC. The
+ * per-output workgroup would read with stride C; this view reads rows of C instead.
+ */
+function columnView(spans: { kept: Span[]; reduced: Span[] }): { C: number; rStride: number } | undefined {
+  const inner = spans.kept.at(-1);
+  if (spans.reduced.length !== 1 || !inner || inner.stride !== 1 || spans.reduced[0].stride !== inner.size) return undefined;
+  const C = inner.size;
+  return C >= 2 && C <= COLUMNS_MAX && (C & (C - 1)) === 0 ? { C, rStride: spans.reduced[0].stride } : undefined;
 }
 
 /** A reduction seen as [R, C] reduced over R (`leading`) or [C, R] reduced over R (trailing). */
