@@ -14,5 +14,6 @@ await net.predict(Object.fromEntries(net.inputs.map((s) => [s.name, new Float32A
 const times = await net.timeSteps(50);
 const total = times.reduce((a, t) => a + t.ms, 0);
 for (const t of times) console.log(`${opt.model} b=${opt.batch} ${t.name.padEnd(28)} ${t.ms.toFixed(4)} ms ${((100 * t.ms) / total).toFixed(1)}%`);
-console.log(`${opt.model} b=${opt.batch} total ${total.toFixed(4)} ms (tiles ${process.env.KILN_GEMM_TILES ?? 'auto'})`);
+console.log(`${opt.model} b=${opt.batch} total ${total.toFixed(4)} ms (tiles ${process.env.KILN_GEMM_TILES ?? 'auto'}, convs ${process.env.KILN_CONV ?? 'auto'})`);
+console.log(`${opt.model} b=${opt.batch} chain ${(await net.timeChain(50)).toFixed(4)} ms (every step in order, as in a call)`);
 process.exit(0);

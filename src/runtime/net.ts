@@ -279,6 +279,31 @@ export class Net {
     return out;
   }
 
+  /**
+   * Milliseconds the whole chain of steps takes on the GPU, recorded `repeats` times in one submit: what
+   * a call's kernels cost together (caches and barriers as in a call), to set against `timeSteps`' sum.
+   */
+  async timeChain(repeats = 50): Promise<number> {
+    const run = async (n: number) => {
+      const encoder = this.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      for (let k = 0; k < n; k++) {
+        for (const step of this.steps) {
+          pass.setPipeline(step.pipeline);
+          pass.setBindGroup(0, step.bindGroup);
+          pass.dispatchWorkgroups(step.dispatch[0], step.dispatch[1], step.dispatch[2]);
+        }
+      }
+      pass.end();
+      const t = performance.now();
+      this.device.queue.submit([encoder.finish()]);
+      await this.device.queue.onSubmittedWorkDone();
+      return performance.now() - t;
+    };
+    await run(2);
+    return ((await run(repeats * 2)) - (await run(repeats))) / repeats;
+  }
+
   /** Resolves when every call submitted so far has finished on the GPU. */
   async flush(): Promise<void> {
     await this.queue;

@@ -7,7 +7,10 @@ import { randomData } from '../support/random.js';
 
 const runs: GpuRun[] = [];
 afterAll(() => runs.forEach((r) => r.net.destroy()));
-afterEach(() => delete process.env.KILN_GEMM_TILES);
+afterEach(() => {
+  delete process.env.KILN_GEMM_TILES;
+  delete process.env.KILN_CONV;
+});
 
 const TOL = { rtol: 1e-4, atol: 1e-5 };
 
@@ -44,7 +47,8 @@ describe('GEMM tilings, each forced', () => {
       clearSession();
       const [a, b] = [Input({ shape: [37, 70] }), Input({ shape: [37, 21] })];
       runs.push(await expectGpuMatchesInterpreter(new Model({ inputs: [a, b], outputs: new TransposedProducts()([a, b]) }), { batch: 2, ...TOL }));
-      // 2 images of 9×9×5 → 162 pixels × 45 taps × 12 filters.
+      // 2 images of 9×9×5 → 162 pixels × 45 taps × 12 filters, as an implicit GEMM (not the halo kernel).
+      process.env.KILN_CONV = 'gemm';
       runs.push(await expectGpuMatchesInterpreter(single(layers.Conv2D({ filters: 12, kernelSize: 3, padding: 'same', activation: 'relu' }), [9, 9, 5]), { batch: 2, ...TOL }));
     });
   }

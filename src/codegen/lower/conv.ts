@@ -9,6 +9,7 @@ import { epilogueCode, producerParam } from './epilogue.js';
 import { gemmData, gemmDispatch } from './gemm.js';
 import { mmaGemm } from './gemm-mma.js';
 import { gemmPrecision, type TargetProfile } from '../profile.js';
+import { haloConv, haloTile } from './conv-halo.js';
 
 const WORKGROUP = 64;
 /** Taps whose in-image bits fit one u32 mask per staged row, leaving bit 31 for k past K. */
@@ -118,6 +119,25 @@ function convLoaders(g: ConvGeometry, x: string, w: string): string[] {
   ];
 }
 
+/** Which kernel a full (not depthwise) conv2d runs: `KILN_CONV=gemm|halo` forces one (Node only, for tests and experiments). */
+function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
+  const v = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_CONV;
+  if (v === undefined || v === '') return undefined;
+  if (v !== 'gemm' && v !== 'halo') throw new Error(`KILN_CONV must be 'gemm' or 'halo', not '${v}'`);
+  return v;
+}
+
+/**
+ * A full conv2d: the halo-tiled direct kernel where its tile fits and operands are f32 (mixed precision
+ * keeps the GEMM's f16 and tensor-core paths), the implicit GEMM otherwise.
+ */
+function fullConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], profile: TargetProfile): ConvMain {
+  const forced = convKernelFromEnv();
+  const tile = forced === 'gemm' || gemmPrecision(profile) !== 'f32' ? undefined : haloTile(g);
+  if (forced === 'halo' && !tile) throw new Error(`KILN_CONV=halo, but the halo kernel cannot run this conv (${g.KH}×${g.KW}, ${g.cin}→${g.cout} channels, ${gemmPrecision(profile)} operands)`);
+  return tile ? haloConv(g, tile, x, w, outShape) : gemmConv(g, x, w, outShape, profile);
+}
+
 /**
  * conv2d / depthwiseConv2d, alone or as the producer of a fused epilogue (bias, activation,
  * residual): the accumulation in `acc`, then the chain at output element `i`.
@@ -134,7 +154,7 @@ export function lowerConv(node: Node, ctx: LowerContext): KernelSpec[] {
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   if (numel(outShape) !== g.batch * g.OH * g.OW * g.cout) throw new Error(`conv '${node.name}': output [${outShape}] does not match its geometry`);
   const epi = epilogueCode(body, ins, outs, inputTypes, outShape);
-  const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : gemmConv(g, ins[xi], ins[wi], outShape, ctx.profile);
+  const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : fullConv(g, ins[xi], ins[wi], outShape, ctx.profile);
   const wgsl = render(main.template, { ...b.header(epi.helpers), ...main.data, epilogue: epi.lines });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands, ...(main.features ? { features: main.features } : {}) }];
 }
