@@ -31,4 +31,9 @@ describe('haloTile', () => {
   ] as const)('leaves %s to the other kernels', (_, over) => {
     expect(haloTile(geometry(over as Partial<ConvGeometry>))).toBeUndefined();
   });
+
+  it('leaves a grid smaller than the target asks for to the GEMM (one 32×32 image is 8 workgroups)', () => {
+    expect(haloTile(geometry({ batch: 1 }), 128)).toBeUndefined();
+    expect(haloTile(geometry({ batch: 16 }), 128)).toBeDefined();
+  });
 });

@@ -56,17 +56,20 @@ const stagedFloats = (g: ConvGeometry, t: HaloTile) => t.chunk * haloRows(g, t.r
  * The tile for a conv, or undefined where the halo kernel does not pay or cannot run: depthwise convs,
  * 1×1 kernels (a plain GEMM already reads each input once), more than 64 output channels (the GEMM's
  * wide blocks reuse staged inputs as well), a halo too large for workgroup memory, or too many
- * workgroups for one dispatch dimension. Columns per workgroup: the fewest pixel groups of a row that
+ * workgroups for one dispatch dimension, or fewer than `minWorkgroups` (a batch of one image: the
+ * GEMM's small blocks fill the GPU better). Columns per workgroup: the fewest pixel groups of a row that
  * cover the output width, up to 4 (less masked work on narrow outputs).
  */
-export function haloTile(g: ConvGeometry): HaloTile | undefined {
+export function haloTile(g: ConvGeometry, minWorkgroups = 1): HaloTile | undefined {
   if (g.depthwise || g.KH * g.KW === 1 || g.cout > 64) return undefined;
   const shape = haloFromEnv() ?? HALO_SHAPES[0];
   const across = [1, 2, 4].find((n) => n * shape.pixels >= g.OW) ?? 4;
   const [cols, rows] = [across * shape.pixels, pixelGroups(shape) / across];
   for (let chunk = Math.min(shape.chunk, g.cin); chunk >= 1; chunk = Math.floor(chunk / 2)) {
     const tile = { ...shape, chunk, rows, cols };
-    if (stagedFloats(g, tile) * 4 <= shape.stageBytes) return haloGrid(g, tile).every((n) => n <= MAX_GROUPS) ? tile : undefined;
+    if (stagedFloats(g, tile) * 4 > shape.stageBytes) continue;
+    const grid = haloGrid(g, tile);
+    return grid.every((n) => n <= MAX_GROUPS) && grid[0] * grid[1] * grid[2] >= minWorkgroups ? tile : undefined;
   }
   return undefined;
 }

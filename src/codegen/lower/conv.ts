@@ -133,7 +133,7 @@ function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
  */
 function fullConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], profile: TargetProfile): ConvMain {
   const forced = convKernelFromEnv();
-  const tile = forced === 'gemm' || gemmPrecision(profile) !== 'f32' ? undefined : haloTile(g);
+  const tile = forced === 'gemm' || gemmPrecision(profile) !== 'f32' ? undefined : haloTile(g, forced === 'halo' ? 1 : profile.minWorkgroups);
   if (forced === 'halo' && !tile) throw new Error(`KILN_CONV=halo, but the halo kernel cannot run this conv (${g.KH}×${g.KW}, ${g.cin}→${g.cout} channels, ${gemmPrecision(profile)} operands)`);
   return tile ? haloConv(g, tile, x, w, outShape) : gemmConv(g, x, w, outShape, profile);
 }
