@@ -1,15 +1,17 @@
 /**
  * `kiln tune <bundle>`: for each register-blocked GEMM of a bundle (matmuls and convolutions), times
- * every candidate tiling of src/codegen/lower/gemm.ts on the adapter at hand, keeps the fastest,
+ * every candidate tiling of src/codegen/lower/gemm.ts on the adapter at hand (and, for convolutions,
+ * each shape of the halo-tiled direct kernel, src/codegen/lower/conv-halo.ts), keeps the fastest,
  * rewrites the bundle's kernels with the winners, stores them next to its manifest (tuning.json) and
  * in the adapter's tuning cache, which `compile` reads when compiling for that adapter.
  */
 import { Command } from 'commander';
 import '../ir/ops/index.js';
 import { buildBundle } from '../codegen/bundle.js';
-import { GEMM_TILINGS, gemmTiles, type GemmTiles } from '../codegen/lower/gemm.js';
+import { GEMM_TILINGS } from '../codegen/lower/gemm.js';
+import { HALO_SHAPES } from '../codegen/lower/conv-halo.js';
 import { profileForAdapter, type TargetProfile } from '../codegen/profile.js';
-import { adapterKey, emptyTuning, saveCachedTuning, withTuning, type TuningTable } from '../codegen/tuning.js';
+import { adapterKey, emptyTuning, isHalo, saveCachedTuning, withTuning, type TunedChoice, type TuningTable } from '../codegen/tuning.js';
 import { KILN_VERSION } from '../codegen/version.js';
 import { writeBundle } from '../codegen/write.js';
 import type { Bundle } from '../runtime/format.js';
@@ -28,10 +30,11 @@ export interface ProblemResult {
   readonly key: string;
   /** Steps of the bundle that run this problem's kernel. */
   readonly steps: readonly string[];
-  readonly untuned: GemmTiles;
-  readonly winner: GemmTiles;
+  /** The candidate whose kernels the untuned compile chose. */
+  readonly untuned?: TunedChoice;
+  readonly winner: TunedChoice;
   /** GPU ms of those steps with each candidate (an error message where it could not run). */
-  readonly tried: readonly { tiles: GemmTiles; ms?: number; error?: string }[];
+  readonly tried: readonly { tiles: TunedChoice; ms?: number; error?: string }[];
 }
 
 /** What `tuneBundle` returns: the winners, the bundle rebuilt with them, and what was measured. */
@@ -48,35 +51,37 @@ export function rebuildBundle(bundle: Bundle, profile: TargetProfile, tuning?: T
   return withTuning(tuning, () => buildBundle(graph, bundleWeights(bundle), m.model.name, m.model.batch, { mode: m.mode, profile }).bundle, onLookup);
 }
 
-const tilesName = (t: GemmTiles) => `${t.WX}×${t.WY}·${t.TM}×${t.TN}·${t.BK}`;
-const parseKey = (key: string) => {
-  const [grid, depth] = key.replace(/^gemm:/, '').split(':k');
-  return [...grid.split('x').map(Number), depth === undefined ? undefined : Number(depth)] as [number, number, number, number | undefined];
-};
+const tilesName = (t: TunedChoice) => (isHalo(t) ? `halo ${t.halo}` : `${t.WX}×${t.WY}·${t.TM}×${t.TN}·${t.BK}`);
+
+/** Every GEMM tiling, then every halo shape. */
+export const TUNE_CANDIDATES: readonly TunedChoice[] = [...GEMM_TILINGS, ...HALO_SHAPES.map((_, halo) => ({ halo }))];
 
 /** Times the candidates of every GEMM problem in `bundle` on `tdev`; returns the winners and the bundle rebuilt with them. */
 export async function tuneBundle(
   bundle: Bundle,
   tdev: TuningDevice,
-  options: TimeOptions & { candidates?: readonly GemmTiles[]; log?: (line: string) => void; source?: string } = {},
+  options: TimeOptions & { candidates?: readonly TunedChoice[]; log?: (line: string) => void; source?: string } = {},
 ): Promise<TuneResult> {
   const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
   if (env.KILN_GEMM_TILES) throw new CliError('KILN_GEMM_TILES is set, which forces one tiling everywhere: unset it to tune');
   const profile = profileForAdapter(tdev.adapter);
   const keys = new Set<string>();
   const base = rebuildBundle(bundle, profile, undefined, (k) => keys.add(k), options.source);
-  const winners: Record<string, GemmTiles> = {};
+  const winners: Record<string, TunedChoice> = {};
   const problems: ProblemResult[] = [];
-  const candidates = options.candidates ?? GEMM_TILINGS;
+  const candidates = options.candidates ?? TUNE_CANDIDATES;
   for (const key of [...keys].sort()) {
-    const table = (tiles: GemmTiles): TuningTable => ({ ...emptyTuning(tdev.adapter), gemm: { ...winners, [key]: tiles } });
-    const builds = candidates.map((tiles) => ({ tiles, bundle: rebuildBundle(base, profile, table(tiles)) }));
+    const table = (tiles: TunedChoice): TuningTable => ({ ...emptyTuning(tdev.adapter), gemm: { ...winners, [key]: tiles } });
+    const all = candidates.map((tiles) => ({ tiles, bundle: rebuildBundle(base, profile, table(tiles)) }));
+    const kernels = (b: Bundle, steps: readonly number[]) => steps.map((i) => b.manifest.steps[i].kernel).join();
     // The steps this problem's tiling changes: their kernel differs between candidates.
-    const affected = base.manifest.steps.map((_, i) => i).filter((i) => new Set(builds.map((b) => b.bundle.manifest.steps[i].kernel)).size > 1);
-    const [M, N, batches, K] = parseKey(key);
-    const untuned = gemmTiles(M, N, batches, profile.minWorkgroups, K);
+    const affected = base.manifest.steps.map((_, i) => i).filter((i) => new Set(all.map((b) => b.bundle.manifest.steps[i].kernel)).size > 1);
     if (!affected.length) continue;
-    const tried: { tiles: GemmTiles; ms?: number; error?: string }[] = [];
+    // Candidates that build the same kernels are timed once (a halo shape that cannot run a problem, or any
+    // halo shape for a matmul, falls back to the GEMM's untuned tiling).
+    const builds = all.filter((b, k) => all.findIndex((o) => kernels(o.bundle, affected) === kernels(b.bundle, affected)) === k);
+    const untuned = builds.find((b) => kernels(b.bundle, affected) === kernels(base, affected))?.tiles;
+    const tried: { tiles: TunedChoice; ms?: number; error?: string }[] = [];
     for (const b of builds) {
       try {
         tried.push({ tiles: b.tiles, ms: await timeSteps(tdev, b.bundle, affected, options) });
@@ -90,8 +95,8 @@ export async function tuneBundle(
     winners[key] = best.tiles;
     const steps = affected.map((i) => base.manifest.steps[i].name);
     problems.push({ key, steps, untuned, winner: best.tiles, tried });
-    const untunedMs = tried.find((t) => tilesName(t.tiles) === tilesName(untuned))?.ms;
-    const gain = untunedMs !== undefined ? ` (${(untunedMs / best.ms!).toFixed(2)}× the untuned ${tilesName(untuned)}, ${untunedMs.toFixed(4)} ms)` : '';
+    const untunedMs = untuned && tried.find((t) => tilesName(t.tiles) === tilesName(untuned))?.ms;
+    const gain = untuned && untunedMs !== undefined ? ` (${(untunedMs / best.ms!).toFixed(2)}× the untuned ${tilesName(untuned)}, ${untunedMs.toFixed(4)} ms)` : '';
     options.log?.(`  ${key.padEnd(22)} ${tilesName(best.tiles).padEnd(16)} ${best.ms!.toFixed(4)} ms${gain}; ${steps.length} step${steps.length === 1 ? '' : 's'}: ${steps.slice(0, 3).join(', ')}${steps.length > 3 ? ', …' : ''}`);
   }
   const table: TuningTable = { adapter: adapterKey(tdev.adapter), kiln: KILN_VERSION, gemm: winners };
@@ -123,7 +128,7 @@ export function tuneCommand(): Command {
       const bundle = await readBundle(path);
       const tdev = await openTuningDevice({ wallOnly: opts.wallTime });
       for (const line of adapterLines(tdev.adapter)) console.log(line);
-      console.log(`timing by ${tdev.method === 'timestamp' ? 'GPU timestamps' : 'wall time over repeated dispatches'}; problem, winner (WX×WY·TM×TN·BK), its time:`);
+      console.log(`timing by ${tdev.method === 'timestamp' ? 'GPU timestamps' : 'wall time over repeated dispatches'}; problem, winner (WX×WY·TM×TN·BK, or halo shape k), its time:`);
       const t0 = performance.now();
       const result = await tuneBundle(bundle, tdev, { targetMs: Number(opts.targetMs), log: console.log, source: path });
       if (!result.problems.length) console.log('  no tunable GEMM in this bundle (its matmuls are GEMVs, softmax heads or depthwise convolutions)');

@@ -19,13 +19,24 @@ export interface TunedTiles {
   readonly BK: number;
 }
 
+/** A convolution's winner when the halo-tiled direct kernel beat every GEMM tiling: its index in HALO_SHAPES (src/codegen/lower/conv-halo.ts). */
+export interface TunedHalo {
+  readonly halo: number;
+}
+
+/** One problem's winner: a GEMM tiling, or (convolutions only) a halo kernel shape. */
+export type TunedChoice = TunedTiles | TunedHalo;
+
+/** Whether a winner is a halo kernel shape. */
+export const isHalo = (c: TunedChoice): c is TunedHalo => 'halo' in c;
+
 /** Winners by problem key (`gemmKey`), measured on one adapter. */
 export interface TuningTable {
   /** The adapter the winners were timed on (`adapterKey`). */
   readonly adapter: string;
   /** The kiln version that timed them (kernels change between versions; a stale entry is still a valid tiling). */
   readonly kiln: string;
-  readonly gemm: Readonly<Record<string, TunedTiles>>;
+  readonly gemm: Readonly<Record<string, TunedChoice>>;
 }
 
 /** The fields of an adapter that name it (src/runtime/gpu.ts's AdapterDescription fits). */
@@ -79,8 +90,13 @@ export function parseTuning(text: string, source: string): TuningTable {
     throw new TuningError(`${source}: expected a kiln tuning table { adapter, kiln, gemm }, got ${text.slice(0, 80)}`, { source });
   }
   for (const [key, tiles] of Object.entries(t.gemm)) {
-    const bad = TILE_FIELDS.filter((f) => !Number.isInteger((tiles as unknown as Record<string, unknown>)?.[f]) || (tiles as unknown as Record<string, number>)[f] < 1);
-    if (bad.length) throw new TuningError(`${source}: entry '${key}' needs positive integers ${TILE_FIELDS.join(', ')}; bad: ${bad.join(', ')}`, { source, key });
+    const entry = tiles as unknown as Record<string, unknown>;
+    if (typeof entry === 'object' && entry !== null && 'halo' in entry) {
+      if (!Number.isInteger(entry.halo) || (entry.halo as number) < 0) throw new TuningError(`${source}: entry '${key}' needs 'halo' to be a halo shape index (an integer ≥ 0), got ${JSON.stringify(entry.halo)}`, { source, key });
+      continue;
+    }
+    const bad = TILE_FIELDS.filter((f) => !Number.isInteger(entry?.[f]) || (entry[f] as number) < 1);
+    if (bad.length) throw new TuningError(`${source}: entry '${key}' needs positive integers ${TILE_FIELDS.join(', ')} (or a 'halo' shape index); bad: ${bad.join(', ')}`, { source, key });
   }
   return { adapter: t.adapter, kiln: t.kiln ?? 'unknown', gemm: t.gemm };
 }
@@ -131,9 +147,15 @@ export function withTuning<T>(table: TuningTable | undefined, build: () => T, on
   }
 }
 
-/** The tuned tiling of a GEMM problem in the active table, if any. */
-export function tunedGemmTiles(M: number, N: number, batches: number, K?: number): TunedTiles | undefined {
+/** The tuned winner of a GEMM problem in the active table, if any (a halo shape only where a convolution won with it). */
+export function tunedChoice(M: number, N: number, batches: number, K?: number): TunedChoice | undefined {
   const key = gemmKey(M, N, batches, K);
   active.onLookup?.(key);
   return active.table?.gemm[key];
+}
+
+/** The tuned tiling of a GEMM problem in the active table, if any; a halo winner leaves the GEMM to the arithmetic choice. */
+export function tunedGemmTiles(M: number, N: number, batches: number, K?: number): TunedTiles | undefined {
+  const choice = tunedChoice(M, N, batches, K);
+  return choice && !isHalo(choice) ? choice : undefined;
 }

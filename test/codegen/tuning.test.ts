@@ -22,10 +22,12 @@ describe('tuning tables', () => {
     expect(tuningCacheDir({})).toMatch(/\.cache\/kiln\/tuning$/);
   });
 
-  it('are refused with the file named when they are not tables of positive integer tilings', () => {
+  it('are refused with the file named when they are not tables of positive integer tilings or halo shape indices', () => {
     expect(() => parseTuning('{', 'a.json')).toThrow(TuningError);
     expect(() => parseTuning('[]', 'a.json')).toThrow(/a\.json: expected a kiln tuning table/);
     expect(() => parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'gemm:1x1x1': { WX: 16, WY: 0, TM: 1, TN: 1, BK: 8 } } }), 'b.json')).toThrow(/b\.json: entry 'gemm:1x1x1'.*bad: WY/);
+    expect(() => parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'gemm:1x1x1:k9': { halo: -1 } } }), 'c.json')).toThrow(/c\.json: entry 'gemm:1x1x1:k9' needs 'halo' to be a halo shape index/);
+    expect(parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'gemm:1x1x1:k9': { halo: 2 } } }), 'd.json').gemm['gemm:1x1x1:k9']).toEqual({ halo: 2 });
   });
 
   it('merge into the cache file without losing other problems', () => {

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Input, Model, clearSession, interpretModel, layers } from '../../src/index.js';
 import { compile, compileBundle, writeBundle } from '../../src/codegen/index.js';
 import { GEMM_TILINGS, gemmTiles } from '../../src/codegen/lower/gemm.js';
+import { HALO_SHAPES } from '../../src/codegen/lower/conv-halo.js';
 import { PROFILES } from '../../src/codegen/profile.js';
 import { adapterKey, emptyTuning, gemmKey, saveCachedTuning } from '../../src/codegen/tuning.js';
 import { Net, readBundle, type TensorMap } from '../../src/runtime/index.js';
@@ -27,7 +28,7 @@ afterAll(() => {
 });
 
 const BATCH = 12;
-/** A Dense GEMM (12×20·20×24, more rows than the GEMV path takes) and a conv (implicit GEMM) in one model. */
+/** A Dense GEMM (12×20·20×24, more rows than the GEMV path takes) and a conv (implicit GEMM or halo kernel) in one model. */
 function tinyModel(): Model {
   clearSession();
   const x = Input({ shape: [6, 6, 2] });
@@ -47,7 +48,7 @@ async function expectMatchesInterpreter(model: Model, net: Net): Promise<void> {
 }
 
 describe('kiln tune', { timeout: 300_000 }, () => {
-  it('times every candidate of each GEMM, keeps the fastest, and the rebuilt bundle still matches the interpreter', async () => {
+  it('times every candidate of each GEMM (and every halo shape of a conv), keeps the fastest, and the rebuilt bundle still matches the interpreter', async () => {
     const model = tinyModel();
     const compiled = compileBundle(model, { batch: BATCH, profile: PROFILES.cpu });
     const tdev = await openTuningDevice();
@@ -55,7 +56,7 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     // The conv (1 image of 4×4 pixels × 12 = 192 rows, 8 channels) and the Dense (12 rows, 24 columns).
     expect(result.problems.map((p) => p.key).sort()).toEqual([gemmKey(12, 24, 1, 128), gemmKey(192, 8, 1, 18)]);
     for (const p of result.problems) {
-      expect(p.tried).toHaveLength(GEMM_TILINGS.length);
+      expect(p.tried).toHaveLength(p.key === gemmKey(192, 8, 1, 18) ? GEMM_TILINGS.length + HALO_SHAPES.length : GEMM_TILINGS.length);
       const timed = p.tried.filter((t) => t.ms !== undefined);
       expect(timed.length).toBeGreaterThan(1);
       expect(Math.min(...timed.map((t) => t.ms!))).toBe(timed.find((t) => t.tiles === p.winner)!.ms);
@@ -89,6 +90,19 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     tdev.device.destroy();
   });
 
+  it('a cached halo winner gives the conv that halo shape', async () => {
+    const model = tinyModel();
+    const tdev = await openTuningDevice({ wallOnly: true });
+    saveCachedTuning(tdev.adapter, { ...emptyTuning(tdev.adapter), gemm: { [gemmKey(192, 8, 1, 18)]: { halo: 1 } } });
+    const net = await compile(model, { batch: BATCH, gpu: tdev });
+    const conv = net.manifest.steps.find((s) => s.name.includes('conv2d'))!;
+    // Shape 1: 8 channels per invocation, so 4 channel groups × 32 pixel groups.
+    expect(net.manifest.kernels.find((k) => k.id === conv.kernel)!.workgroupSize).toEqual([4, 32, 1]);
+    await expectMatchesInterpreter(model, net);
+    net.destroy();
+    tdev.device.destroy();
+  });
+
   it('the command rewrites a bundle folder with its winners next to the manifest and caches them', async () => {
     const model = tinyModel();
     const path = join(dir, 'tiny.kiln');
@@ -98,7 +112,7 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     const code = await main(['tune', path, '--target-ms', '1']);
     log.mockRestore();
     expect(code).toBe(0);
-    expect(stdout).toMatch(/gemm:192x8x1:k18 +\d+×\d+·\d+×\d+·\d+ +[\d.]+ ms/);
+    expect(stdout).toMatch(/gemm:192x8x1:k18 +(\d+×\d+·\d+×\d+·\d+|halo \d) +[\d.]+ ms/);
     expect(stdout).toMatch(/rewrote .*tiny\.kiln with the winners/);
     const table = JSON.parse(readFileSync(join(path, TUNING_FILE), 'utf8'));
     expect(Object.keys(table.gemm).sort()).toEqual([gemmKey(12, 24, 1, 128), gemmKey(192, 8, 1, 18)]);

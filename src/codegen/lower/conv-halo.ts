@@ -58,11 +58,11 @@ const stagedFloats = (g: ConvGeometry, t: HaloTile) => t.chunk * haloRows(g, t.r
  * wide blocks reuse staged inputs as well), a halo too large for workgroup memory, or too many
  * workgroups for one dispatch dimension, or fewer than `minWorkgroups` (a batch of one image: the
  * GEMM's small blocks fill the GPU better). Columns per workgroup: the fewest pixel groups of a row that
- * cover the output width, up to 4 (less masked work on narrow outputs).
+ * cover the output width, up to 4 (less masked work on narrow outputs). `shape` defaults to the first of
+ * HALO_SHAPES (`KILN_HALO` or `kiln tune` choose another).
  */
-export function haloTile(g: ConvGeometry, minWorkgroups = 1): HaloTile | undefined {
+export function haloTile(g: ConvGeometry, minWorkgroups = 1, shape: HaloShape = haloFromEnv() ?? HALO_SHAPES[0]): HaloTile | undefined {
   if (g.depthwise || g.KH * g.KW === 1 || g.cout > 64) return undefined;
-  const shape = haloFromEnv() ?? HALO_SHAPES[0];
   const across = [1, 2, 4].find((n) => n * shape.pixels >= g.OW) ?? 4;
   const [cols, rows] = [across * shape.pixels, pixelGroups(shape) / across];
   for (let chunk = Math.min(shape.chunk, g.cin); chunk >= 1; chunk = Math.floor(chunk / 2)) {

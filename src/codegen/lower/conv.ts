@@ -9,7 +9,8 @@ import { epilogueCode, producerParam } from './epilogue.js';
 import { gemmData, gemmDispatch } from './gemm.js';
 import { mmaGemm } from './gemm-mma.js';
 import { gemmPrecision, type TargetProfile } from '../profile.js';
-import { haloConv, haloTile } from './conv-halo.js';
+import { HALO_SHAPES, haloConv, haloTile } from './conv-halo.js';
+import { isHalo, tunedChoice } from '../tuning.js';
 
 const WORKGROUP = 64;
 /** Taps whose in-image bits fit one u32 mask per staged row, leaving bit 31 for k past K. */
@@ -128,12 +129,16 @@ function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
 }
 
 /**
- * A full conv2d: the halo-tiled direct kernel where its tile fits and operands are f32 (mixed precision
- * keeps the GEMM's f16 and tensor-core paths), the implicit GEMM otherwise.
+ * A full conv2d: what `kiln tune` measured fastest for it on this adapter, else the halo-tiled direct
+ * kernel where its tile fits, the grid fills the target and operands are f32 (mixed precision keeps the
+ * GEMM's f16 and tensor-core paths), else the implicit GEMM.
  */
 function fullConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], profile: TargetProfile): ConvMain {
   const forced = convKernelFromEnv();
-  const tile = forced === 'gemm' || gemmPrecision(profile) !== 'f32' ? undefined : haloTile(g, forced === 'halo' ? 1 : profile.minWorkgroups);
+  const f32 = gemmPrecision(profile) === 'f32';
+  const tuned = forced || !f32 ? undefined : tunedChoice(g.batch * g.OH * g.OW, g.cout, 1, g.KH * g.KW * g.cin);
+  const shape = tuned && isHalo(tuned) ? HALO_SHAPES[tuned.halo] : undefined;
+  const tile = forced === 'gemm' || !f32 || (tuned && !shape) ? undefined : haloTile(g, forced === 'halo' || shape ? 1 : profile.minWorkgroups, shape);
   if (forced === 'halo' && !tile) throw new Error(`KILN_CONV=halo, but the halo kernel cannot run this conv (${g.KH}×${g.KW}, ${g.cin}→${g.cout} channels, ${gemmPrecision(profile)} operands)`);
   return tile ? haloConv(g, tile, x, w, outShape) : gemmConv(g, x, w, outShape, profile);
 }
