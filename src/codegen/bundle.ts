@@ -147,6 +147,7 @@ export function buildBundle(
       if (b.operand.kind === 'scratch') return (scratchBase + b.operand.offset) / 4;
       return slotOf(b.operand.ref, `a value of '${spec.name}'`).offset / 4;
     });
+    if (spec.quads && params.some((o) => o % 4 !== 0)) throw new Error(`kernel of '${spec.name}' reads vec4s, but an operand starts at element ${params.find((o) => o % 4 !== 0)}, not a multiple of 4`);
     steps.push({ kernel: id, name: spec.name, dispatch: [...spec.dispatch] as [number, number, number], params });
     report.push({ kernel: id, name: spec.name });
   }

@@ -29,6 +29,8 @@ export interface KernelSpec {
   readonly operands: readonly KernelOperand[];
   /** WebGPU features the kernel needs beyond the core (f16, subgroup matrices); none when absent. */
   readonly features?: readonly string[];
+  /** The kernel reads operands as vec4s (HeaderOptions.quads): every operand offset must be a multiple of 4 elements. */
+  readonly quads?: boolean;
 }
 
 /** What a lowering sees besides its node. */

@@ -74,8 +74,9 @@ export class Net {
       throw new BundleError(`bundle '${m.model.name}' needs WebGPU features this device lacks: ${missing.join(', ')} (compiled with precision 'mixed' for another adapter; recompile for this one, or without mixed precision)`, { missing });
     }
     device.pushErrorScope('validation');
-    const arena = device.createBuffer({ size: Math.max(16, align4(m.arena.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, label: 'kiln arena' });
-    const weights = device.createBuffer({ size: Math.max(16, align4(m.weights.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'kiln weights' });
+    // Sizes in whole vec4s: kernels may declare both buffers as arrays of vec4<f32>.
+    const arena = device.createBuffer({ size: Math.max(16, align16(m.arena.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, label: 'kiln arena' });
+    const weights = device.createBuffer({ size: Math.max(16, align16(m.weights.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'kiln weights' });
     const weightBytes = bundle.files.get(m.weights.file);
     if (weightBytes && weightBytes.byteLength) device.queue.writeBuffer(weights, 0, padded(weightBytes) as Uint8Array<ArrayBuffer>);
     // A training bundle's state starts from its initial values in weights.bin.
@@ -430,6 +431,10 @@ export class Net {
     this.staging.unmap();
     return result;
   }
+}
+
+function align16(n: number): number {
+  return Math.ceil(n / 16) * 16;
 }
 
 function align4(n: number): number {

@@ -2,6 +2,21 @@ import type { DType, Node } from '../../ir/types.js';
 import type { KernelOperand, LowerContext, Operand } from '../kernel.js';
 import { wgslType } from '../wgsl-ops.js';
 
+/** How a kernel declares the arena and the weights: arrays of f32, or of vec4<f32> (`quads`) so it can also read four at once. */
+export interface HeaderOptions {
+  /** Declares both buffers as `array<vec4<f32>>` and adds `in0q(i)`, the vec4 at element i (a multiple of 4), to every input. */
+  readonly quads?: boolean;
+}
+
+/** An accessor's parts, rendered in either buffer declaration. */
+interface Accessor {
+  readonly name: string;
+  readonly role: 'in' | 'out';
+  readonly T: string;
+  readonly buffer: 'arena' | 'weights';
+  readonly field: string;
+}
+
 /**
  * A kernel's operands, in order (outputs first, then each distinct input once), and the WGSL
  * accessors for them: `in0(i)` reads, `out0(i, v)` writes, at the offset the step passes in `p`.
@@ -9,8 +24,13 @@ import { wgslType } from '../wgsl-ops.js';
 export class Bindings {
   readonly operands: KernelOperand[] = [];
   readonly params: string[] = [];
-  readonly accessors: string[] = [];
+  private readonly parts: Accessor[] = [];
   private readonly names = new Map<string, string>();
+
+  /** The accessors' WGSL for arrays of f32 (the default) or of vec4<f32>. */
+  accessors(options: HeaderOptions = {}): string[] {
+    return this.parts.flatMap((a) => (options.quads ? quadAccessor(a) : [scalarAccessor(a)]));
+  }
 
   /** Binds a node output for writing; returns the accessor name (call as `out0(i, v)`). */
   output(node: Node, output = 0): string {
@@ -30,8 +50,8 @@ export class Bindings {
   }
 
   /** Template data for the header partial. */
-  header(helpers: readonly string[] = []): { params: string[]; accessors: string[]; helpers: readonly string[] } {
-    return { params: this.params.length ? this.params : ['unused'], accessors: this.accessors, helpers };
+  header(helpers: readonly string[] = [], options: HeaderOptions = {}): { params: string[]; accessors: string[]; helpers: readonly string[]; element: string } {
+    return { params: this.params.length ? this.params : ['unused'], accessors: this.accessors(options), helpers, element: options.quads ? 'vec4<f32>' : 'f32' };
   }
 
   private bind(operand: Operand, role: 'in' | 'out', dtype: DType, name: string): string {
@@ -41,15 +61,26 @@ export class Bindings {
     const field = `o${this.operands.length}`;
     this.operands.push({ operand, role });
     this.params.push(field);
-    const T = wgslType(dtype);
-    const buffer = operand.kind === 'weight' ? 'weights' : 'arena';
-    const load = T === 'f32' ? `${buffer}[p.${field} + i]` : `bitcast<i32>(${buffer}[p.${field} + i])`;
-    this.accessors.push(
-      role === 'in'
-        ? `fn ${name}(i: u32) -> ${T} { return ${load}; }`
-        : `fn ${name}(i: u32, v: ${T}) { arena[p.${field} + i] = ${T === 'f32' ? 'v' : 'bitcast<f32>(v)'}; }`,
-    );
+    this.parts.push({ name, role, T: wgslType(dtype), buffer: operand.kind === 'weight' ? 'weights' : 'arena', field });
     this.names.set(`${role}:${key}`, name);
     return name;
   }
+}
+
+const fromF32 = (T: string, v: string) => (T === 'f32' ? v : `bitcast<${T}>(${v})`);
+const toF32 = (T: string, v: string) => (T === 'f32' ? v : `bitcast<f32>(${v})`);
+
+function scalarAccessor(a: Accessor): string {
+  return a.role === 'in'
+    ? `fn ${a.name}(i: u32) -> ${a.T} { return ${fromF32(a.T, `${a.buffer}[p.${a.field} + i]`)}; }`
+    : `fn ${a.name}(i: u32, v: ${a.T}) { arena[p.${a.field} + i] = ${toF32(a.T, 'v')}; }`;
+}
+
+/** Accessors over vec4 arrays: element j is component j % 4 of vec4 j / 4 (operand offsets are multiples of 4). */
+function quadAccessor(a: Accessor): string[] {
+  if (a.role === 'out') return [`fn ${a.name}(i: u32, v: ${a.T}) { let j = p.${a.field} + i; arena[j >> 2u][j & 3u] = ${toF32(a.T, 'v')}; }`];
+  return [
+    `fn ${a.name}(i: u32) -> ${a.T} { let j = p.${a.field} + i; return ${fromF32(a.T, `${a.buffer}[j >> 2u][j & 3u]`)}; }`,
+    `fn ${a.name}q(i: u32) -> vec4<${a.T}> { let q = ${a.buffer}[(p.${a.field} + i) >> 2u]; return ${a.T === 'f32' ? 'q' : `bitcast<vec4<${a.T}>>(q)`}; }`,
+  ];
 }

@@ -38,7 +38,7 @@ export function mmaTiles(M: number, N: number, batches: number, minWorkgroups: n
 }
 
 /** Template data, workgroup size, dispatch and required features of an M×N×K tensor-core GEMM reading through `loaders`. */
-export function mmaGemm(M: number, N: number, K: number, loaders: readonly string[], batches: number, minWorkgroups: number, order: OperandOrder = { a: 'k', b: 'n' }) {
+export function mmaGemm(M: number, N: number, K: number, loaders: readonly string[], batches: number, minWorkgroups: number, order: OperandOrder = { a: 'k', b: 'n' }, quads = { quadA: false, quadB: false }) {
   const t = mmaTiles(M, N, batches, minWorkgroups);
   const [BM, BN, BK] = [blockM(t), blockN(t), 16 * t.KS];
   const R = t.R ?? 1;
@@ -46,7 +46,8 @@ export function mmaGemm(M: number, N: number, K: number, loaders: readonly strin
   const blocks = t.GM * t.GN;
   const aStride = BK + 8;
   const bStride = BN + 8;
-  const [loadsA, loadsB] = [Math.ceil((BM * BK) / threads), Math.ceil((BK * BN) / threads)];
+  // A staged quad (quadOperands in ./gemm.ts) is four elements: a quarter as many loads per invocation.
+  const [loadsA, loadsB] = [Math.ceil((BM * BK) / threads / (quads.quadA ? 4 : 1)), Math.ceil((BK * BN) / threads / (quads.quadB ? 4 : 1))];
   const cells = (f: (i: number, j: number) => string) => Array.from({ length: t.SM }, (_, i) => Array.from({ length: t.SN }, (_, j) => f(i, j))).flat();
   const declare = cells((i, j) => `var c_${i}_${j} = subgroup_matrix_result<f32, 16, 16>();`);
   const multiply = Array.from({ length: t.KS }, (_, kk) => [
@@ -61,7 +62,7 @@ export function mmaGemm(M: number, N: number, K: number, loaders: readonly strin
       subRows: 16 * t.SM, subCols: 16 * t.SN,
       tileA: BM * aStride, tileB: BK * bStride, tileC: 256 * t.GM * t.GN,
       loadsA, loadsB, loadsAIdx: range(loadsA), loadsBIdx: range(loadsB), ...stagingOrder(order), ...rasterData(M, N, BM, BN),
-      loaders, declare, multiply, results,
+      loaders, declare, multiply, results, ...quads, lanes: range(4),
       convRows: false,
       subgroupIndex: blocks === 1 ? '0u' : 'sgid',
       subgroupIdBuiltin: blocks > 1,

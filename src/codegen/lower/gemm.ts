@@ -78,17 +78,30 @@ export const rasterData = (M: number, N: number, BM: number, BN: number) => ({ N
 /** WGSL of staging element `idx`'s row and k of A (`aRow`, `aK`) and k and column of B (`bK`, `bCol`), for the GEMM templates. */
 export const stagingOrder = (order: OperandOrder) => ({ aRow: STAGE_A[order.a].row, aK: STAGE_A[order.a].k, bK: STAGE_B[order.b].k, bCol: STAGE_B[order.b].col });
 
-/** Template data of shaders/gemm.wgsl.hbs for an M×N×K problem, given the WGSL of `loadA` and `loadB`. */
-export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number, order: OperandOrder = { a: 'k', b: 'n' }) {
+/**
+ * Which operands a GEMM stages four elements at a time (vec4 loads through `loadA4` / `loadB4`): those
+ * read along their contiguous index when that dimension is a multiple of 4, so a quad never straddles
+ * a row or the matrix's end.
+ */
+export function quadOperands(K: number, N: number, order: OperandOrder): { quadA: boolean; quadB: boolean } {
+  return { quadA: order.a === 'k' && K % 4 === 0, quadB: order.b === 'n' && N % 4 === 0 };
+}
+
+/**
+ * Template data of shaders/gemm.wgsl.hbs for an M×N×K problem, given the WGSL of `loadA` and `loadB`
+ * (and of `loadA4` / `loadB4` for the operands `quads` marks, see quadOperands).
+ */
+export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number, order: OperandOrder = { a: 'k', b: 'n' }, quads = { quadA: false, quadB: false }) {
   const t = gemmTiles(M, N, batches, minWorkgroups, K);
   const [BM, BN] = [blockM(t), blockN(t)];
   const threads = t.WX * t.WY;
   const quad = isQuad(t);
   // Quad tilings pad each k row of A and B by one vec4 (shaders/gemm-tiles.wgsl.hbs).
   const [AS, BQ] = [BM / 4 + 1, BN / 4 + 1];
-  const [loadsA, loadsB] = [Math.ceil((t.BK * BM) / threads), Math.ceil((t.BK * BN) / threads)];
+  // A staged quad is four elements: a quarter as many loads per invocation.
+  const [loadsA, loadsB] = [Math.ceil((t.BK * BM) / threads / (quads.quadA ? 4 : 1)), Math.ceil((t.BK * BN) / threads / (quads.quadB ? 4 : 1))];
   return {
-    M, N, K, ...t, BM, BN, threads, loaders, quad,
+    M, N, K, ...t, BM, BN, threads, loaders, quad, ...quads, lanes: range(4),
     tileA: t.BK * BM, tileB: t.BK * BN,
     AS, BQ, tileAQ: t.BK * AS, tileBQ: t.BK * BQ,
     ...stagingOrder(order), ...rasterData(M, N, BM, BN),

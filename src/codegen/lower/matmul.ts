@@ -5,7 +5,7 @@ import { MAX_GROUPS, numel, sameShape, strides, unravel } from '../indexing.js';
 import { helpersUsed, WGSL_HELPERS } from '../wgsl-ops.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
-import { gemmData, gemmDispatch } from './gemm.js';
+import { gemmData, gemmDispatch, quadOperands } from './gemm.js';
 import { mmaGemm } from './gemm-mma.js';
 import { gemmPrecision } from '../profile.js';
 
@@ -60,7 +60,7 @@ function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
   };
 }
 
-const headerOf = (b: Bindings, consts: string[], code: string) => b.header([...consts, ...helpersUsed(code).map((h) => WGSL_HELPERS[h])]);
+const headerOf = (b: Bindings, consts: string[], code: string, quads = false) => b.header([...consts, ...helpersUsed(code).map((h) => WGSL_HELPERS[h])], { quads });
 
 /**
  * A matmul, alone or with its fused epilogue (bias, activation, residual): the register-blocked GEMM
@@ -74,24 +74,31 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   const s = setup(node, ctx, (x) => x);
   const stores = s.chain.results.map((r, k) => `${s.outs[k]}(i, ${r});`);
   const epilogue = [...s.chain.lines, ...stores];
-  const common = { ...headerOf(s.b, s.consts, epilogue.join('\n')), ...s.shared, coords: s.coords, epilogue };
   if (s.M <= GEMV_MAX_ROWS) {
+    const common = { ...headerOf(s.b, s.consts, epilogue.join('\n')), ...s.shared, coords: s.coords, epilogue };
     const wgsl = render('matmul-gemv', { ...common, partSize: 16 * 16 * s.M, aIndex: s.tA ? 'k * M + row' : 'row * K + k', bIndex: s.tB ? 'col * K + k' : 'k * N + col' });
     return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [16, 16, 1], dispatch: [Math.ceil(s.N / 16), 1, s.batches], operands: s.b.operands }];
   }
+  const order = { a: s.tA ? 'm' : 'k', b: s.tB ? 'k' : 'n' } as const;
+  const quads = quadOperands(s.K, s.N, order);
   const loaders = [
     `fn loadA(batch: u32, row: u32, ka: u32) -> f32 { if (row >= M || ka >= K) { return 0.0; } return ${s.shared.a}(${s.shared.aBatchOffset} + ${s.tA ? 'ka * M + row' : 'row * K + ka'}); }`,
     `fn loadB(batch: u32, kb: u32, col: u32) -> f32 { if (kb >= K || col >= N) { return 0.0; } return ${s.shared.b}(${s.shared.bBatchOffset} + ${s.tB ? 'col * K + kb' : 'kb * N + col'}); }`,
+    // K (or N) a multiple of 4: a quad is wholly inside or wholly past the matrix.
+    ...(quads.quadA ? [`fn loadA4(batch: u32, row: u32, ka: u32) -> vec4<f32> { if (row >= M || ka >= K) { return vec4<f32>(0.0); } return ${s.shared.a}q(${s.shared.aBatchOffset} + row * K + ka); }`] : []),
+    ...(quads.quadB ? [`fn loadB4(batch: u32, kb: u32, col: u32) -> vec4<f32> { if (kb >= K || col >= N) { return vec4<f32>(0.0); } return ${s.shared.b}q(${s.shared.bBatchOffset} + kb * N + col); }`] : []),
   ];
+  const anyQuads = quads.quadA || quads.quadB;
+  const common = { ...headerOf(s.b, s.consts, epilogue.join('\n'), anyQuads), ...s.shared, coords: s.coords, epilogue };
   const precision = gemmPrecision(ctx.profile);
   if (precision === 'mma') {
-    const g = mmaGemm(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, { a: s.tA ? 'm' : 'k', b: s.tB ? 'k' : 'n' });
+    const g = mmaGemm(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, order, quads);
     const wgsl = render('gemm-mma', { ...common, ...g.data });
-    return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: g.workgroupSize, dispatch: g.dispatch, operands: s.b.operands, features: g.features }];
+    return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: g.workgroupSize, dispatch: g.dispatch, operands: s.b.operands, features: g.features, quads: anyQuads }];
   }
   const f16 = precision === 'f16';
-  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, { a: s.tA ? 'm' : 'k', b: s.tB ? 'k' : 'n' }), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] });
-  return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.K, s.batches, ctx.profile.minWorkgroups), operands: s.b.operands, ...(f16 ? { features: ['shader-f16'] } : {}) }];
+  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, order, quads), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] });
+  return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.K, s.batches, ctx.profile.minWorkgroups), operands: s.b.operands, quads: anyQuads, ...(f16 ? { features: ['shader-f16'] } : {}) }];
 }
 
 /** A matmul whose epilogue ends in a softmax over rows: one workgroup per row keeps the row in workgroup memory. */
