@@ -38,16 +38,11 @@ describe('GEMM tilings, each forced', () => {
   });
   for (const t of GEMM_TILINGS) {
     const name = `${t.WY * t.TM}×${t.WX * t.TN} (${t.WX}×${t.WY} invocations of ${t.TM}×${t.TN}, BK ${t.BK}${isQuad(t) ? ', quad' : ''})`;
-    it(`${name}: Denses whose sizes are not multiples of the block (staged by element, and by vec4 quad), transposed operands, and a 3×3 conv`, async () => {
+    it(`${name}: a Dense whose sizes are not multiples of the block, transposed operands, and a 3×3 conv`, async () => {
       process.env.KILN_GEMM_TILES = [t.WX, t.WY, t.TM, t.TN, t.BK].join(',');
       expect(gemmTiles(300, 70)).toEqual(t);
       // 300 rows × 37 deep × 70 wide: partial blocks in every direction.
       runs.push(await expectGpuMatchesInterpreter(single(layers.Dense(70, { activation: 'relu' }), [37]), { batch: 300, ...TOL }));
-      // 36 deep × 72 wide: multiples of 4, so both operands are staged as vec4 quads.
-      clearSession();
-      runs.push(await expectGpuMatchesInterpreter(single(layers.Dense(72, { activation: 'relu' }), [36]), { batch: 300, ...TOL }));
-      expect(runs.at(-1)!.compiled.bundle.manifest.steps.length).toBe(1);
-      expect([...runs.at(-1)!.compiled.bundle.files.values()].map((f) => new TextDecoder().decode(f)).some((w) => w.includes('loadA4') && w.includes('loadB4'))).toBe(true);
       // Per batch entry: (37×70)ᵀ·(37×21) is 70×21, times (37×21)ᵀ gives 70×37.
       clearSession();
       const [a, b] = [Input({ shape: [37, 70] }), Input({ shape: [37, 21] })];

@@ -5,7 +5,8 @@
  * kernel is compiled here and checked on the GPU machine (bench/gemm.ts writes its error there).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Input, Model, Sequential, layers, clearSession } from '../../src/index.js';
+import { Input, Model, Sequential, layers, ops, clearSession, type SymbolicTensor } from '../../src/index.js';
+import { GEMM_TILINGS } from '../../src/codegen/lower/gemm.js';
 import { compileBundle } from '../../src/codegen/compile.js';
 import { PROFILES, type TargetProfile } from '../../src/codegen/profile.js';
 import { interpretModel } from '../../src/frontend/run.js';
@@ -41,12 +42,13 @@ async function expectMixed(model: Model, batch: number, tolerance: { rtol: numbe
   for (const k of gemms) expect(k.wgsl).toMatch(/^enable f16;/m);
   const net = await Net.create(compiled.bundle, await testGpu());
   nets.push(net);
-  const [sig] = compiled.bundle.manifest.model.inputs;
-  const x = Float32Array.from(randomData(sig.shape.reduce((a, b) => a * b, 1), 5, -1, 1), exact ? f16round : (v) => v);
+  const sigs = compiled.bundle.manifest.model.inputs;
+  const xs = sigs.map((sig, k) => Float32Array.from(randomData(sig.shape.reduce((a, b) => a * b, 1), 5 + k, -1, 1), exact ? f16round : (v) => v));
   await net.fill(NaN);
-  const got = await net.predict({ [sig.name]: x });
-  const want = interpretModel(model, { shape: sig.shape, dtype: 'float32', data: x });
+  const got = await net.predict(Object.fromEntries(sigs.map((sig, k) => [sig.name, xs[k]])));
+  const want = interpretModel(model, sigs.map((sig, k) => ({ shape: sig.shape, dtype: 'float32' as const, data: xs[k] })));
   for (const [name, v] of Object.entries(want.outputs)) expectClose(got[name], v.data, tolerance, `output '${name}'`);
+  return { wgsl: gemms.map((k) => k.wgsl).join('\n') };
 }
 
 describe("precision 'mixed' on an adapter with shader-f16 (f16 tiles, f32 accumulation)", () => {
@@ -54,6 +56,30 @@ describe("precision 'mixed' on an adapter with shader-f16 (f16 tiles, f32 accumu
     clearSession();
     const x = Input({ shape: [70] });
     await expectMixed(new Model({ inputs: x, outputs: layers.Dense(45, { activation: 'relu' })(x) }), 67, { rtol: 1e-5, atol: 1e-5 }, true);
+  });
+
+  it('Dense with depth and width multiples of 4 stages both operands as vec4 quads, in every tiling, and gives the float32 result', async () => {
+    for (const t of GEMM_TILINGS) {
+      process.env.KILN_GEMM_TILES = [t.WX, t.WY, t.TM, t.TN, t.BK].join(',');
+      clearSession();
+      const x = Input({ shape: [36] });
+      const net = await expectMixed(new Model({ inputs: x, outputs: layers.Dense(72, { activation: 'relu' })(x) }), 300, { rtol: 1e-5, atol: 1e-5 }, true);
+      expect(net.wgsl).toMatch(/loadA4[\s\S]*loadB4/);
+    }
+    delete process.env.KILN_GEMM_TILES;
+  });
+
+  it('batched matmul of two inputs staged as quads gives the float32 result', async () => {
+    clearSession();
+    class Product extends layers.Layer {
+      override call(inputs: SymbolicTensor | SymbolicTensor[]) {
+        const [a, b] = inputs as SymbolicTensor[];
+        return ops.matmul(a, b);
+      }
+    }
+    const [a, b] = [Input({ shape: [21, 12] }), Input({ shape: [12, 20] })];
+    const net = await expectMixed(new Model({ inputs: [a, b], outputs: new Product()([a, b]) }), 3, { rtol: 1e-5, atol: 1e-5 }, true);
+    expect(net.wgsl).toMatch(/loadA4[\s\S]*loadB4/);
   });
 
   it('Conv2D 3×3 same + bias on f16-exact operands gives the float32 result', async () => {

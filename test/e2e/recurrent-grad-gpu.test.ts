@@ -85,6 +85,12 @@ describe('rnnSequenceGrad on the GPU matches the interpreter', () => {
     expectGradMatches([fed([2, 3, F]), w([F, 390]), w([130, 390]), w([390])], { cell: 'gru', recurrentActivation: 'sigmoid' }, { dy: true }));
   it('LSTM with 512 units: gate gradients go through scratch, so large layers fit', () =>
     expectGradMatches([fed([1, 2, 3]), w([3, 2048]), w([512, 2048]), w([2048])], { cell: 'lstm', recurrentActivation: 'sigmoid', returnSequences: true }, { dy: true }));
+  it('sums dW, dR and db over many steps × rows in chunks (8400 rows: three partial sums each, then their sum)', async () => {
+    const steps = await expectGradMatches([fed([420, 20, 3]), w([3, 8]), w([2, 8]), w([8]), flags([], [1])], { cell: 'lstm', dropout: 0.3, seed: 5 }, { dy: true });
+    expect(steps).toBe(9);
+  });
+  it('sums a GRU\'s two bias rows (reset after the product) in chunks too', () =>
+    expectGradMatches([fed([420, 20, 2]), w([2, 6]), w([2, 6]), w([2, 6])], { cell: 'gru', resetAfter: true, recurrentActivation: 'sigmoid' }, { dy: true }));
   it('is six kernels: replay, walk back, dx, dW, dR, db', async () => {
     const steps = await expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U])], { cell: 'lstm' }, { dy: true });
     expect(steps).toBe(6);

@@ -14,7 +14,7 @@ import type { KernelSpec, LowerContext } from '../kernel.js';
 import { render } from '../templates.js';
 import { dispatch1d } from '../indexing.js';
 import { Bindings } from './bindings.js';
-import { splitGemm } from './split-gemm.js';
+import { kChunks, splitGemm, sumChunksKernel } from './split-gemm.js';
 
 /** Static geometry of a conv gradient: the forward op's input [n, H, W, CIN], output [n, OH, OW, C], kernel [KH, KW, CIN, LAST]. */
 interface GradGeometry {
@@ -109,9 +109,6 @@ function inputLoaders(g: GradGeometry, dy: string, w: string, out: string): stri
   ];
 }
 
-/** K values per workgroup-level chunk of a long filter-gradient reduction. */
-const CHUNK_K = 4096;
-
 /**
  * conv2dBackpropFilter with a long K (batch·pixels): the K range is cut into chunks that run as
  * separate workgroups (the GEMM's batch axis), each writing its partial dw to scratch; a second
@@ -119,8 +116,7 @@ const CHUNK_K = 4096;
  */
 function chunkedFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSpec[] {
   const [M, N, K] = [g.KH * g.KW * g.CIN, g.LAST, g.n * g.OH * g.OW];
-  const chunks = Math.min(1024, Math.ceil(K / CHUNK_K));
-  const kc = Math.ceil(K / chunks);
+  const { chunks, kc } = kChunks(K);
   const partials = ctx.scratch(4 * chunks * M * N);
   const p = new Bindings();
   p.output(node);
@@ -135,20 +131,13 @@ function chunkedFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): Kern
   );
   const kernel = splitGemm(M, N, kc, chunks, loaders, ctx.profile.minWorkgroups);
   const first = { name: `${node.name} (partial)`, wgsl: render('split-gemm', { ...p.header(), ...kernel.data }), entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: p.operands };
-  const f = new Bindings();
-  const out = f.output(node);
-  const sr = f.scratch(partials, 'in');
-  const count = M * N;
-  const { dispatch, flatIndex } = dispatch1d(count, 64);
-  const lines = [`var v = 0.0;`, `for (var q = 0u; q < ${chunks}u; q = q + 1u) { v = v + ${sr}(q * ${count}u + i); }`, `${out}(i, v);`];
-  const second = { name: `${node.name} (sum)`, wgsl: render('elementwise', { ...f.header(), wg: 64, flatIndex, count, coords: [], epilogue: lines }), entryPoint: 'main', workgroupSize: [64, 1, 1] as [number, number, number], dispatch, operands: f.operands };
-  return [first, second];
+  return [first, sumChunksKernel(node, 0, partials, chunks, M * N, `${node.name} (sum)`)];
 }
 
 /** conv2dBackpropInput, conv2dBackpropFilter and their depthwise pair: one split-K GEMM kernel each. */
 export function lowerConvGrad(node: Node, ctx: LowerContext): KernelSpec[] {
   const g = geometry(node, ctx);
-  if (node.op === 'conv2dBackpropFilter' && g.n * g.OH * g.OW > 2 * CHUNK_K) return chunkedFilterGrad(node, ctx, g);
+  if (node.op === 'conv2dBackpropFilter' && kChunks(g.n * g.OH * g.OW).chunks > 2) return chunkedFilterGrad(node, ctx, g);
   const b = new Bindings();
   const out = b.output(node);
   const [a0, a1] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];

@@ -84,6 +84,8 @@ export const stagingOrder = (order: OperandOrder) => ({ aRow: STAGE_A[order.a].r
  * a row or the matrix's end.
  */
 export function quadOperands(K: number, N: number, order: OperandOrder): { quadA: boolean; quadB: boolean } {
+  // KILN_GEMM_QUADS=0 stages element by element (Node only, to measure what quads bring).
+  if ((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_GEMM_QUADS === '0') return { quadA: false, quadB: false };
   return { quadA: order.a === 'k' && K % 4 === 0, quadB: order.b === 'n' && N % 4 === 0 };
 }
 

@@ -1,8 +1,8 @@
 /**
- * rnnSequenceGrad on the GPU, in six dispatches: the forward again, recording what each step saw
- * (the loop kernel of rnn-sequence in record mode); the backward walk through time, one workgroup
- * per batch row with dh and dc in workgroup memory and the gate gradients in scratch; then dx, dW, dR and db, each summing the
- * recorded per-step gate gradients.
+ * rnnSequenceGrad on the GPU: the forward again, recording what each step saw (the loop kernel of
+ * rnn-sequence in record mode); the backward walk through time, one workgroup per batch row with dh
+ * and dc in workgroup memory and the gate gradients in scratch; then dx, and dW, dR and db, the
+ * latter three sums over steps × rows as split-K GEMMs (chunked over steps × rows when long).
  */
 import type { Node } from '../../ir/types.js';
 import { getOp, withDefaults } from '../../ir/registry.js';
@@ -10,6 +10,7 @@ import { rnnLayout } from '../../ir/ops/recurrent.js';
 import { differentiableInputs, gradLayout } from '../../ir/ops/recurrent-grad.js';
 import type { KernelSpec, LowerContext, Operand } from '../kernel.js';
 import { dispatch1d } from '../indexing.js';
+import { kChunks, splitGemm, sumChunksKernel } from './split-gemm.js';
 import { Bindings } from './bindings.js';
 import { activationWgsl, dropoutLive, renderWithHelpers, rnnKernelGeometry, seedWgsl } from './recurrent.js';
 import { UnsupportedOpError } from './index.js';
@@ -89,30 +90,70 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   });
   kernels.push({ name: `${node.name}/through-time`, wgsl: backward, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [rows[0], rows[1], 1], operands: bw.operands });
 
-  // 3. dx, dW, dR, db: sums over steps and rows, one lane per output element.
-  const reduce = (mode: 'Dx' | 'Dw' | 'Dr' | 'Db', input: number, count: number) => {
+  // 3. dx (and a GRU-before-reset's dR): one lane per output element.
+  const reduce = (mode: 'Dx' | 'Dr', input: number, count: number) => {
     const b = new Bindings();
     const out = b.output(node, outIndex.get(input)!);
     const dzi: string = b.scratch(dz.i, 'in');
-    const dzr: string = mode === 'Dr' || mode === 'Db' ? b.scratch(dz.r, 'in') : '';
-    const x = mode === 'Dw' ? b.input(ctx, node, 0) : '';
+    const dzr: string = mode === 'Dr' ? b.scratch(dz.r, 'in') : '';
     const W = mode === 'Dx' ? b.input(ctx, node, 1) : '';
     const hmIn = mode === 'Dr' ? b.scratch(rec.hm as Operand, 'in') : '';
     const zIn = mode === 'Dr' && gruBefore ? b.scratch(rec.z, 'in') : '';
-    const dropoutX = common.inDropout && (mode === 'Dx' || mode === 'Dw');
+    const dropoutX = common.inDropout && mode === 'Dx';
     const trainingIn = dropoutX ? b.input(ctx, node, L.training) : '';
     const { dispatch, flatIndex } = dispatch1d(count, 64);
     const wgsl = renderWithHelpers('rnn-grad-reduce', b, {
-      ...common, count, flatIndex, out, dzi, dzr, x, W, hm: hmIn, z: zIn, training: trainingIn, dropoutX,
-      modeDx: mode === 'Dx', modeDw: mode === 'Dw', modeDr: mode === 'Dr', modeDb: mode === 'Db',
+      ...common, count, flatIndex, out, dzi, dzr, W, hm: hmIn, z: zIn, training: trainingIn, dropoutX,
+      modeDx: mode === 'Dx', modeDr: mode === 'Dr',
       seedX: seedWgsl(L.seed, dropoutX ? step(b) : undefined),
       maskX: `select(1.0, select(0.0, ${common.inScale}, k_uniform(seedX, b * F + f) >= ${L.dropout}), training)`,
     });
     kernels.push({ name: `${node.name}/${mode.toLowerCase()}`, wgsl, entryPoint: 'main', workgroupSize: [64, 1, 1], dispatch, operands: b.operands });
   };
   reduce('Dx', 0, B * T * F);
-  reduce('Dw', 1, F * G);
-  reduce('Dr', 2, U * G);
-  if (L.bias >= 0) reduce('Db', L.bias, L.resetAfter ? 2 * G : G);
+
+  // dW = xmᵀ·dzi, dR = hmᵀ·dzr, db = 1ᵀ·[dzi | dzr]: K runs over r = t·B + b, the rows of the recorded gates.
+  const sums = (mode: 'dw' | 'dr' | 'db', input: number, M: number, N: number) => {
+    const { chunks, kc } = kChunks(T * B);
+    const b = new Bindings();
+    const out = chunks === 1 ? b.output(node, outIndex.get(input)!) : '';
+    const partials = chunks === 1 ? undefined : ctx.scratch(4 * chunks * M * N);
+    const sw = partials ? b.scratch(partials, 'out') : '';
+    const dzi = b.scratch(dz.i, 'in');
+    const dzr = mode === 'dr' || (mode === 'db' && L.resetAfter) ? b.scratch(dz.r, 'in') : '';
+    const x = mode === 'dw' ? b.input(ctx, node, 0) : '';
+    const hmIn = mode === 'dr' ? b.scratch(rec.hm, 'in') : '';
+    const dropoutX = mode === 'dw' && common.inDropout;
+    const trainingIn = dropoutX ? b.input(ctx, node, L.training) : '';
+    const seedX = seedWgsl(L.seed, dropoutX ? step(b) : undefined);
+    // The chunk arrives as the GEMM's batch; k within it is offset to r.
+    const r = `let r = batch * ${kc}u + kk; if (row >= M || kk >= K || r >= ${T * B}u) { return 0.0; }`;
+    const tt = L.goBackwards ? `${T - 1}u - r / ${B}u` : `r / ${B}u`;
+    const loadA = {
+      dw: `${r} let b = r % ${B}u; let v = ${x}((b * ${T}u + ${tt}) * ${F}u + row);${dropoutX ? ` let training = ${trainingIn}(0u) != 0i; let seedX = ${seedX}; return v * select(1.0, select(0.0, ${common.inScale}, k_uniform(seedX, b * ${F}u + row) >= ${L.dropout}), training);` : ' return v;'}`,
+      dr: `${r} return ${hmIn}(r * ${U}u + row);`,
+      db: `${r} return 1.0;`,
+    }[mode];
+    const loadB = {
+      dw: `${dzi}(r * ${G}u + col)`,
+      dr: `${dzr}(r * ${G}u + col)`,
+      // With resetAfter, db's second half is the recurrent bias row: Σ dzr.
+      db: L.resetAfter ? `select(${dzr}(r * ${G}u + col % ${G}u), ${dzi}(r * ${G}u + col % ${G}u), col < ${G}u)` : `${dzi}(r * ${G}u + col)`,
+    }[mode];
+    const loaders = [
+      `fn loadA(batch: u32, row: u32, kk: u32) -> f32 { ${loadA} }`,
+      `fn loadB(batch: u32, kk: u32, col: u32) -> f32 { let r = batch * ${kc}u + kk; if (kk >= K || r >= ${T * B}u || col >= N) { return 0.0; } return ${loadB}; }`,
+      `fn store(batch: u32, row: u32, col: u32, v: f32) { ${partials ? `${sw}((batch * M + row) * N + col, v)` : `${out}(row * N + col, v)`}; }`,
+    ];
+    const kernel = splitGemm(M, N, kc, chunks, loaders, ctx.profile.minWorkgroups);
+    const wgsl = renderWithHelpers('split-gemm', b, kernel.data);
+    kernels.push({ name: `${node.name}/${mode}${partials ? ' (partial)' : ''}`, wgsl, entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: b.operands });
+    if (partials) kernels.push(sumChunksKernel(node, outIndex.get(input)!, partials, chunks, M * N, `${node.name}/${mode} (sum)`));
+  };
+  sums('dw', 1, F, G);
+  // A GRU resetting before the product multiplies by r inside dR's sum: not a plain product, so it keeps the lane-per-output kernel.
+  if (gruBefore) reduce('Dr', 2, U * G);
+  else sums('dr', 2, U, G);
+  if (L.bias >= 0) sums('db', L.bias, 1, L.resetAfter ? 2 * G : G);
   return kernels;
 }

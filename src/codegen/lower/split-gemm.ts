@@ -3,8 +3,12 @@
  * dispatch for a problem. Gradient products have small outputs and a long K (batch·pixels), so a
  * tiling can split K across the slices of a workgroup instead of leaving most of the GPU idle.
  */
-import { MAX_GROUPS } from '../indexing.js';
+import type { Node } from '../../ir/types.js';
+import type { KernelSpec, Operand } from '../kernel.js';
+import { dispatch1d, MAX_GROUPS } from '../indexing.js';
 import { PROFILES } from '../profile.js';
+import { render } from '../templates.js';
+import { Bindings } from './bindings.js';
 
 /** One tiling: S slices of WX×WY invocations, each a TM×TN tile; S·BK k-values staged per pass. */
 export interface SplitTiles {
@@ -96,4 +100,26 @@ function tilesFromEnv(): SplitTiles | undefined {
   if (!spec) return undefined;
   const [WX, WY, S, TM, TN, BK] = spec.split(',').map(Number);
   return { WX, WY, S, TM, TN, BK };
+}
+
+/** K values per workgroup-level chunk of a long reduction (gradients over batch·pixels or batch·steps). */
+const CHUNK_K = 4096;
+
+/**
+ * How a reduction over K splits into chunks that run as separate workgroups (the split GEMM's batch
+ * axis), each writing a partial result: `chunks` of `kc` k-values, one chunk when K is short.
+ */
+export function kChunks(K: number): { chunks: number; kc: number } {
+  const chunks = Math.min(1024, Math.max(1, Math.ceil(K / CHUNK_K)));
+  return { chunks, kc: Math.ceil(K / chunks) };
+}
+
+/** The kernel that sums `chunks` partial results of `count` values (scratch `partials`, chunk-major) in chunk order (deterministic) into output `output` of `node`. */
+export function sumChunksKernel(node: Node, output: number, partials: Operand, chunks: number, count: number, name: string): KernelSpec {
+  const f = new Bindings();
+  const out = f.output(node, output);
+  const sr = f.scratch(partials, 'in');
+  const { dispatch, flatIndex } = dispatch1d(count, 64);
+  const lines = [`var v = 0.0;`, `for (var q = 0u; q < ${chunks}u; q = q + 1u) { v = v + ${sr}(q * ${count}u + i); }`, `${out}(i, v);`];
+  return { name, wgsl: render('elementwise', { ...f.header(), wg: 64, flatIndex, count, coords: [], epilogue: lines }), entryPoint: 'main', workgroupSize: [64, 1, 1], dispatch, operands: f.operands };
 }
