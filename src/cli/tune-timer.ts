@@ -49,8 +49,9 @@ export async function timeSteps(tdev: TuningDevice, bundle: Bundle, steps: reado
   const m = bundle.manifest;
   const decoder = new TextDecoder();
   device.pushErrorScope('validation');
-  const arena = device.createBuffer({ size: Math.max(16, Math.ceil(m.arena.size / 4) * 4), usage: GPUBufferUsage.STORAGE });
-  const weights = device.createBuffer({ size: Math.max(16, Math.ceil(m.weights.size / 4) * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  // Whole vec4s, as Net sizes them: a kernel may declare the buffers as vec4 arrays.
+  const arena = device.createBuffer({ size: Math.max(16, Math.ceil(m.arena.size / 16) * 16), usage: GPUBufferUsage.STORAGE });
+  const weights = device.createBuffer({ size: Math.max(16, Math.ceil(m.weights.size / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const wbytes = bundle.files.get(m.weights.file);
   if (wbytes && wbytes.byteLength % 4 === 0 && wbytes.byteLength) device.queue.writeBuffer(weights, 0, wbytes as Uint8Array<ArrayBuffer>);
   const params = device.createBuffer({ size: Math.max(1, steps.length) * BINDING_ALIGNMENT, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
@@ -114,7 +115,12 @@ export async function timeSteps(tdev: TuningDevice, bundle: Bundle, steps: reado
     return performance.now() - t;
   };
   try {
+    // A candidate the device refuses (a dispatch past its limits) records nothing and would time as 0 ms.
+    device.pushErrorScope('validation');
     const first = await run(1);
+    const refused = await device.popErrorScope();
+    if (refused) throw new BundleError(`steps ${steps.join(', ')} of '${m.model.name}' were refused by the device: ${refused.message.split('\n')[0]}`);
+    if (!(first > 0)) throw new BundleError(`steps ${steps.join(', ')} of '${m.model.name}' timed as ${first} ms: no GPU work was measured`);
     const target = options.targetMs ?? 20;
     const n = Math.max(2, Math.min(1000, Math.ceil(target / Math.max(first, 1e-3))));
     const per: number[] = [];

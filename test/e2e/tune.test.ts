@@ -14,7 +14,7 @@ import { PROFILES } from '../../src/codegen/profile.js';
 import { adapterKey, emptyTuning, gemmKey, saveCachedTuning } from '../../src/codegen/tuning.js';
 import { Net, readBundle, type TensorMap } from '../../src/runtime/index.js';
 import { TUNING_FILE, tuneBundle } from '../../src/cli/tune.js';
-import { openTuningDevice } from '../../src/cli/tune-timer.js';
+import { openTuningDevice, timeSteps } from '../../src/cli/tune-timer.js';
 import { main } from '../../src/cli/main.js';
 import { randomData } from '../support/random.js';
 import { expectClose } from '../support/close.js';
@@ -87,6 +87,15 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     expect(net.manifest.kernels.find((k) => k.id === conv.kernel)!.workgroupSize).toEqual([forced.WX, forced.WY, 1]);
     await expectMatchesInterpreter(model, net);
     net.destroy();
+    tdev.device.destroy();
+  });
+
+  it('a candidate the device refuses (a dispatch past its limits) is an error, not a 0 ms winner', async () => {
+    const compiled = compileBundle(tinyModel(), { batch: BATCH, profile: PROFILES.cpu });
+    const m = compiled.bundle.manifest;
+    const steps = m.steps.map((s, i) => (i === 0 ? { ...s, dispatch: [70000, 1, 1] as [number, number, number] } : s));
+    const tdev = await openTuningDevice({ wallOnly: true });
+    await expect(timeSteps(tdev, { ...compiled.bundle, manifest: { ...m, steps } }, [0], { targetMs: 1, samples: 1 })).rejects.toThrow(/refused by the device/);
     tdev.device.destroy();
   });
 

@@ -8,9 +8,10 @@ import type { Node } from '../../ir/types.js';
 import { getOp, withDefaults } from '../../ir/registry.js';
 import { rnnLayout } from '../../ir/ops/recurrent.js';
 import { differentiableInputs, gradLayout } from '../../ir/ops/recurrent-grad.js';
-import type { KernelSpec, LowerContext, Operand } from '../kernel.js';
+import type { KernelSpec, LowerContext } from '../kernel.js';
 import { dispatch1d } from '../indexing.js';
 import { kChunks, splitGemm, sumChunksKernel } from './split-gemm.js';
+import { gemmData, gemmDispatch } from './gemm.js';
 import { Bindings } from './bindings.js';
 import { activationWgsl, dropoutLive, renderWithHelpers, rnnKernelGeometry, seedWgsl } from './recurrent.js';
 import { UnsupportedOpError } from './index.js';
@@ -90,27 +91,27 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   });
   kernels.push({ name: `${node.name}/through-time`, wgsl: backward, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [rows[0], rows[1], 1], operands: bw.operands });
 
-  // 3. dx (and a GRU-before-reset's dR): one lane per output element.
-  const reduce = (mode: 'Dx' | 'Dr', input: number, count: number) => {
+  // 3. dx, dW, dR, db.
+  // dx[b, tt, f] = mask · Σ_j dzi[r, j] · W[f, j], r = t·B + b the step that read input step tt: a GEMM
+  // over the recorded rows (W read k-contiguous, as its transpose), stored back in [B, T, F] order.
+  {
     const b = new Bindings();
-    const out = b.output(node, outIndex.get(input)!);
-    const dzi: string = b.scratch(dz.i, 'in');
-    const dzr: string = mode === 'Dr' ? b.scratch(dz.r, 'in') : '';
-    const W = mode === 'Dx' ? b.input(ctx, node, 1) : '';
-    const hmIn = mode === 'Dr' ? b.scratch(rec.hm as Operand, 'in') : '';
-    const zIn = mode === 'Dr' && gruBefore ? b.scratch(rec.z, 'in') : '';
-    const dropoutX = common.inDropout && mode === 'Dx';
+    const out = b.output(node, outIndex.get(0)!);
+    const dzi = b.scratch(dz.i, 'in');
+    const W = b.input(ctx, node, 1);
+    const dropoutX = common.inDropout;
     const trainingIn = dropoutX ? b.input(ctx, node, L.training) : '';
-    const { dispatch, flatIndex } = dispatch1d(count, 64);
-    const wgsl = renderWithHelpers('rnn-grad-reduce', b, {
-      ...common, count, flatIndex, out, dzi, dzr, W, hm: hmIn, z: zIn, training: trainingIn, dropoutX,
-      modeDx: mode === 'Dx', modeDr: mode === 'Dr',
-      seedX: seedWgsl(L.seed, dropoutX ? step(b) : undefined),
-      maskX: `select(1.0, select(0.0, ${common.inScale}, k_uniform(seedX, b * F + f) >= ${L.dropout}), training)`,
-    });
-    kernels.push({ name: `${node.name}/${mode.toLowerCase()}`, wgsl, entryPoint: 'main', workgroupSize: [64, 1, 1], dispatch, operands: b.operands });
-  };
-  reduce('Dx', 0, B * T * F);
+    const loaders = [
+      `fn loadA(batch: u32, row: u32, ka: u32) -> f32 { if (row >= M || ka >= K) { return 0.0; } return ${dzi}(row * K + ka); }`,
+      `fn loadB(batch: u32, kb: u32, col: u32) -> f32 { if (kb >= K || col >= N) { return 0.0; } return ${W}(col * K + kb); }`,
+    ];
+    const tt = L.goBackwards ? `${T - 1}u - row / ${B}u` : `row / ${B}u`;
+    const mask = dropoutX ? ` * select(1.0, select(0.0, ${common.inScale}, k_uniform(${seedWgsl(L.seed, step(b))}, (row % ${B}u) * ${F}u + col) >= ${L.dropout}), ${trainingIn}(0u) != 0i)` : '';
+    const epilogue = [`${out}(((row % ${B}u) * ${T}u + ${tt}) * ${F}u + col, acc${mask});`];
+    const data = gemmData(T * B, F, G, loaders, 1, ctx.profile.minWorkgroups, { a: 'k', b: 'k' });
+    const wgsl = renderWithHelpers('gemm', b, { ...data, coords: [], epilogue, tileType: 'f32', enables: [] });
+    kernels.push({ name: `${node.name}/dx`, wgsl, entryPoint: 'main', ...gemmDispatch(T * B, F, G, 1, ctx.profile.minWorkgroups), operands: b.operands });
+  }
 
   // dW = xmᵀ·dzi, dR = hmᵀ·dzr, db = 1ᵀ·[dzi | dzr]: K runs over r = t·B + b, the rows of the recorded gates.
   const sums = (mode: 'dw' | 'dr' | 'db', input: number, M: number, N: number) => {
@@ -151,9 +152,15 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
     if (partials) kernels.push(sumChunksKernel(node, outIndex.get(input)!, partials, chunks, M * N, `${node.name}/${mode} (sum)`));
   };
   sums('dw', 1, F, G);
-  // A GRU resetting before the product multiplies by r inside dR's sum: not a plain product, so it keeps the lane-per-output kernel.
-  if (gruBefore) reduce('Dr', 2, U * G);
-  else sums('dr', 2, U, G);
+  // A GRU resetting before the product multiplies by r inside dR's sum: not a plain product, so it keeps a lane per output.
+  if (gruBefore) {
+    const b = new Bindings();
+    const out = b.output(node, outIndex.get(2)!);
+    const [dzi, dzr, hmIn, zIn] = [b.scratch(dz.i, 'in'), b.scratch(dz.r, 'in'), b.scratch(rec.hm, 'in'), b.scratch(rec.z, 'in')];
+    const { dispatch, flatIndex } = dispatch1d(U * G, 64);
+    const wgsl = renderWithHelpers('rnn-grad-reduce', b, { ...common, count: U * G, flatIndex, out, dzi, dzr, hm: hmIn, z: zIn });
+    kernels.push({ name: `${node.name}/dr`, wgsl, entryPoint: 'main', workgroupSize: [64, 1, 1], dispatch, operands: b.operands });
+  } else sums('dr', 2, U, G);
   if (L.bias >= 0) sums('db', L.bias, 1, L.resetAfter ? 2 * G : G);
   return kernels;
 }
