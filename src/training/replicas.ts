@@ -62,11 +62,17 @@ export function planDataParallel(model: Model, config: CompiledConfig, batch: nu
 
 /**
  * The session for training on these devices: on one device, the single-submit TrainingSession when no
- * micro-batch is asked for or the whole batch fits one arena (no host round trip per step); otherwise
- * a DataParallelSession, micro-batched as `options.microBatch` says. (A TrainingSession never owns its device.)
+ * micro-batch is asked for and the whole batch fits one arena (no host round trip per step); otherwise
+ * a DataParallelSession, micro-batched as `options.microBatch` says, or as 'auto' chooses when one
+ * device cannot hold the whole batch's step. (A TrainingSession never owns its device.)
  */
 export async function trainingSessionFor(model: Model, config: CompiledConfig, batch: number, devices: readonly GpuContext[], options: DataParallelOptions = {}): Promise<TrainingSession | DataParallelSession> {
-  if (devices.length === 1 && options.microBatch === undefined) return TrainingSession.create(model, config, batch, devices[0], { readLoss: options.readLoss });
+  if (devices.length === 1 && options.microBatch === undefined) {
+    const step = TrainingSession.compile(model, config, batch, devices[0], { readLoss: options.readLoss });
+    if (step.bundle.manifest.arena.size <= (options.arenaLimit ?? arenaLimit(devices))) return TrainingSession.load(model, step, devices[0]);
+    // Past WebGPU's storage-binding limit: micro-batches, with one update per step, rather than a device error.
+    options = { ...options, microBatch: 'auto' };
+  }
   const plan = planDataParallel(model, config, batch, devices, options);
   if (devices.length === 1 && plan.microBatch === batch) return TrainingSession.create(model, config, batch, devices[0], { readLoss: options.readLoss });
   return DataParallelSession.load(model, batch, devices, plan, options);

@@ -72,6 +72,13 @@ export function trainingProgram(model: Model, config: CompiledConfig, batch: num
   return { program: p, metrics: objective.metrics, trainable: objective.trainable };
 }
 
+/** A training step compiled for one batch size (TrainingSession.compile). */
+export interface CompiledStep {
+  readonly bundle: Bundle;
+  readonly metrics: readonly string[];
+  readonly batch: number;
+}
+
 /** One compiled training step on a GPU, with the model's weights and the optimizer's state on it. */
 export class TrainingSession {
   private constructor(
@@ -85,9 +92,19 @@ export class TrainingSession {
   /** Compiles the model's training step for a batch size and loads it. */
   static async create(model: Model, config: CompiledConfig, batch: number, gpu?: GpuContext, options: { readLoss?: boolean } = {}): Promise<TrainingSession> {
     const ctx = gpu ?? (await openDevice());
+    return TrainingSession.load(model, TrainingSession.compile(model, config, batch, ctx, options), ctx);
+  }
+
+  /** The model's training step for a batch size, compiled for a device's adapter but not loaded (its arena's size can be checked first). */
+  static compile(model: Model, config: CompiledConfig, batch: number, gpu: GpuContext, options: { readLoss?: boolean } = {}): CompiledStep {
     const { program, metrics } = trainingProgram(model, config, batch, false, options.readLoss);
-    const { bundle } = buildBundle(program.graph, program.weights, model.name, batch, { mode: 'training', profile: profileForAdapter(ctx.adapter) });
-    return new TrainingSession(model, await Net.create(bundle, ctx), bundle, metrics, batch);
+    const { bundle } = buildBundle(program.graph, program.weights, model.name, batch, { mode: 'training', profile: profileForAdapter(gpu.adapter) });
+    return { bundle, metrics, batch };
+  }
+
+  /** Loads a compiled step on a device. */
+  static async load(model: Model, step: CompiledStep, gpu: GpuContext): Promise<TrainingSession> {
+    return new TrainingSession(model, await Net.create(step.bundle, gpu), step.bundle, step.metrics, step.batch);
   }
 
   /** Names of the inputs a step takes: the model's inputs, then one target per output. */

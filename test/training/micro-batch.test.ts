@@ -144,6 +144,22 @@ describe('the automatic micro-batch', () => {
     await expect(DataParallelSession.create(model, config, 16, devices, { arenaLimit: 1024 })).rejects.toThrow(/model 'mb_auto', batch 16 over 2 replicas \(8 samples each\): even a micro-batch of 1 sample needs .* over the device's 1024-byte storage buffer limit/);
   }, 180_000);
 
+  it('on one device with no micro-batch asked for, a step too large for one arena is micro-batched, not a device error', async () => {
+    clearSession();
+    const model = small('mb_unasked');
+    const [device] = await twoDevices();
+    const config = resolveCompileArgs(model, sgd());
+    const whole = TrainingSession.compile(model, config, 8, device).bundle.manifest.arena.size;
+    const session = await trainingSessionFor(model, config, 8, [device], { arenaLimit: whole - 1 });
+    expect(session).toBeInstanceOf(DataParallelSession);
+    expect((session as DataParallelSession).microBatches).toBeGreaterThan(1);
+    const [b] = images(1, 8);
+    session.resetLogs();
+    await session.step({ [session.inputNames[0]]: b.x, [session.inputNames[1]]: b.y });
+    expect((await session.readLogs()).steps).toBe(1);
+    session.destroy();
+  }, 180_000);
+
   it('on one device: the single-submit session when the batch fits, a micro-batched one (same weights) when it does not', async () => {
     clearSession();
     const single = small('mb_one');
