@@ -75,6 +75,16 @@ describe('conv2dBackpropInput / conv2dBackpropFilter kernels match the interpret
   it.each(CONV_CASES)('%s', async (_, x, w, attrs) => {
     const dy = forward('conv2d', x, w, attrs);
     await check('conv2dBackpropInput', [rand(dy, 3), rand(w, 4)], { ...attrs, inputSize: [x[1], x[2]] });
+    // Stride 1 with a kernel larger than 1×1 may also run as the forward halo kernel on dy and the flipped kernel.
+    if ((attrs.strides as number[]).every((v) => v === 1) && w[0] * w[1] > 1) {
+      process.env.KILN_CONV = 'halo';
+      try {
+        const [wgsl] = await check('conv2dBackpropInput', [rand(dy, 3), rand(w, 4)], { ...attrs, inputSize: [x[1], x[2]] });
+        expect(wgsl).toContain('var<workgroup> tileW');
+      } finally {
+        delete process.env.KILN_CONV;
+      }
+    }
     await check('conv2dBackpropFilter', [rand(x, 5), rand(dy, 6)], { ...attrs, kernelSize: [w[0], w[1]] });
   });
 });

@@ -15,6 +15,9 @@ import { render } from '../templates.js';
 import { dispatch1d } from '../indexing.js';
 import { Bindings } from './bindings.js';
 import { kChunks, splitGemm, sumChunksKernel } from './split-gemm.js';
+import { haloConv, haloTile } from './conv-halo.js';
+import { convKernelFromEnv, type ConvGeometry } from './conv.js';
+import { gemmPrecision } from '../profile.js';
 
 /** Static geometry of a conv gradient: the forward op's input [n, H, W, CIN], output [n, OH, OW, C], kernel [KH, KW, CIN, LAST]. */
 interface GradGeometry {
@@ -134,9 +137,36 @@ function chunkedFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): Kern
   return [first, sumChunksKernel(node, 0, partials, chunks, M * N, `${node.name} (sum)`)];
 }
 
-/** conv2dBackpropInput, conv2dBackpropFilter and their depthwise pair: one split-K GEMM kernel each. */
+/**
+ * conv2dBackpropInput of a stride-1 conv as the forward halo kernel (shaders/conv-halo.wgsl.hbs): dx is
+ * dy convolved with the kernel flipped in both taps and transposed in channels, padded by what the
+ * forward window left over ((K − 1)·D − pad). Undefined where the halo kernel would not run it.
+ */
+function haloInputGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSpec[] | undefined {
+  if (g.depthwise || g.SH !== 1 || g.SW !== 1 || gemmPrecision(ctx.profile) !== 'f32' || convKernelFromEnv() === 'gemm') return undefined;
+  const fg: ConvGeometry = {
+    depthwise: false, batch: g.n, H: g.OH, W: g.OW, cin: g.LAST, OH: g.H, OW: g.W, cout: g.CIN,
+    KH: g.KH, KW: g.KW, SH: 1, SW: 1, DH: g.DH, DW: g.DW,
+    top: (g.KH - 1) * g.DH - g.TOP, left: (g.KW - 1) * g.DW - g.LEFT, mult: 1,
+  };
+  const tile = haloTile(fg, convKernelFromEnv() === 'halo' ? 1 : ctx.profile.minWorkgroups);
+  if (!tile) return undefined;
+  const b = new Bindings();
+  const out = b.output(node);
+  const [dy, w] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];
+  // Forward tap t's mirror is TAPS − 1 − t; the forward kernel is [tap][ci][co], here c is co and co is ci.
+  const main = haloConv(fg, tile, dy, w, [g.n, g.H, g.W, g.CIN], `((${g.KH * g.KW - 1}u - tap) * ${g.CIN}u + co) * ${g.LAST}u + c`);
+  const wgsl = render(main.template, { ...b.header(), ...main.data, coords: [], epilogue: [`${out}(i, acc);`] });
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands }];
+}
+
+/** conv2dBackpropInput, conv2dBackpropFilter and their depthwise pair: one split-K GEMM kernel each (or the halo kernel, see haloInputGrad). */
 export function lowerConvGrad(node: Node, ctx: LowerContext): KernelSpec[] {
   const g = geometry(node, ctx);
+  if (node.op === 'conv2dBackpropInput') {
+    const halo = haloInputGrad(node, ctx, g);
+    if (halo) return halo;
+  }
   if (node.op === 'conv2dBackpropFilter' && kChunks(g.n * g.OH * g.OW).chunks > 2) return chunkedFilterGrad(node, ctx, g);
   const b = new Bindings();
   const out = b.output(node);

@@ -120,8 +120,8 @@ function convLoaders(g: ConvGeometry, x: string, w: string): string[] {
   ];
 }
 
-/** Which kernel a full (not depthwise) conv2d runs: `KILN_CONV=gemm|halo` forces one (Node only, for tests and experiments). */
-function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
+/** Which kernel a full (not depthwise) conv2d, and a stride-1 conv2dBackpropInput, runs: `KILN_CONV=gemm|halo` forces one (Node only, for tests and experiments). */
+export function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
   const v = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_CONV;
   if (v === undefined || v === '') return undefined;
   if (v !== 'gemm' && v !== 'halo') throw new Error(`KILN_CONV must be 'gemm' or 'halo', not '${v}'`);
