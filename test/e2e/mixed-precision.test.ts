@@ -82,16 +82,31 @@ describe("precision 'mixed' on an adapter with shader-f16 (f16 tiles, f32 accumu
     expect(net.wgsl).toMatch(/loadA4[\s\S]*loadB4/);
   });
 
-  it('Conv2D 3×3 same + bias on f16-exact operands gives the float32 result', async () => {
+  it('Conv2D 3×3 same + bias as an f16 implicit GEMM, on f16-exact operands, gives the float32 result', async () => {
     clearSession();
-    const x = Input({ shape: [9, 9, 5] });
-    await expectMixed(new Model({ inputs: x, outputs: layers.Conv2D(12, 3, { padding: 'same' })(x) }), 3, { rtol: 1e-5, atol: 1e-5 }, true);
+    process.env.KILN_CONV = 'gemm';
+    try {
+      const x = Input({ shape: [9, 9, 5] });
+      await expectMixed(new Model({ inputs: x, outputs: layers.Conv2D(12, 3, { padding: 'same' })(x) }), 3, { rtol: 1e-5, atol: 1e-5 }, true);
+    } finally {
+      delete process.env.KILN_CONV;
+    }
   });
 
-  it('the bench CNN on any inputs stays within f16 rounding of the float32 reference', async () => {
+  it('a narrow conv keeps the f32 halo kernel in a mixed bundle (faster than its f16 GEMM), next to an f16 Dense', async () => {
+    clearSession();
+    const x = Input({ shape: [9, 9, 5] });
+    const y = layers.Dense(8)(layers.Flatten()(layers.Conv2D(12, 3, { padding: 'same' })(x)));
+    const compiled = compileBundle(new Model({ inputs: x, outputs: y }), { batch: 3, precision: 'mixed', profile: await mixedProfile(), check: true });
+    const conv = compiled.report.kernels.find((k) => k.name.includes('conv2d'))!;
+    expect(conv.wgsl).toContain('var<workgroup> tileW');
+    expect(conv.features ?? []).toEqual([]);
+  });
+
+  it('a CNN (72 filters: an f16 implicit GEMM) on any inputs stays within f16 rounding of the float32 reference', async () => {
     clearSession();
     const model = new Sequential([
-      layers.Conv2D(8, 3, { activation: 'relu', inputShape: [12, 12, 1] }),
+      layers.Conv2D(72, 3, { activation: 'relu', inputShape: [12, 12, 1] }),
       layers.MaxPooling2D(2),
       layers.Flatten(),
       layers.Dense(10, { activation: 'softmax' }),
@@ -104,7 +119,8 @@ describe("precision 'mixed' with subgroup matrices (tensor cores)", () => {
   it('compiles matmul and conv to subgroup-matrix kernels that need the three features, and a device without them refuses the bundle by name', async () => {
     clearSession();
     const x = Input({ shape: [16, 16, 3] });
-    const y = layers.Dense(10)(layers.Flatten()(layers.Conv2D(32, 3, { padding: 'same', activation: 'relu' })(x)));
+    // 96 filters: more than the halo kernel takes, so the conv is a tensor-core implicit GEMM.
+    const y = layers.Dense(10)(layers.Flatten()(layers.Conv2D(96, 3, { padding: 'same', activation: 'relu' })(x)));
     const model = new Model({ inputs: x, outputs: y });
     const profile: TargetProfile = { ...PROFILES.gpu, features: ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'] };
     const compiled = compileBundle(model, { batch: 64, precision: 'mixed', profile, check: true });
