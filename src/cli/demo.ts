@@ -183,7 +183,7 @@ async function gpuDemo(model: Model, all: FashionMnist, opts: DemoOptions): Prom
       const ms = performance.now() - t1;
       report(data, predicted, confidence, opts.train);
       const perSecond = (data.count / ms) * 1000;
-      log(`GPU time: ${fmtMs(ms)} for ${data.count} images, ${batches} batch${batches === 1 ? '' : 'es'} of ${batch} (one submit each): ${perSecond.toFixed(0)} images/s.`);
+      log(`Predict time (wall clock, reading each batch's results back and taking its argmax): ${fmtMs(ms)} for ${data.count} images, ${batches} batch${batches === 1 ? '' : 'es'} of ${batch} (one submit each): ${perSecond.toFixed(0)} images/s.`);
       if (firstBatch) {
         const want = interpretModel(model, { shape: [...net.inputs[0].shape], dtype: 'float32', data: firstBatch.x }).outputs[output.name];
         const c = compareOutput(output.name, firstBatch.probs, want.data, DEFAULT_TOLERANCE);

@@ -305,7 +305,7 @@ describe('kiln demo', () => {
     expect(out).toMatch(/test accuracy: \d+\/12 \(/);
     expect(out).not.toMatch(/untrained/);
     // 12 images in batches of 8: the second batch is padded.
-    expect(out).toMatch(/GPU time: .* for 12 images, 2 batches of 8 \(one submit each\)/);
+    expect(out).toMatch(/Predict time \(wall clock.*\): .* for 12 images, 2 batches of 8 \(one submit each\)/);
     expect(out).toContain("The first batch matches kiln's reference interpreter");
   });
 

@@ -19,7 +19,10 @@ const ONE_ELEMENT_BLOCKS = '1,1,1,1,1,4';
 
 const nets: Net[] = [];
 afterAll(() => nets.forEach((n) => n.destroy()));
-afterEach(() => delete process.env.KILN_SPLIT_TILES);
+afterEach(() => {
+  delete process.env.KILN_SPLIT_TILES;
+  delete process.env.KILN_CONV;
+});
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -46,6 +49,8 @@ const same = { strides: [1, 1], padding: 'same', dilations: [1, 1] };
 describe('a split GEMM grid past 65535 workgroups per dimension is folded and still exact', () => {
   it('conv2dBackpropInput of a 257×257 image, 3 channels: 66049 row blocks × 3 column blocks', async () => {
     process.env.KILN_SPLIT_TILES = ONE_ELEMENT_BLOCKS;
+    // A stride-1 input gradient would otherwise run the halo conv kernel, not the split GEMM.
+    process.env.KILN_CONV = 'gemm';
     const dispatch = await check('conv2dBackpropInput', [[1, 257, 257, 2], [3, 3, 3, 2]], { ...same, inputSize: [257, 257] });
     // Unfolded, this would be [3, 66049, 1].
     expect(dispatch[1]).toBeGreaterThan(1);
