@@ -259,24 +259,7 @@ export class Net {
    */
   async timeSteps(repeats = 50): Promise<{ name: string; ms: number }[]> {
     const out: { name: string; ms: number }[] = [];
-    for (const [i, step] of this.steps.entries()) {
-      const run = async (n: number) => {
-        const encoder = this.device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(step.pipeline);
-        pass.setBindGroup(0, step.bindGroup);
-        for (let k = 0; k < n; k++) pass.dispatchWorkgroups(step.dispatch[0], step.dispatch[1], step.dispatch[2]);
-        pass.end();
-        const t = performance.now();
-        this.device.queue.submit([encoder.finish()]);
-        await this.device.queue.onSubmittedWorkDone();
-        return performance.now() - t;
-      };
-      await run(2);
-      // The difference of two runs cancels the fixed cost of a submit and its wait.
-      const ms = ((await run(repeats * 2)) - (await run(repeats))) / repeats;
-      out.push({ name: this.manifest.steps[i].name, ms });
-    }
+    for (const [i, step] of this.steps.entries()) out.push({ name: this.manifest.steps[i].name, ms: await this.timeRepeated([step], repeats) });
     return out;
   }
 
@@ -284,12 +267,17 @@ export class Net {
    * Milliseconds the whole chain of steps takes on the GPU, recorded `repeats` times in one submit: what
    * a call's kernels cost together (caches and barriers as in a call), to set against `timeSteps`' sum.
    */
-  async timeChain(repeats = 50): Promise<number> {
+  timeChain(repeats = 50): Promise<number> {
+    return this.timeRepeated(this.steps, repeats);
+  }
+
+  /** GPU milliseconds of one run of `steps` in order, from runs of them recorded `repeats` and 2·`repeats` times in one pass. */
+  private async timeRepeated(steps: Net['steps'], repeats: number): Promise<number> {
     const run = async (n: number) => {
       const encoder = this.device.createCommandEncoder();
       const pass = encoder.beginComputePass();
       for (let k = 0; k < n; k++) {
-        for (const step of this.steps) {
+        for (const step of steps) {
           pass.setPipeline(step.pipeline);
           pass.setBindGroup(0, step.bindGroup);
           pass.dispatchWorkgroups(step.dispatch[0], step.dispatch[1], step.dispatch[2]);
@@ -302,6 +290,7 @@ export class Net {
       return performance.now() - t;
     };
     await run(2);
+    // The difference of two runs cancels the fixed cost of a submit and its wait.
     return ((await run(repeats * 2)) - (await run(repeats))) / repeats;
   }
 
