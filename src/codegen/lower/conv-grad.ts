@@ -113,13 +113,19 @@ function inputLoaders(g: GradGeometry, dy: string, w: string, out: string): stri
 }
 
 /**
+ * k-values per chunk of a filter gradient: on the H200 the ResNet's 3×3 filter gradients at batch 256
+ * took 0.86 ms with chunks of 4096, 0.68 with 1024, 0.64 + 0.09 (the larger sum) with 512.
+ */
+const FILTER_CHUNK_K = 1024;
+
+/**
  * conv2dBackpropFilter with a long K (batch·pixels): the K range is cut into chunks that run as
  * separate workgroups (the GEMM's batch axis), each writing its partial dw to scratch; a second
  * kernel sums the chunks in order (deterministic). One workgroup no longer walks all of K.
  */
 function chunkedFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSpec[] {
   const [M, N, K] = [g.KH * g.KW * g.CIN, g.LAST, g.n * g.OH * g.OW];
-  const { chunks, kc } = kChunks(K);
+  const { chunks, kc } = kChunks(K, FILTER_CHUNK_K);
   const partials = ctx.scratch(4 * chunks * M * N);
   const p = new Bindings();
   p.output(node);

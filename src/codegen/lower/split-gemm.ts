@@ -107,10 +107,10 @@ const CHUNK_K = 4096;
 
 /**
  * How a reduction over K splits into chunks that run as separate workgroups (the split GEMM's batch
- * axis), each writing a partial result: `chunks` of `kc` k-values, one chunk when K is short.
+ * axis), each writing a partial result: `chunks` of `kc` k-values (about `chunkK`), one chunk when K is short.
  */
-export function kChunks(K: number): { chunks: number; kc: number } {
-  const chunks = Math.min(1024, Math.max(1, Math.ceil(K / CHUNK_K)));
+export function kChunks(K: number, chunkK = CHUNK_K): { chunks: number; kc: number } {
+  const chunks = Math.min(1024, Math.max(1, Math.ceil(K / chunkK)));
   return { chunks, kc: Math.ceil(K / chunks) };
 }
 
