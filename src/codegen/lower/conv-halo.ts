@@ -6,6 +6,7 @@
  */
 import type { ConvGeometry } from './conv.js';
 import { unravel } from '../indexing.js';
+import { experimentEnv } from '../experiment-env.js';
 
 /** Output channels per workgroup: 8 quads. */
 const BLOCK_CHANNELS = 32;
@@ -76,7 +77,7 @@ export function haloTile(g: ConvGeometry, minWorkgroups = 1, shape: HaloShape = 
 
 /** `KILN_HALO=k` forces HALO_SHAPES[k] (Node only, for experiments). */
 function haloFromEnv(): HaloShape | undefined {
-  const spec = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_HALO;
+  const spec = experimentEnv('KILN_HALO');
   if (!spec) return undefined;
   const shape = HALO_SHAPES[Number(spec)];
   if (!shape) throw new Error(`KILN_HALO must index HALO_SHAPES (0..${HALO_SHAPES.length - 1}), not '${spec}'`);

@@ -11,6 +11,7 @@ import { mmaGemm } from './gemm-mma.js';
 import { gemmPrecision, type TargetProfile } from '../profile.js';
 import { HALO_SHAPES, haloConv, haloTile } from './conv-halo.js';
 import { isHalo, tunedChoice } from '../tuning.js';
+import { experimentEnv } from '../experiment-env.js';
 
 const WORKGROUP = 64;
 /** Taps whose in-image bits fit one u32 mask per staged row, leaving bit 31 for k past K. */
@@ -122,7 +123,7 @@ function convLoaders(g: ConvGeometry, x: string, w: string): string[] {
 
 /** Which kernel a full (not depthwise) conv2d, and a stride-1 conv2dBackpropInput, runs: `KILN_CONV=gemm|halo` forces one (Node only, for tests and experiments). */
 export function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
-  const v = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_CONV;
+  const v = experimentEnv('KILN_CONV');
   if (v === undefined || v === '') return undefined;
   if (v !== 'gemm' && v !== 'halo') throw new Error(`KILN_CONV must be 'gemm' or 'halo', not '${v}'`);
   return v;

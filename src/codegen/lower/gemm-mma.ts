@@ -1,6 +1,7 @@
 /** The tensor-core GEMM (shaders/gemm-mma.wgsl.hbs): tile configurations and the template data matmul and conv fill. */
 import { MMA_FEATURES } from '../profile.js';
 import { rasterData, stagingOrder, type OperandOrder } from './gemm.js';
+import { experimentEnv } from '../experiment-env.js';
 
 /**
  * One tiling: GM×GN subgroups of 32, each SM×SN 16×16 results, KS 16-deep steps per staged tile; with
@@ -81,7 +82,7 @@ export function mmaGemm(M: number, N: number, K: number, loaders: readonly strin
 
 /** A tiling forced for experiments, `KILN_MMA_TILES=GM,GN,SM,SN,KS` (Node only). */
 function mmaTilesFromEnv(): MmaTiles | undefined {
-  const spec = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_MMA_TILES;
+  const spec = experimentEnv('KILN_MMA_TILES');
   if (!spec) return undefined;
   const [GM, GN, SM, SN, KS, R] = spec.split(',').map(Number);
   return { GM, GN, SM, SN, KS, ...(R ? { R } : {}) };

@@ -1,6 +1,7 @@
 /** The shared register-blocked GEMM: tile configurations, and the template data matmul and conv fill. */
 import { PROFILES } from '../profile.js';
 import { tunedGemmTiles } from '../tuning.js';
+import { experimentEnv } from '../experiment-env.js';
 
 /** One tiling: WX×WY invocations, each a TM×TN tile, BK-deep staging. */
 export interface GemmTiles {
@@ -85,7 +86,7 @@ export const stagingOrder = (order: OperandOrder) => ({ aRow: STAGE_A[order.a].r
  */
 export function quadOperands(K: number, N: number, order: OperandOrder): { quadA: boolean; quadB: boolean } {
   // KILN_GEMM_QUADS=0 stages element by element (Node only, to measure what quads bring).
-  if ((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_GEMM_QUADS === '0') return { quadA: false, quadB: false };
+  if (experimentEnv('KILN_GEMM_QUADS') === '0') return { quadA: false, quadB: false };
   return { quadA: order.a === 'k' && K % 4 === 0, quadB: order.b === 'n' && N % 4 === 0 };
 }
 
@@ -148,7 +149,7 @@ export function gemmDispatch(M: number, N: number, K: number, batches = 1, minWo
 
 /** A tiling forced for experiments, `KILN_GEMM_TILES=WX,WY,TM,TN,BK` (Node only; `kiln tune` will replace this). */
 function tilesFromEnv(): GemmTiles | undefined {
-  const spec = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_GEMM_TILES;
+  const spec = experimentEnv('KILN_GEMM_TILES');
   if (!spec) return undefined;
   const [WX, WY, TM, TN, BK] = spec.split(',').map(Number);
   return { WX, WY, TM, TN, BK };

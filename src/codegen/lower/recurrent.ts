@@ -13,6 +13,7 @@ import { helpersUsed, UNARY_WGSL, WGSL_HELPERS } from '../wgsl-ops.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 import { UnsupportedOpError } from './index.js';
+import { experimentEnv } from '../experiment-env.js';
 
 /** The batch from which the loop kernel takes 4 or 2 rows per workgroup (still filling a large GPU's units). */
 const ROWS_PER_WORKGROUP_FROM: Record<number, number> = { 4: 512, 2: 256, 1: 0 };
@@ -28,7 +29,7 @@ export const PROJECT_UNITS = 128;
 
 /** `KILN_RNN_PROJECT=1|0` forces the projection GEMM on or off, for experiments (Node only). */
 function projectionForced(): boolean | undefined {
-  const v = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_RNN_PROJECT;
+  const v = experimentEnv('KILN_RNN_PROJECT');
   return v === '1' ? true : v === '0' ? false : undefined;
 }
 

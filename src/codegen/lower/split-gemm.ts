@@ -9,6 +9,7 @@ import { dispatch1d, MAX_GROUPS } from '../indexing.js';
 import { PROFILES } from '../profile.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
+import { experimentEnv } from '../experiment-env.js';
 
 /** One tiling: S slices of WX×WY invocations, each a TM×TN tile; S·BK k-values staged per pass. */
 export interface SplitTiles {
@@ -96,7 +97,7 @@ export function splitGemm(M: number, N: number, K: number, batches: number, load
 
 /** A tiling forced for tests and experiments, `KILN_SPLIT_TILES=WX,WY,S,TM,TN,BK` (Node only), like KILN_GEMM_TILES. */
 function tilesFromEnv(): SplitTiles | undefined {
-  const spec = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.KILN_SPLIT_TILES;
+  const spec = experimentEnv('KILN_SPLIT_TILES');
   if (!spec) return undefined;
   const [WX, WY, S, TM, TN, BK] = spec.split(',').map(Number);
   return { WX, WY, S, TM, TN, BK };
