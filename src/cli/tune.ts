@@ -51,7 +51,7 @@ export function rebuildBundle(bundle: Bundle, profile: TargetProfile, tuning?: T
   return withTuning(tuning, () => buildBundle(graph, bundleWeights(bundle), m.model.name, m.model.batch, { mode: m.mode, profile }).bundle, onLookup);
 }
 
-const tilesName = (t: TunedChoice) => (isHalo(t) ? `halo ${t.halo}` : `${t.WX}×${t.WY}·${t.TM}×${t.TN}·${t.BK}`);
+const tilesName = (t: TunedChoice) => (isHalo(t) ? `halo ${t.halo}` : `${t.WX}×${t.WY}·${t.TM}×${t.TN}·${t.BK}${t.DB ? '·db' : ''}`);
 
 /** Every GEMM tiling, then every halo shape. */
 export const TUNE_CANDIDATES: readonly TunedChoice[] = [...GEMM_TILINGS, ...HALO_SHAPES.map((_, halo) => ({ halo }))];
@@ -128,7 +128,7 @@ export function tuneCommand(): Command {
       const bundle = await readBundle(path);
       const tdev = await openTuningDevice({ wallOnly: opts.wallTime });
       for (const line of adapterLines(tdev.adapter)) console.log(line);
-      console.log(`timing by ${tdev.method === 'timestamp' ? 'GPU timestamps' : 'wall time over repeated dispatches'}; problem, winner (WX×WY·TM×TN·BK, or halo shape k), its time:`);
+      console.log(`timing by ${tdev.method === 'timestamp' ? 'GPU timestamps' : 'wall time over repeated dispatches'}; problem, winner (WX×WY·TM×TN·BK, ·db when double-buffered, or halo shape k), its time:`);
       const t0 = performance.now();
       const result = await tuneBundle(bundle, tdev, { targetMs: Number(opts.targetMs), log: console.log, source: path });
       if (!result.problems.length) console.log('  no tunable GEMM in this bundle (its matmuls are GEMVs, softmax heads or depthwise convolutions)');

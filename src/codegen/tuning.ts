@@ -17,6 +17,8 @@ export interface TunedTiles {
   readonly TM: number;
   readonly TN: number;
   readonly BK: number;
+  /** Two workgroup tiles per operand (one barrier a k step); matmuls only, convolutions ignore it. */
+  readonly DB?: boolean;
 }
 
 /** A convolution's winner when the halo-tiled direct kernel beat every GEMM tiling: its index in HALO_SHAPES (src/codegen/lower/conv-halo.ts). */
@@ -97,6 +99,7 @@ export function parseTuning(text: string, source: string): TuningTable {
     }
     const bad = TILE_FIELDS.filter((f) => !Number.isInteger(entry?.[f]) || (entry[f] as number) < 1);
     if (bad.length) throw new TuningError(`${source}: entry '${key}' needs positive integers ${TILE_FIELDS.join(', ')} (or a 'halo' shape index); bad: ${bad.join(', ')}`, { source, key });
+    if ('DB' in entry && typeof entry.DB !== 'boolean') throw new TuningError(`${source}: entry '${key}' has 'DB' (double buffering) ${JSON.stringify(entry.DB)}, expected true or false`, { source, key });
   }
   return { adapter: t.adapter, kiln: t.kiln ?? 'unknown', gemm: t.gemm };
 }

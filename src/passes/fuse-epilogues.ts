@@ -16,11 +16,34 @@ function endsWithRowSoftmax(p: Node, next: Node | undefined): boolean {
 
 const sameType = (a: TensorType, b: TensorType) => a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 
+/** Poolings a matmul reads through (its A operand gathers each window's max or mean). */
+const READ_THROUGH = new Set(['maxPool2d', 'avgPool2d']);
+
+/**
+ * The pooling (and the reshape after it, a Flatten) that only `mm` reads, as its A operand: they join
+ * the matmul's group, so the pooled tensor is never written. Ids in graph order; [] when there is none.
+ */
+function poolPrologue(mm: Node, byId: Map<number, Node>, readers: Map<string, number[]>, claimed: Set<number>): number[] {
+  if (mm.op !== 'matmul' || mm.attrs.transposeA === true) return [];
+  const onlyReader = (n: Node, reader: Node) => (readers.get(refKey({ node: n.id, output: 0 })) ?? []).every((r) => r === reader.id) && !claimed.has(n.id) && n.device === mm.device;
+  let at = byId.get(mm.inputs[0].node)!;
+  let reader = mm;
+  const chain: number[] = [];
+  if (at.op === 'reshape' && onlyReader(at, reader)) {
+    chain.unshift(at.id);
+    reader = at;
+    at = byId.get(at.inputs[0].node)!;
+  }
+  if (!READ_THROUGH.has(at.op) || !onlyReader(at, reader) || at.outputs[0].dtype !== 'float32') return [];
+  return [at.id, ...chain];
+}
+
 /**
  * Groups of a producer and the chain of elementwise ops that follows it: each link is the only reader
  * of the one before, and keeps the producer's output type (its other operand, a bias, a residual or a
- * scalar, broadcasts without enlarging), optionally closed by a row softmax. Later producers choose first, so a residual add joining two
- * producers lands in the later one's group.
+ * scalar, broadcasts without enlarging), optionally closed by a row softmax. A matmul's group also
+ * takes a pooling its A operand alone reads (through a Flatten): see poolPrologue. Later producers
+ * choose first, so a residual add joining two producers lands in the later one's group.
  */
 export function planEpilogues(graph: Graph): Group[] {
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
@@ -40,9 +63,11 @@ export function planEpilogues(graph: Graph): Group[] {
       }
       chain.push(next);
     }
-    if (chain.length < 2) continue;
-    chain.forEach((n) => claimed.add(n.id));
-    groups.push(chain.map((n) => n.id));
+    const prologue = poolPrologue(p, byId, readers, claimed);
+    if (chain.length + prologue.length < 2) continue;
+    const group = [...prologue, ...chain.map((n) => n.id)];
+    group.forEach((id) => claimed.add(id));
+    groups.push(group);
   }
   return groups;
 }
@@ -50,6 +75,7 @@ export function planEpilogues(graph: Graph): Group[] {
 /**
  * fuseEpilogues: matmul/conv2d/depthwiseConv2d plus its following elementwise chain (bias add,
  * activation, residual add, …) becomes one `fused` node of kind 'epilogue'; a matmul's chain may end
- * in a softmax over its rows (the classifier head), which then needs no kernel of its own.
+ * in a softmax over its rows (the classifier head), which then needs no kernel of its own, and may
+ * start with the pooling that feeds it (the CNN's max-pool, read through by the Dense after Flatten).
  */
 export const fuseEpilogues = fusionPass('fuseEpilogues', 'epilogue', planEpilogues);

@@ -5,6 +5,7 @@ import { bodyAttr, type FusedBody } from '../ir/ops/fused.js';
 import { sizeOf } from '../ir/ndarray.js';
 import { rewrite, rule, type RuleContext } from './rewrite.js';
 import type { Pass } from './program.js';
+import { PRODUCERS } from './util.js';
 
 /** A planned group: old-graph node ids in graph order; the last one's output is the group's result. */
 export type Group = readonly number[];
@@ -46,7 +47,9 @@ function emitGroup(members: readonly Node[], kind: string, byId: Map<number, Nod
   }
   const last = members[members.length - 1];
   const body: FusedBody = { nodes: nodes.map(({ device: _, ...n }) => n), outputs: last.outputs.map((_, i) => local.get(`${last.id}:${i}`)!) };
-  return ctx.builder.add('fused', inputs, { kind, body: bodyAttr(body) }, members[0].name, { device: members[0].device });
+  // Named after its producer (a Dense read through a pooling is still the Dense), else its first op.
+  const named = members.find((m) => PRODUCERS.includes(m.op)) ?? members[0];
+  return ctx.builder.add('fused', inputs, { kind, body: bodyAttr(body) }, named.name, { device: members[0].device });
 }
 
 /**

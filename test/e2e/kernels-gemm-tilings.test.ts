@@ -37,9 +37,9 @@ describe('GEMM tilings, each forced', () => {
     expect(GEMM_TILINGS.some((t) => !isQuad(t))).toBe(true);
   });
   for (const t of GEMM_TILINGS) {
-    const name = `${t.WY * t.TM}×${t.WX * t.TN} (${t.WX}×${t.WY} invocations of ${t.TM}×${t.TN}, BK ${t.BK}${isQuad(t) ? ', quad' : ''})`;
+    const name = `${t.WY * t.TM}×${t.WX * t.TN} (${t.WX}×${t.WY} invocations of ${t.TM}×${t.TN}, BK ${t.BK}${isQuad(t) ? ', quad' : ''}${t.DB ? ', double-buffered' : ''})`;
     it(`${name}: a Dense whose sizes are not multiples of the block, transposed operands, and a 3×3 conv`, async () => {
-      process.env.KILN_GEMM_TILES = [t.WX, t.WY, t.TM, t.TN, t.BK].join(',');
+      process.env.KILN_GEMM_TILES = [t.WX, t.WY, t.TM, t.TN, t.BK, ...(t.DB ? ['db'] : [])].join(',');
       expect(gemmTiles(300, 70)).toEqual(t);
       // 300 rows × 37 deep × 70 wide: partial blocks in every direction.
       runs.push(await expectGpuMatchesInterpreter(single(layers.Dense(70, { activation: 'relu' }), [37]), { batch: 300, ...TOL }));

@@ -10,6 +10,8 @@ afterAll(() => runs.forEach((r) => r.net.destroy()));
 const cases: [string, number, number, number][] = [
   ['one row (GEMV)', 1, 37, 19],
   ['eight rows (GEMV)', 8, 16, 70],
+  ['one row, four columns a lane (GEMV, vec4 loads of W)', 1, 300, 64],
+  ['three rows, four columns a lane, K past one unrolled pass (GEMV)', 3, 1100, 36],
   ['blocked, sizes not multiples of the tile', 67, 45, 81],
   ['blocked, several tiles each way', 130, 33, 129],
 ];
@@ -37,6 +39,22 @@ describe('matmul kernels match the interpreter', () => {
     runs.push(await expectGpuMatchesInterpreter(new Model({ inputs: [a, b], outputs: new BatchedMatmul()([a, b]) }), { batch: 3 }));
   });
 
+  it('batched few-row matmul of two inputs (GEMV, vec4 loads at each batch entry)', async () => {
+    clearSession();
+    class BatchedMatmul extends layers.Layer {
+      override call(inputs: SymbolicTensor | SymbolicTensor[]) {
+        const [a, b] = inputs as SymbolicTensor[];
+        return ops.matmul(a, b);
+      }
+    }
+    const a = Input({ shape: [3, 40] });
+    const b = Input({ shape: [40, 12] });
+    const run = await expectGpuMatchesInterpreter(new Model({ inputs: [a, b], outputs: new BatchedMatmul()([a, b]) }), { batch: 2, rtol: 1e-4, atol: 1e-5 });
+    runs.push(run);
+    const wgsl = [...run.compiled.bundle.files].filter(([f]) => f.endsWith('.wgsl')).map(([, bytes]) => new TextDecoder().decode(bytes));
+    expect(wgsl.some((w) => w.includes('const V = 4u;'))).toBe(true);
+  });
+
   it('Dense on sequences (rank-3 input, rank-2 kernel)', async () => {
     clearSession();
     const x = Input({ shape: [5, 12] });
@@ -45,11 +63,17 @@ describe('matmul kernels match the interpreter', () => {
 });
 
 describe('a matmul epilogue ending in a row softmax matches the interpreter', () => {
-  for (const [what, n, act] of [['few columns (split K)', 10, 'softmax'], ['many columns (a lane per column)', 70, 'softmax']] as const) {
-    it(`${what}: Dense(${n}, ${act}) is one kernel`, async () => {
+  const heads = [
+    ['few columns (split K)', 300, 10],
+    ['few columns, K past one unrolled pass of 256 lanes (split K)', 2000, 10],
+    ['20 columns: 128 lanes share each row (split K)', 700, 20],
+    ['many columns (a lane per column)', 300, 70],
+  ] as const;
+  for (const [what, k, n] of heads) {
+    it(`${what}: ${k} inputs, Dense(${n}, softmax) is one kernel`, async () => {
       clearSession();
-      const x = Input({ shape: [300] });
-      const run = await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: layers.Dense(n, { activation: act })(x) }), { batch: 3 });
+      const x = Input({ shape: [k] });
+      const run = await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: layers.Dense(n, { activation: 'softmax' })(x) }), { batch: 3 });
       runs.push(run);
       expect(run.compiled.report.steps).toHaveLength(1);
     });

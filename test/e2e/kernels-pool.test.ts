@@ -81,3 +81,23 @@ describe('a small CNN', () => {
     expect(run.compiled.report.steps).toHaveLength(ops(run).length);
   });
 });
+
+describe('a Dense reads through the pooling before it (one kernel, the pooled tensor never written)', () => {
+  /** Pooling → Flatten → Dense, as in the bench CNN. */
+  function pooledDense(pool: Layer, shape: number[], units: number, activation: string): Model {
+    const x = Input({ shape });
+    return new Model({ inputs: x, outputs: layers.Dense(units, { activation: activation as never }).apply(layers.Flatten().apply(pool.apply(x) as SymbolicTensor) as SymbolicTensor) as SymbolicTensor });
+  }
+  const cases = [
+    ['max 2×2, valid; Dense 12 relu at batch 1 (few rows, four columns a lane)', () => layers.MaxPooling2D({ poolSize: 2 }), [8, 6, 4], 12, 'relu', 1],
+    ['max 2×2, valid, odd input; Dense 12 relu at batch 20 (register-blocked GEMM)', () => layers.MaxPooling2D({ poolSize: 2 }), [7, 9, 3], 12, 'relu', 20],
+    ['max 2×2, valid; Dense 10 softmax at batch 3 (the CNN head: split-K row softmax)', () => layers.MaxPooling2D({ poolSize: 2 }), [10, 10, 4], 10, 'softmax', 3],
+    ['average 3×3, same, strides 1 (clipped windows); Dense 7 at batch 2', () => layers.AveragePooling2D({ poolSize: 3, strides: 1, padding: 'same' }), [5, 4, 3], 7, 'linear', 2],
+    ['average 2×2, valid; Dense 9 tanh at batch 12 (GEMM)', () => layers.AveragePooling2D({ poolSize: 2 }), [6, 6, 2], 9, 'tanh', 12],
+  ] as const;
+  it.each(cases)('%s', async (_, pool, shape, units, activation, batch) => {
+    const run = await check(pooledDense(pool(), [...shape], units, activation), batch);
+    expect(run.compiled.report.steps).toHaveLength(1);
+    expect(ops(run)).toEqual(['fused']);
+  });
+});

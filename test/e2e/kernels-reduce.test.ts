@@ -125,6 +125,7 @@ describe('few outputs over many elements split into two kernels through scratch'
     ['[2,8192] over the trailing axis', [8192], 2, [-1], true, 8192],
     ['[3,5000] over the trailing axis (slices not multiples of 256)', [5000], 3, [1], false, 5000],
     ['[2,4100] over every axis', [4100], 2, [], false, 8200],
+    ['[1,32,32,32] over height and width (global pooling at batch 1: one workgroup would walk 128 rows a lane)', [32, 32, 32], 1, [1, 2], false, 1024],
   ];
   for (const name of ['sum', 'mean', 'max', 'min'] as const) {
     it.each(SPLIT)(`${name}: %s`, async (_, shape, batch, axes, keepDims, n) => {

@@ -56,7 +56,8 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     // The conv (1 image of 4×4 pixels × 12 = 192 rows, 8 channels) and the Dense (12 rows, 24 columns).
     expect(result.problems.map((p) => p.key).sort()).toEqual([gemmKey(12, 24, 1, 128), gemmKey(192, 8, 1, 18)]);
     for (const p of result.problems) {
-      expect(p.tried).toHaveLength(p.key === gemmKey(192, 8, 1, 18) ? GEMM_TILINGS.length + HALO_SHAPES.length : GEMM_TILINGS.length);
+      // A convolution has no double-buffered kernel: those tilings build its single-buffered twin, timed once.
+      expect(p.tried).toHaveLength(p.key === gemmKey(192, 8, 1, 18) ? GEMM_TILINGS.filter((t) => !t.DB).length + HALO_SHAPES.length : GEMM_TILINGS.length);
       const timed = p.tried.filter((t) => t.ms !== undefined);
       expect(timed.length).toBeGreaterThan(1);
       expect(Math.min(...timed.map((t) => t.ms!))).toBe(timed.find((t) => t.tiles === p.winner)!.ms);

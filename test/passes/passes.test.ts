@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { Input, Model, clearSession, layers, ops } from '../../src/index.js';
+import { Input, Model, clearSession, layers, ops, type SymbolicTensor } from '../../src/index.js';
 import { LEARNING_PHASE, type NDArray } from '../../src/ir/index.js';
 import { GraphBuilder } from '../../src/passes/builder.js';
 import { randomData } from '../support/random.js';
@@ -125,19 +125,37 @@ describe('cse and dce', () => {
 });
 
 describe('fuseEpilogues', () => {
-  it('the CNN conv + bias + relu and dense + bias + softmax are epilogues; the pool stays', () => {
+  it('the CNN conv + bias + relu is one epilogue; the Dense reads through the pool and the Flatten', () => {
     const p = compileChecked(programOf(cnn()), [...front, cse, dce, fuseEpilogues]);
-    expect(fusedOf(p, 'epilogue').map(bodyOps)).toEqual([['conv2d', 'add', 'relu'], ['matmul', 'add', 'softmax']]);
-    expect(nodesOf(p, 'maxPool2d')).toHaveLength(1);
+    expect(fusedOf(p, 'epilogue').map(bodyOps)).toEqual([['conv2d', 'add', 'relu'], ['maxPool2d', 'reshape', 'matmul', 'add', 'softmax']]);
+    expect(nodesOf(p, 'maxPool2d')).toHaveLength(0);
     expect(nodesOf(p, 'softmax')).toHaveLength(0);
+    // Named after the Dense, whose kernel it is.
+    expect(fusedOf(p, 'epilogue')[1].name).toMatch(/^dense/);
   });
 
-  it('a residual add joining two producers fuses into the later one', () => {
-    const p = compileChecked(programOf(twoBranches()), [...front, dce, fuseEpilogues]);
-    const groups = fusedOf(p, 'epilogue');
-    expect(groups.map(bodyOps)).toEqual([['conv2d', 'add'], ['conv2d', 'add', 'add', 'relu']]);
-    // The later group reads the earlier one's result as its residual operand.
-    expect(groups[1].inputs.map((r) => r.node)).toContain(groups[0].id);
+  it('a pooling another node also reads stays its own node', () => {
+    const [x, y] = [Input({ shape: [6, 6, 2] }), Input({ shape: [3, 3, 2] })];
+    const pooled = layers.MaxPooling2D(2)(x);
+    const m = new Model({ inputs: [x, y], outputs: [layers.Dense(4)(layers.Flatten()(pooled)), layers.Add()([pooled, y])] });
+    const p = compileChecked(programOf(m), [...front, dce, fuseEpilogues]);
+    expect(nodesOf(p, 'maxPool2d')).toHaveLength(1);
+    expect(fusedOf(p, 'epilogue').map(bodyOps)).toEqual([['matmul', 'add']]);
+  });
+
+  it('a pooling read as the B operand is not a prologue', () => {
+    class Product extends layers.Layer {
+      override call(inputs: SymbolicTensor | SymbolicTensor[]) {
+        const [a, b] = inputs as SymbolicTensor[];
+        return ops.matmul(a, b);
+      }
+    }
+    const [x, y] = [Input({ shape: [4, 4, 2] }), Input({ shape: [3, 2] })];
+    const pooled = layers.Reshape({ targetShape: [2, 4] })(layers.AveragePooling2D(2)(x));
+    const m = new Model({ inputs: [x, y], outputs: new Product().apply([y, pooled]) as SymbolicTensor });
+    const p = compileChecked(programOf(m), [...front, dce, fuseEpilogues]);
+    expect(nodesOf(p, 'avgPool2d')).toHaveLength(1);
+    expect(fusedOf(p, 'epilogue')).toHaveLength(0);
   });
 });
 

@@ -7,11 +7,17 @@ import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 import { gemmData, gemmDispatch, quadOperands } from './gemm.js';
 import { mmaGemm } from './gemm-mma.js';
+import { gemvData, gemvShape } from './gemv.js';
+import { poolPrologueOf, poolReadWgsl, withoutPrologue } from './pool-read.js';
 import { gemmPrecision } from '../profile.js';
 
 const ROW_WORKGROUP = 64;
 /** Below this many columns the row-softmax kernel splits each dot product across the workgroup. */
 const SPLIT_K_BELOW = 32;
+/** Workgroup-memory floats the split-K row softmax may spend on its [column][lane] partial sums (12 KiB). */
+const SPLIT_K_PARTIALS = 3072;
+/** Lanes sharing each split-K row: as many as WebGPU's default limit and the partials' room allow. */
+const splitWorkgroup = (N: number) => [256, 128, 64].find((wg) => N * wg <= SPLIT_K_PARTIALS) ?? 64;
 /** Up to this many rows, columns split K across a workgroup (shaders/matmul-gemv.wgsl.hbs) beat tiling. */
 const GEMV_MAX_ROWS = 8;
 
@@ -29,9 +35,11 @@ function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
   const inputTypes = node.inputs.map((r) => ctx.type(r));
   const body = bodyOf(node, inputTypes);
   const mm = producerOf(body)!;
-  const paramOf = (k: number) => body.nodes.find((n) => n.id === mm.inputs[k].node)!.attrs.index as number;
-  const [ai, bi] = [paramOf(0), paramOf(1)];
-  const aShape = inputTypes[ai].shape as number[];
+  const prologue = poolPrologueOf(body, mm);
+  const nodeOf = (k: number) => body.nodes.find((n) => n.id === mm.inputs[k].node)!;
+  const [ai, bi] = [prologue?.param ?? (nodeOf(0).attrs.index as number), nodeOf(1).attrs.index as number];
+  // A pooled A operand has the shape the matmul sees (after the pooling and its reshape), not its param's.
+  const aShape = nodeOf(0).outputs[mm.inputs[0].output].shape as number[];
   const bShape = inputTypes[bi].shape as number[];
   const outShape = node.outputs[0].shape as number[];
   const tA = mm.attrs.transposeA === true;
@@ -42,8 +50,8 @@ function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
   const b = new Bindings();
   const outs = node.outputs.map((_, k) => b.output(node, k));
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
-  const consts: string[] = [];
-  const chain = chainLines(epilogue(body), (k) => broadcastRead(ins[k], inputTypes[k].shape as number[], outShape), consts);
+  const consts: string[] = prologue ? [poolReadWgsl('pooledA', prologue, ins[ai])] : [];
+  const chain = chainLines(epilogue(withoutPrologue(body, prologue)), (k) => broadcastRead(ins[k], inputTypes[k].shape as number[], outShape), consts);
   const needsCoords = node.inputs.some((_, k) => k !== ai && k !== bi && !sameShape(inputTypes[k].shape as number[], outShape));
   return {
     b, outs, chain, consts, M, N, K,
@@ -51,12 +59,13 @@ function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
     coords: needsCoords ? unravel('i', outShape) : [],
     shared: {
       M, N, K,
-      a: ins[ai],
+      a: prologue ? 'pooledA' : ins[ai],
       b: ins[bi],
       aBatchOffset: batchOffset(aShape.slice(0, -2), outBatch, M * K),
       bBatchOffset: batchOffset(bShape.slice(0, -2), outBatch, K * N),
     },
     tA, tB,
+    pooledA: !!prologue,
   };
 }
 
@@ -75,15 +84,16 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   const stores = s.chain.results.map((r, k) => `${s.outs[k]}(i, ${r});`);
   const epilogue = [...s.chain.lines, ...stores];
   if (s.M <= GEMV_MAX_ROWS) {
-    const common = { ...headerOf(s.b, s.consts, epilogue.join('\n')), ...s.shared, coords: s.coords, epilogue };
-    const wgsl = render('matmul-gemv', { ...common, partSize: 16 * 16 * s.M, aIndex: s.tA ? 'k * M + row' : 'row * K + k', bIndex: s.tB ? 'col * K + k' : 'k * N + col' });
-    return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [16, 16, 1], dispatch: [Math.ceil(s.N / 16), 1, s.batches], operands: s.b.operands }];
+    const g = gemvData(gemvShape(s.N, s.batches, ctx.profile.minWorkgroups, !s.tB), s.N, s.batches, s.shared.b, s.tB ? 'col0 * K + k' : 'k * N + col0');
+    const common = { ...headerOf(s.b, s.consts, epilogue.join('\n'), g.data.quad), ...s.shared, coords: s.coords, epilogue };
+    const wgsl = render('matmul-gemv', { ...common, ...g.data, aIndex: s.tA ? 'k * M + row' : 'row * K + k' });
+    return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: g.workgroupSize, dispatch: g.dispatch, operands: s.b.operands, quads: g.data.quad }];
   }
   const order = { a: s.tA ? 'm' : 'k', b: s.tB ? 'k' : 'n' } as const;
   const precision = gemmPrecision(ctx.profile);
   // f16 staging converts each element anyway; the f32 GEMM measured 6% slower with quads on the H200
   // (31.2 against 33.0 TFLOP/s at 4096³: its multiply loop, not staging, is the limit).
-  const quads = precision === 'f32' ? { quadA: false, quadB: false } : quadOperands(s.K, s.N, order);
+  const quads = precision === 'f32' ? { quadA: false, quadB: false } : { ...quadOperands(s.K, s.N, order), ...(s.pooledA ? { quadA: false } : {}) };
   const loaders = [
     `fn loadA(batch: u32, row: u32, ka: u32) -> f32 { if (row >= M || ka >= K) { return 0.0; } return ${s.shared.a}(${s.shared.aBatchOffset} + ${s.tA ? 'ka * M + row' : 'row * K + ka'}); }`,
     `fn loadB(batch: u32, kb: u32, col: u32) -> f32 { if (kb >= K || col >= N) { return 0.0; } return ${s.shared.b}(${s.shared.bBatchOffset} + ${s.tB ? 'col * K + kb' : 'kb * N + col'}); }`,
@@ -99,7 +109,7 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
     return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: g.workgroupSize, dispatch: g.dispatch, operands: s.b.operands, features: g.features, quads: anyQuads }];
   }
   const f16 = precision === 'f16';
-  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, order, quads), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] });
+  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, order, quads, true), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] });
   return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.K, s.batches, ctx.profile.minWorkgroups), operands: s.b.operands, quads: anyQuads, ...(f16 ? { features: ['shader-f16'] } : {}) }];
 }
 
@@ -108,10 +118,15 @@ function lowerMatmulRowSoftmax(node: Node, ctx: LowerContext, softmax: Node): Ke
   const s = setup(node, ctx, (body) => ({ nodes: body.nodes.filter((n) => n !== softmax), outputs: [softmax.inputs[0]] }));
   const rows = s.M * s.batches;
   const groupsX = Math.min(rows, MAX_GROUPS);
+  const splitK = s.N < SPLIT_K_BELOW;
+  const wg = splitK ? splitWorkgroup(s.N) : ROW_WORKGROUP;
   const wgsl = render('matmul-rowsoftmax', {
     ...headerOf(s.b, s.consts, s.chain.lines.join('\n')),
     ...s.shared,
-    wg: ROW_WORKGROUP,
+    wg,
+    colsSize: s.N * wg,
+    unroll: [0, 1, 2, 3],
+    unrollCount: 4,
     groupsX,
     batches: s.batches,
     aIndex: s.tA ? 'k * M + r' : 'r * K + k',
@@ -121,7 +136,7 @@ function lowerMatmulRowSoftmax(node: Node, ctx: LowerContext, softmax: Node): Ke
     value: s.chain.results[0],
     out: s.outs[0],
     log: softmax.op === 'logSoftmax',
-    splitK: s.N < SPLIT_K_BELOW,
+    splitK,
   });
-  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [ROW_WORKGROUP, 1, 1], dispatch: [groupsX, Math.ceil(rows / groupsX), 1], operands: s.b.operands }];
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [groupsX, Math.ceil(rows / groupsX), 1], operands: s.b.operands }];
 }

@@ -108,7 +108,7 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
     const tt = L.goBackwards ? `${T - 1}u - row / ${B}u` : `row / ${B}u`;
     const mask = dropoutX ? ` * select(1.0, select(0.0, ${common.inScale}, k_uniform(${seedWgsl(L.seed, step(b))}, (row % ${B}u) * ${F}u + col) >= ${L.dropout}), ${trainingIn}(0u) != 0i)` : '';
     const epilogue = [`${out}(((row % ${B}u) * ${T}u + ${tt}) * ${F}u + col, acc${mask});`];
-    const data = gemmData(T * B, F, G, loaders, 1, ctx.profile.minWorkgroups, { a: 'k', b: 'k' });
+    const data = gemmData(T * B, F, G, loaders, 1, ctx.profile.minWorkgroups, { a: 'k', b: 'k' }, undefined, true);
     const wgsl = renderWithHelpers('gemm', b, { ...data, coords: [], epilogue, tileType: 'f32', enables: [] });
     kernels.push({ name: `${node.name}/dx`, wgsl, entryPoint: 'main', ...gemmDispatch(T * B, F, G, 1, ctx.profile.minWorkgroups), operands: b.operands });
   }

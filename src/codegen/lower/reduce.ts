@@ -91,13 +91,13 @@ export function lowerReduce(node: Node, ctx: LowerContext): KernelSpec[] {
   const row = ROWS[node.op] as (typeof ROWS)[string] | undefined;
   const argMax = node.op === 'argMax';
   const cooperative = !argMax && RN >= COOPERATIVE_FROM;
-  const split = !argMax && row && xt.dtype === 'float32' ? splitView(spans, RN, outN) : undefined;
+  const columns = cooperative ? columnView(spans) : undefined;
+  const split = !argMax && row && xt.dtype === 'float32' && worthSplitting(RN, outN, columns) ? splitView(spans) : undefined;
   if (split) return lowerSplit(node, ctx, split, row!, RN);
   const b = new Bindings();
   const y = b.output(node);
   const x = b.input(ctx, node, 0);
   const fill = (a: string, c: string) => (row ? row.step.replace('{a}', a).replace('{b}', c) : '');
-  const columns = cooperative ? columnView(spans) : undefined;
   if (columns) {
     const { dispatch } = dispatch1d((outN / columns.C) * COLUMNS_WG, COLUMNS_WG);
     const wgsl = render('reduce', {
@@ -150,9 +150,24 @@ interface SplitView {
   readonly C: number;
 }
 
-/** The [R, C] / [C, R] view of a reduction worth splitting into two passes, or undefined. */
-function splitView(spans: { kept: Span[]; reduced: Span[] }, RN: number, outN: number): SplitView | undefined {
-  if (RN < SPLIT_FROM || outN * SPLIT_RATIO >= RN || spans.reduced.length !== 1 || spans.kept.length > 1) return undefined;
+/** Below this many workgroups a column reduction (see columnView)… */
+const FEW_GROUPS = 8;
+/** …whose lanes each fold more than this many rows one after another is split instead. */
+const SERIAL_STEPS = 32;
+
+/**
+ * Whether two passes beat one: few outputs over many elements, or a column reduction with so few
+ * workgroups that each lane walks a long serial chain of loads (the ResNet's global pooling at batch 1:
+ * 128 rows per lane in one workgroup, 26 µs on an H100).
+ */
+function worthSplitting(RN: number, outN: number, columns: { C: number } | undefined): boolean {
+  if (RN >= SPLIT_FROM && outN * SPLIT_RATIO < RN) return true;
+  return !!columns && outN / columns.C < FEW_GROUPS && RN / (COLUMNS_WG / columns.C) > SERIAL_STEPS;
+}
+
+/** The [R, C] / [C, R] view of a reduction that two passes can split, or undefined. */
+function splitView(spans: { kept: Span[]; reduced: Span[] }): SplitView | undefined {
+  if (spans.reduced.length !== 1 || spans.kept.length > 1) return undefined;
   const [red] = spans.reduced;
   const kept = spans.kept[0] as Span | undefined;
   const C = kept?.size ?? 1;
