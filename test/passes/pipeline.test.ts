@@ -25,9 +25,10 @@ describe('the inference pipeline', () => {
     expect(p.weights.size).toBe(6);
   });
 
-  it('CNN: conv epilogue, pool, reshape, dense epilogue with its softmax', () => {
+  it('CNN: conv epilogue, then the dense read through the pool and the reshape, with its softmax', () => {
     const p = compileChecked(programOf(cnn()), inference);
-    expect(p.graph.nodes.filter((n) => !['input', 'weight'].includes(n.op)).map((n) => n.op)).toEqual(['fused', 'maxPool2d', 'reshape', 'fused']);
+    expect(p.graph.nodes.filter((n) => !['input', 'weight'].includes(n.op)).map((n) => n.op)).toEqual(['fused', 'fused']);
+    expect(fusedOf(p, 'epilogue').map(bodyOps)).toEqual([['conv2d', 'add', 'relu'], ['maxPool2d', 'reshape', 'matmul', 'add', 'softmax']]);
   });
 
   it('resnet block: no batchNorm, BN folded into the convs, the residual add inside an epilogue', () => {
