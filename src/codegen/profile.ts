@@ -11,6 +11,8 @@ export interface TargetProfile {
   readonly precision?: Precision;
   /** WebGPU features the target has (mixed precision needs 'shader-f16'; tensor cores 'chromium-experimental-subgroup-matrix'). */
   readonly features?: readonly string[];
+  /** Bytes of workgroup memory a kernel may use: the device's limit when compiled for one (tensor-core tilings need more than WebGPU's default 16 KiB). */
+  readonly workgroupStorage?: number;
 }
 
 /** Arithmetic of GEMMs: 'float32' (default, the reference) or 'mixed' (f16 operands, f32 accumulation). */
@@ -34,7 +36,7 @@ export const PROFILES: Readonly<Record<TargetProfile['name'], TargetProfile>> = 
 };
 
 /** The profile for an adapter: software adapters run on the CPU. */
-export function profileForAdapter(adapter: { isFallback: boolean; architecture?: string; features?: readonly string[] }): TargetProfile {
+export function profileForAdapter(adapter: { isFallback: boolean; architecture?: string; features?: readonly string[]; workgroupStorage?: number }): TargetProfile {
   const base = adapter.isFallback || adapter.architecture === 'software' ? PROFILES.cpu : PROFILES.gpu;
-  return adapter.features ? { ...base, features: adapter.features } : base;
+  return { ...base, ...(adapter.features ? { features: adapter.features } : {}), ...(adapter.workgroupStorage ? { workgroupStorage: adapter.workgroupStorage } : {}) };
 }

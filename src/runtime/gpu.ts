@@ -10,6 +10,8 @@ export interface AdapterDescription {
   readonly isFallback: boolean;
   /** The features the device was opened with. */
   readonly features?: readonly string[];
+  /** The device's maxComputeWorkgroupStorageSize, in bytes (opened with the adapter's). */
+  readonly workgroupStorage?: number;
 }
 
 /** An open device and the adapter behind it. */
@@ -85,6 +87,7 @@ export async function openDevice(options: { powerPreference?: GPUPowerPreference
       description: info.description,
       isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
       features: [...device.features].sort(),
+      workgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
     },
   };
 }

@@ -89,7 +89,7 @@ function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly numb
   const [M, N, K] = [g.batch * g.OH * g.OW, g.cout, g.KH * g.KW * g.cin];
   const precision = gemmPrecision(profile);
   if (precision === 'mma') {
-    const mma = mmaGemm(M, N, K, convLoaders(g, x, w), 1, profile.minWorkgroups);
+    const mma = mmaGemm(M, N, K, convLoaders(g, x, w), 1, profile.minWorkgroups, undefined, undefined, profile.workgroupStorage);
     // Staged like shaders/conv-gemm.wgsl.hbs (tap masks) where the taps fit a mask; loadA otherwise.
     const convRows = g.KH * g.KW <= MAX_MASKED_TAPS ? { ...g, x, taps: g.KH * g.KW, convRows: true } : {};
     return { template: 'gemm-mma', data: { ...mma.data, ...convRows, coords: unravel('i', outShape) }, workgroupSize: mma.workgroupSize, dispatch: mma.dispatch, features: mma.features };

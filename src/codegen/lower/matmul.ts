@@ -104,7 +104,7 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   const anyQuads = quads.quadA || quads.quadB;
   const common = { ...headerOf(s.b, s.consts, epilogue.join('\n'), anyQuads), ...s.shared, coords: s.coords, epilogue };
   if (precision === 'mma') {
-    const g = mmaGemm(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, order, quads);
+    const g = mmaGemm(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, order, quads, ctx.profile.workgroupStorage);
     const wgsl = render('gemm-mma', { ...common, ...g.data });
     return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: g.workgroupSize, dispatch: g.dispatch, operands: s.b.operands, features: g.features, quads: anyQuads }];
   }
