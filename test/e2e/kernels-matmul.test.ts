@@ -2,6 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Input, Model, layers, ops, clearSession, type SymbolicTensor } from '../../src/index.js';
 import { expectGpuMatchesInterpreter, type GpuRun } from '../support/gpu.js';
 import { gemmTiles } from '../../src/codegen/lower/gemm.js';
+import { splitKChunks } from '../../src/codegen/lower/split-k.js';
+import { PROFILES } from '../../src/codegen/profile.js';
 
 const runs: GpuRun[] = [];
 afterAll(() => runs.forEach((r) => r.net.destroy()));
@@ -112,4 +114,45 @@ describe('GEMM tilings', () => {
       runs.push(await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: layers.Dense(n, { activation: 'relu' })(x) }), { batch: rows }));
     });
   }
+});
+
+describe('a matmul too small to fill the GPU with 64×64 blocks splits along K (a chunk GEMM, then a sum with the epilogue)', () => {
+  it('250×523 · 523×500 with bias and relu: 4 chunks of 131 k-values, 64×64 blocks, two kernels', async () => {
+    clearSession();
+    expect(splitKChunks(250, 500, 523, PROFILES.gpu.minWorkgroups)).toBe(4);
+    const x = Input({ shape: [523] });
+    const run = await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: layers.Dense(500, { activation: 'relu' })(x) }), { batch: 250, rtol: 1e-4, atol: 1e-4 });
+    runs.push(run);
+    expect(run.compiled.report.steps).toHaveLength(2);
+    expect(run.compiled.bundle.manifest.steps[0].dispatch).toEqual([8, 4, 4]);
+  });
+
+  it('transposed operands, forced into 3 chunks (KILN_SPLIT_K), match the interpreter', async () => {
+    clearSession();
+    process.env.KILN_SPLIT_K = '3';
+    try {
+      class TransposedProducts extends layers.Layer {
+        override call(inputs: SymbolicTensor | SymbolicTensor[]) {
+          const [a, b] = inputs as SymbolicTensor[];
+          return ops.matmul(ops.matmul(a, b, true, false), b, false, true);
+        }
+      }
+      const [a, b] = [Input({ shape: [37, 70] }), Input({ shape: [37, 21] })];
+      const run = await expectGpuMatchesInterpreter(new Model({ inputs: [a, b], outputs: new TransposedProducts()([a, b]) }), { batch: 1, rtol: 1e-4, atol: 1e-5 });
+      runs.push(run);
+      expect(run.compiled.report.steps).toHaveLength(4);
+    } finally {
+      delete process.env.KILN_SPLIT_K;
+    }
+  });
+
+  it('the bench MLP splits both hidden Denses at batch 256, and none at batch 4096, where blocks already fill the GPU', () => {
+    expect(splitKChunks(256, 512, 784, PROFILES.gpu.minWorkgroups)).toBe(4);
+    expect(splitKChunks(256, 512, 512, PROFILES.gpu.minWorkgroups)).toBe(4);
+    expect(splitKChunks(4096, 512, 784, PROFILES.gpu.minWorkgroups)).toBe(1);
+    // K too short for chunks of 128: no split.
+    expect(splitKChunks(256, 512, 200, PROFILES.gpu.minWorkgroups)).toBe(1);
+    // A CPU adapter wants few large blocks anyway.
+    expect(splitKChunks(256, 512, 784, PROFILES.cpu.minWorkgroups)).toBe(1);
+  });
 });

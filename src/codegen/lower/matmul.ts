@@ -9,6 +9,7 @@ import { gemmData, gemmDispatch, quadOperands } from './gemm.js';
 import { mmaGemm } from './gemm-mma.js';
 import { gemvData, gemvShape } from './gemv.js';
 import { poolPrologueOf, poolReadWgsl, withoutPrologue } from './pool-read.js';
+import { lowerSplitK, splitKChunks } from './split-k.js';
 import { gemmPrecision } from '../profile.js';
 
 const ROW_WORKGROUP = 64;
@@ -51,7 +52,8 @@ function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
   const outs = node.outputs.map((_, k) => b.output(node, k));
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   const consts: string[] = prologue ? [poolReadWgsl('pooledA', prologue, ins[ai])] : [];
-  const chain = chainLines(epilogue(withoutPrologue(body, prologue)), (k) => broadcastRead(ins[k], inputTypes[k].shape as number[], outShape), consts);
+  const epilogueBody = epilogue(withoutPrologue(body, prologue));
+  const chain = chainLines(epilogueBody, (k) => broadcastRead(ins[k], inputTypes[k].shape as number[], outShape), consts);
   const needsCoords = node.inputs.some((_, k) => k !== ai && k !== bi && !sameShape(inputTypes[k].shape as number[], outShape));
   return {
     b, outs, chain, consts, M, N, K,
@@ -64,7 +66,7 @@ function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
       aBatchOffset: batchOffset(aShape.slice(0, -2), outBatch, M * K),
       bBatchOffset: batchOffset(bShape.slice(0, -2), outBatch, K * N),
     },
-    tA, tB,
+    tA, tB, ai, bi, epilogueBody,
     pooledA: !!prologue,
   };
 }
@@ -91,6 +93,8 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   }
   const order = { a: s.tA ? 'm' : 'k', b: s.tB ? 'k' : 'n' } as const;
   const precision = gemmPrecision(ctx.profile);
+  const chunks = precision === 'f32' && s.batches === 1 && !s.pooledA ? splitKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups) : 1;
+  if (chunks > 1) return lowerSplitK(node, ctx, { M: s.M, N: s.N, K: s.K, ai: s.ai, bi: s.bi, tA: s.tA, tB: s.tB, epilogue: s.epilogueBody, coords: s.coords }, chunks);
   // f16 staging converts each element anyway; the f32 GEMM measured 6% slower with quads on the H200
   // (31.2 against 33.0 TFLOP/s at 4096³: its multiply loop, not staging, is the limit).
   const quads = precision === 'f32' ? { quadA: false, quadB: false } : { ...quadOperands(s.K, s.N, order), ...(s.pooledA ? { quadA: false } : {}) };
