@@ -25,4 +25,6 @@ try {
   console.error(debug ? e?.stack : 'kiln: (run with --debug for the stack trace; run "bash scripts/setup.sh" if dependencies are missing)');
   process.exit(1);
 }
+// Output piped into a reader that stops early (`kiln compile … | head`) ends the command quietly, as Unix tools do.
+process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
 process.exitCode = await main(process.argv.slice(2), { debug });

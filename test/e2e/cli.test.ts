@@ -351,3 +351,20 @@ describe('kiln demo', () => {
     expect(line).toContain('magic');
   });
 });
+
+describe('output piped into a reader that stops early', () => {
+  it('ends the command quietly with status 0, as `kiln compile … | head -1` expects', async () => {
+    const out = join(tmp, 'piped.kiln');
+    const result = await new Promise<Result>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, 'compile', 'samples/mlp.ts', '-o', out, '--batch', '2'], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+      let stderr = '';
+      // The reader takes one chunk, then closes its end of the pipe.
+      child.stdout.once('data', () => child.stdout.destroy());
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout: '', stderr }));
+    });
+    expect(result.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(result.code).toBe(0);
+  });
+});
