@@ -1,7 +1,8 @@
 /** Every register-blocked GEMM tiling, forced in turn, gives the interpreter's result for a matmul and a conv. */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Input, Model, layers, ops, clearSession, type Layer, type SymbolicTensor } from '../../src/index.js';
+import { Input, Model, layers, clearSession, type Layer, type SymbolicTensor } from '../../src/index.js';
 import { GEMM_TILINGS, gemmTiles, isQuad } from '../../src/codegen/lower/gemm.js';
+import { TransposedProducts } from '../support/products.js';
 import { expectGpuMatchesInterpreter, type GpuRun } from '../support/gpu.js';
 import { randomData } from '../support/random.js';
 
@@ -21,14 +22,6 @@ function single(layer: Layer, shape: number[]): Model {
   const model = new Model({ inputs: x, outputs: layer.apply(x) as SymbolicTensor });
   layer.setWeights(layer.weights.map((w, k) => randomData(w.size, 31 + k, -0.8, 0.8)));
   return model;
-}
-
-/** aᵀ·b, then times bᵀ: both transposed operand orders (staged with rows, or columns, contiguous). */
-class TransposedProducts extends layers.Layer {
-  override call(inputs: SymbolicTensor | SymbolicTensor[]) {
-    const [a, b] = inputs as SymbolicTensor[];
-    return ops.matmul(ops.matmul(a, b, true, false), b, false, true);
-  }
 }
 
 describe('GEMM tilings, each forced', () => {

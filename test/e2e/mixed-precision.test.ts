@@ -5,7 +5,8 @@
  * kernel is compiled here and checked on the GPU machine (bench/gemm.ts writes its error there).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Input, Model, Sequential, layers, ops, clearSession, type SymbolicTensor } from '../../src/index.js';
+import { Product } from '../support/products.js';
+import { Input, Model, Sequential, layers, clearSession } from '../../src/index.js';
 import { GEMM_TILINGS } from '../../src/codegen/lower/gemm.js';
 import { compileBundle } from '../../src/codegen/compile.js';
 import { PROFILES, type TargetProfile } from '../../src/codegen/profile.js';
@@ -71,12 +72,6 @@ describe("precision 'mixed' on an adapter with shader-f16 (f16 tiles, f32 accumu
 
   it('batched matmul of two inputs staged as quads gives the float32 result', async () => {
     clearSession();
-    class Product extends layers.Layer {
-      override call(inputs: SymbolicTensor | SymbolicTensor[]) {
-        const [a, b] = inputs as SymbolicTensor[];
-        return ops.matmul(a, b);
-      }
-    }
     const [a, b] = [Input({ shape: [21, 12] }), Input({ shape: [12, 20] })];
     const net = await expectMixed(new Model({ inputs: [a, b], outputs: new Product()([a, b]) }), 3, { rtol: 1e-5, atol: 1e-5 }, true);
     expect(net.wgsl).toMatch(/loadA4[\s\S]*loadB4/);

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { Product } from '../support/products.js';
 import { Input, Model, clearSession, layers, ops, type SymbolicTensor } from '../../src/index.js';
 import { LEARNING_PHASE, type NDArray } from '../../src/ir/index.js';
 import { GraphBuilder } from '../../src/passes/builder.js';
@@ -144,12 +145,6 @@ describe('fuseEpilogues', () => {
   });
 
   it('a pooling read as the B operand is not a prologue', () => {
-    class Product extends layers.Layer {
-      override call(inputs: SymbolicTensor | SymbolicTensor[]) {
-        const [a, b] = inputs as SymbolicTensor[];
-        return ops.matmul(a, b);
-      }
-    }
     const [x, y] = [Input({ shape: [4, 4, 2] }), Input({ shape: [3, 2] })];
     const pooled = layers.Reshape({ targetShape: [2, 4] })(layers.AveragePooling2D(2)(x));
     const m = new Model({ inputs: [x, y], outputs: new Product().apply([y, pooled]) as SymbolicTensor });
