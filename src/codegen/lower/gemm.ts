@@ -162,5 +162,5 @@ function tilesFromEnv(): GemmTiles | undefined {
   const spec = experimentEnv('KILN_GEMM_TILES');
   if (!spec) return undefined;
   const [WX, WY, TM, TN, BK, db] = spec.split(',');
-  return { ...{ WX: +WX, WY: +WY, TM: +TM, TN: +TN, BK: +BK }, ...(db === 'db' ? { DB: true } : {}) };
+  return { WX: +WX, WY: +WY, TM: +TM, TN: +TN, BK: +BK, ...(db === 'db' ? { DB: true } : {}) };
 }
