@@ -134,6 +134,12 @@ describe('few outputs over many elements split into two kernels through scratch'
     });
   }
 
+  it('an output with many partials gets a workgroup of lanes in the second pass (32 partials over 32 lanes)', async () => {
+    const run = await check(opModel([16, 16, 8], (x) => ops.sum(x, [0, 1, 2])), tolFor('sum', 64 * 256), 64);
+    const wgsl = run.compiled.report.kernels.map((k) => k.wgsl);
+    expect(wgsl.some((w) => w.includes('const L = 32u;'))).toBe(true);
+  });
+
   it('prod over 4096·2 elements near 1', async () => {
     const run = await check(opModel([4096, 2], (x) => ops.prod(ops.add(ops.mul(x, 0.001), 1), [0, 1])), { rtol: 1e-4, atol: 1e-5 }, 2);
     expect(reduceSteps(run)).toHaveLength(2);

@@ -13,8 +13,11 @@ export const SPLIT_RATIO = 64;
 const SPLIT_WG = 256;
 /** Elements each first-pass workgroup folds, at least; and at most this many workgroups. */
 const SPLIT_PER_GROUP = SPLIT_WG * 16;
-// The final pass folds this many partials per output in one lane, so more would make it the slow part.
+// More partials would make the final pass the slow part.
 const SPLIT_MAX_GROUPS = 256;
+/** From this many partials per output, the final pass gives each output a workgroup of up to FINAL_LANES lanes. */
+const FINAL_LANES_FROM = 16;
+const FINAL_LANES = 64;
 /** From this many reduced elements per output (≥ WORKGROUP), one workgroup shares each output (tree reduction). */
 export const COOPERATIVE_FROM = 256;
 
@@ -206,15 +209,19 @@ function lowerSplit(node: Node, ctx: LowerContext, { leading, R, C }: SplitView,
   const f = new Bindings();
   const y = f.output(node);
   const sr = f.scratch(partials, 'in');
-  const { dispatch, flatIndex } = dispatch1d(C, WORKGROUP);
+  // Many partials per output: a workgroup of lanes per output, each lane every `lanes`-th partial.
+  const lanes = G >= FINAL_LANES_FROM ? 2 ** Math.floor(Math.log2(Math.min(G, FINAL_LANES))) : 0;
+  const grid = dispatch1d(lanes ? C * lanes : C, lanes || WORKGROUP);
   const second = render('reduce-final', {
     ...f.header(),
-    s: sr, y, C, G, wg: WORKGROUP, flatIndex,
+    s: sr, y, C, G, wg: WORKGROUP, flatIndex: grid.flatIndex,
+    cooperative: lanes > 0, lanes, groupIndex: `(wid.x + wid.y * ${grid.dispatch[0]}u)`,
     step: fill('acc', 'v'),
+    combine: fill('part[lid.x]', 'part[lid.x + s]'),
     result: row.mean ? `acc / ${literal(RN, 'float32')}` : 'acc',
   });
   return [
     { name: node.name, wgsl: first, entryPoint: 'main', workgroupSize: [SPLIT_WG, 1, 1], dispatch: leading ? [G, 1, 1] : [G, C, 1], operands: p.operands },
-    { name: node.name, wgsl: second, entryPoint: 'main', workgroupSize: [WORKGROUP, 1, 1], dispatch, operands: f.operands },
+    { name: node.name, wgsl: second, entryPoint: 'main', workgroupSize: [lanes || WORKGROUP, 1, 1], dispatch: grid.dispatch, operands: f.operands },
   ];
 }
