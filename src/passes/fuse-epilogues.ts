@@ -26,16 +26,11 @@ const READ_THROUGH = new Set(['maxPool2d', 'avgPool2d']);
 function poolPrologue(mm: Node, byId: Map<number, Node>, readers: Map<string, number[]>, claimed: Set<number>): number[] {
   if (mm.op !== 'matmul' || mm.attrs.transposeA === true) return [];
   const onlyReader = (n: Node, reader: Node) => (readers.get(refKey({ node: n.id, output: 0 })) ?? []).every((r) => r === reader.id) && !claimed.has(n.id) && n.device === mm.device;
-  let at = byId.get(mm.inputs[0].node)!;
-  let reader = mm;
-  const chain: number[] = [];
-  if (at.op === 'reshape' && onlyReader(at, reader)) {
-    chain.unshift(at.id);
-    reader = at;
-    at = byId.get(at.inputs[0].node)!;
-  }
-  if (!READ_THROUGH.has(at.op) || !onlyReader(at, reader) || at.outputs[0].dtype !== 'float32') return [];
-  return [at.id, ...chain];
+  const a = byId.get(mm.inputs[0].node)!;
+  const reshape = a.op === 'reshape' && onlyReader(a, mm) ? a : undefined;
+  const pool = reshape ? byId.get(reshape.inputs[0].node)! : a;
+  if (!READ_THROUGH.has(pool.op) || !onlyReader(pool, reshape ?? mm) || pool.outputs[0].dtype !== 'float32') return [];
+  return reshape ? [pool.id, reshape.id] : [pool.id];
 }
 
 /**
