@@ -6,6 +6,7 @@
 import { BINDING_ALIGNMENT, BINDINGS, type Bundle } from '../runtime/format.js';
 import { AdapterError, BundleError } from '../runtime/errors.js';
 import { getGpu, type GpuContext } from '../runtime/gpu.js';
+import { Arena, kernelLayouts } from '../runtime/arena.js';
 
 /** How steps are timed: GPU timestamps around the pass, or the wall time of a submit and its wait. */
 export type TimingMethod = 'timestamp' | 'wall';
@@ -28,7 +29,15 @@ export async function openTuningDevice(options: { wallOnly?: boolean } = {}): Pr
   return {
     device,
     method: timestamps ? 'timestamp' : 'wall',
-    adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false },
+    adapter: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+      workgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
+      maxBindingBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
+    },
   };
 }
 
@@ -48,28 +57,23 @@ export async function timeSteps(tdev: TuningDevice, bundle: Bundle, steps: reado
   const { device } = tdev;
   const m = bundle.manifest;
   const decoder = new TextDecoder();
+  const arena = new Arena(device, m, GPUBufferUsage.STORAGE);
   device.pushErrorScope('validation');
   // Whole vec4s, as Net sizes them: a kernel may declare the buffers as vec4 arrays.
-  const arena = device.createBuffer({ size: Math.max(16, Math.ceil(m.arena.size / 16) * 16), usage: GPUBufferUsage.STORAGE });
   const weights = device.createBuffer({ size: Math.max(16, Math.ceil(m.weights.size / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const wbytes = bundle.files.get(m.weights.file);
   if (wbytes && wbytes.byteLength % 4 === 0 && wbytes.byteLength) device.queue.writeBuffer(weights, 0, wbytes as Uint8Array<ArrayBuffer>);
   const params = device.createBuffer({ size: Math.max(1, steps.length) * BINDING_ALIGNMENT, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  const layout = device.createBindGroupLayout({
-    entries: [
-      { binding: BINDINGS.arena, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
-      { binding: BINDINGS.weights, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
-      { binding: BINDINGS.params, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
-    ],
-  });
-  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+  const layoutFor = kernelLayouts(device);
+  const slotsOf = (id: string) => m.kernels.find((x) => x.id === id)?.arenaSlots ?? 1;
   const pipelines = new Map<string, Promise<GPUComputePipeline>>();
   const pipelineOf = (id: string) => {
     if (!pipelines.has(id)) {
       const k = m.kernels.find((x) => x.id === id);
       const code = k && bundle.files.get(k.file);
       if (!k || !code) throw new BundleError(`bundle has no kernel '${id}'`, { kernel: id });
-      pipelines.set(id, device.createComputePipelineAsync({ layout: pipelineLayout, compute: { module: device.createShaderModule({ code: decoder.decode(code) }), entryPoint: k.entryPoint } }));
+      const layout = device.createPipelineLayout({ bindGroupLayouts: [layoutFor(k.arenaSlots ?? 1)] });
+      pipelines.set(id, device.createComputePipelineAsync({ layout, compute: { module: device.createShaderModule({ code: decoder.decode(code) }), entryPoint: k.entryPoint } }));
     }
     return pipelines.get(id)!;
   };
@@ -78,10 +82,11 @@ export async function timeSteps(tdev: TuningDevice, bundle: Bundle, steps: reado
       const s = m.steps[i];
       if (s.params.length * 4 > BINDING_ALIGNMENT) throw new BundleError(`step '${s.name}' has more operands than kiln tune times`, { step: s.name });
       device.queue.writeBuffer(params, slot * BINDING_ALIGNMENT, new Uint32Array(s.params));
+      const slots = slotsOf(s.kernel);
       const bindGroup = device.createBindGroup({
-        layout,
+        layout: layoutFor(slots),
         entries: [
-          { binding: BINDINGS.arena, resource: { buffer: arena } },
+          ...arena.entries(s, slots),
           { binding: BINDINGS.weights, resource: { buffer: weights } },
           { binding: BINDINGS.params, resource: { buffer: params, offset: slot * BINDING_ALIGNMENT, size: Math.max(16, Math.ceil((4 * s.params.length) / 16) * 16) } },
         ],

@@ -1,20 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { Graph, Node, ValueRef } from '../ir/types.js';
-import { KilnError } from '../ir/errors.js';
 import type { NDArray } from '../ir/ndarray.js';
 import { nodeIndex } from '../ir/graph.js';
 import { BINDING_ALIGNMENT, BUNDLE_FORMAT, BUNDLE_VERSION, type Bundle, type BundleDType, type KernelEntry, type Manifest, type Step, type WeightEntry } from '../runtime/format.js';
 import type { KernelSpec, LowerContext, Operand } from './kernel.js';
 import { ALIASING_OPS, SOURCE_OPS, lowerNode } from './lower/index.js';
-import { planMemory } from './plan.js';
+import { planMemory, ValueTooLargeError } from './plan.js';
+import { arenaPagesOf } from './lower/bindings.js';
 import { numel } from './indexing.js';
 import { KILN_VERSION } from './version.js';
 import { typedLoader } from './loader.js';
-import { PROFILES, type TargetProfile } from './profile.js';
+import { arenaPageBytes, PROFILES, type TargetProfile } from './profile.js';
 import { graphToJSON } from '../ir/json.js';
+import { CodegenError } from './errors.js';
 
-/** A graph that cannot be turned into a bundle as it is. */
-export class CodegenError extends KilnError {}
+export { CodegenError };
 
 const sha = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 const align = (n: number) => Math.ceil(n / BINDING_ALIGNMENT) * BINDING_ALIGNMENT;
@@ -85,16 +85,44 @@ export function buildBundle(
     scratchSize = Math.max(scratchSize, scratchUsed);
     return { kind: 'scratch', offset, size: bytes };
   };
-  const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData, profile: options.profile ?? PROFILES.gpu, scratch };
-  const perNode = graph.nodes.map((n) => {
-    scratchUsed = 0;
-    return lowerNode(n, ctx);
+  const profile = options.profile ?? PROFILES.gpu;
+  const isState = (n: Node) => n.op === 'weight' && (training || carried.has(n.attrs.name as string));
+  const stateNodes = graph.nodes.filter(isState);
+  const pageBytes = arenaPageBytes(profile);
+  const plan = planMemory(graph, {
+    isAlias: (n) => ALIASING_OPS.has(n.op),
+    inArena: (n) => !SOURCE_OPS.has(n.op) || n.op === 'input' || isState(n),
+    pinned: isState,
+    keepAlive: graph.updates.map((u) => u.value),
+    pageBytes,
   });
+  const slotOf = (ref: ValueRef, what: string) => {
+    const s = plan.slots.get(`${ref.node}:${ref.output}`);
+    if (!s) throw new CodegenError(`${what} has no place in the arena`, { what });
+    return s;
+  };
+  // A paged arena keeps the scratch region on a page of its own, after the values' pages.
+  const scratchPage = Math.ceil(plan.arenaSize / pageBytes);
+  const pageOf = (o: Operand): number => (o.kind === 'scratch' ? scratchPage : o.kind === 'value' ? Math.floor(slotOf(o.ref, 'a kernel operand').offset / pageBytes) : 0);
+  const lowerAll = (paged: boolean) => {
+    scratchSize = 0;
+    const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData, profile, scratch, ...(paged ? { arenaPage: pageOf } : {}) };
+    return graph.nodes.map((n) => {
+      scratchUsed = 0;
+      return lowerNode(n, ctx);
+    });
+  };
+  // One page unless the values or the scratch region need more: then each kernel binds the pages it touches.
+  let paged = plan.arenaSize > pageBytes;
+  let perNode = lowerAll(paged);
+  if (!paged && align(plan.arenaSize) + scratchSize > pageBytes) {
+    paged = true;
+    perNode = lowerAll(paged);
+  }
+  if (scratchSize > pageBytes) throw new ValueTooLargeError(`the scratch region of ${scratchSize} bytes is more than one arena page of ${pageBytes} (the device's largest storage binding); use a smaller batch`, scratchSize, pageBytes);
   const used = new Set<string>();
   for (const specs of perNode) for (const s of specs) for (const b of s.operands) if (b.operand.kind === 'weight') used.add(b.operand.name);
 
-  const isState = (n: Node) => n.op === 'weight' && (training || carried.has(n.attrs.name as string));
-  const stateNodes = graph.nodes.filter(isState);
   for (const n of stateNodes) used.add(n.attrs.name as string);
   const entries: WeightEntry[] = [];
   let wsize = 0;
@@ -112,20 +140,10 @@ export function buildBundle(
   }
   const weightAt = new Map(entries.map((e) => [e.name, e]));
 
-  const plan = planMemory(graph, {
-    isAlias: (n) => ALIASING_OPS.has(n.op),
-    inArena: (n) => !SOURCE_OPS.has(n.op) || n.op === 'input' || isState(n),
-    pinned: isState,
-    keepAlive: graph.updates.map((u) => u.value),
-  });
-  const slotOf = (ref: ValueRef, what: string) => {
-    const s = plan.slots.get(`${ref.node}:${ref.output}`);
-    if (!s) throw new CodegenError(`${what} has no place in the arena`, { what });
-    return s;
-  };
-
-  const scratchBase = align(plan.arenaSize);
+  const scratchBase = paged ? scratchPage * pageBytes : align(plan.arenaSize);
   const arenaSize = scratchSize ? scratchBase + scratchSize : plan.arenaSize;
+  // Offsets in params count from the start of the operand's page.
+  const pageStart = (o: Operand) => (paged ? pageOf(o) * pageBytes : 0);
 
   const kernels = new Map<string, KernelEntry>();
   const files = new Map<string, Uint8Array>();
@@ -135,20 +153,21 @@ export function buildBundle(
   for (const spec of perNode.flat()) {
     allSpecs.push(spec);
     const hash = sha(`${spec.entryPoint}\n${spec.wgsl}`);
+    const pages = arenaPagesOf(spec.operands, paged ? pageOf : undefined);
     const id = hash.slice(0, 16);
     if (!kernels.has(id)) {
       const file = `kernels/${id}.wgsl`;
       const bytes = new TextEncoder().encode(spec.wgsl);
       files.set(file, bytes);
-      kernels.set(id, { id, file, sha256: sha(bytes), entryPoint: spec.entryPoint, workgroupSize: [...spec.workgroupSize] as [number, number, number] });
+      kernels.set(id, { id, file, sha256: sha(bytes), entryPoint: spec.entryPoint, workgroupSize: [...spec.workgroupSize] as [number, number, number], ...(pages.length > 1 ? { arenaSlots: pages.length } : {}) });
     }
     const params = spec.operands.map((b) => {
       if (b.operand.kind === 'weight') return weightAt.get(b.operand.name)!.offset / 4;
-      if (b.operand.kind === 'scratch') return (scratchBase + b.operand.offset) / 4;
-      return slotOf(b.operand.ref, `a value of '${spec.name}'`).offset / 4;
+      if (b.operand.kind === 'scratch') return (scratchBase - pageStart(b.operand) + b.operand.offset) / 4;
+      return (slotOf(b.operand.ref, `a value of '${spec.name}'`).offset - pageStart(b.operand)) / 4;
     });
     if (spec.quads && params.some((o) => o % 4 !== 0)) throw new Error(`kernel of '${spec.name}' reads vec4s, but an operand starts at element ${params.find((o) => o % 4 !== 0)}, not a multiple of 4`);
-    steps.push({ kernel: id, name: spec.name, dispatch: [...spec.dispatch] as [number, number, number], params });
+    steps.push({ kernel: id, name: spec.name, dispatch: [...spec.dispatch] as [number, number, number], params, ...(paged ? { pages } : {}) });
     report.push({ kernel: id, name: spec.name });
   }
 
@@ -194,7 +213,7 @@ export function buildBundle(
     kiln: KILN_VERSION,
     mode: training ? 'training' : 'inference',
     model: { name: modelName, batch, inputs, outputs },
-    arena: { size: arenaSize },
+    arena: { size: arenaSize, ...(paged ? { pageBytes } : {}) },
     weights: { file: 'weights.bin', size: wsize, sha256: sha(weightBytes), entries },
     kernels: [...kernels.values()],
     steps,

@@ -46,6 +46,8 @@ export interface LowerContext {
   readonly weights: ReadonlyMap<string, NDArray>;
   /** A fresh 256-byte-aligned scratch range of `bytes` for this node's kernels only (reused by the next node). */
   scratch(bytes: number): Operand;
+  /** The arena page (buffer) an operand other than a weight lives on, when the arena spans several; absent: one page. */
+  arenaPage?(operand: Operand): number;
 }
 
 /** Turns one node into the kernels that run it (none for nodes that only rename memory). */

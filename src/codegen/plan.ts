@@ -1,3 +1,4 @@
+import { CodegenError } from './errors.js';
 import type { Graph, Node, ValueRef } from '../ir/types.js';
 import { BINDING_ALIGNMENT } from '../runtime/format.js';
 import { numel } from './indexing.js';
@@ -8,9 +9,18 @@ export interface Slot {
   readonly size: number;
 }
 
+/** A value larger than one arena page (the device's largest storage binding): no kernel could bind it. */
+export class ValueTooLargeError extends CodegenError {
+  constructor(message: string, readonly bytes: number, readonly pageBytes: number, context: Record<string, unknown> = {}) {
+    super(message, { ...context, bytes, pageBytes });
+  }
+}
+
 /** The arena layout of one compiled graph: every input and intermediate has a slot; dead values' memory is reused. */
 export interface MemoryPlan {
   readonly arenaSize: number;
+  /** Bytes per page: no slot crosses a multiple of it, so each page can be its own buffer. */
+  readonly pageBytes: number;
   /** By value key `node:output`; aliases (reshape) share their source's slot. */
   readonly slots: ReadonlyMap<string, Slot>;
 }
@@ -22,9 +32,15 @@ const align = (n: number) => Math.ceil(n / BINDING_ALIGNMENT) * BINDING_ALIGNMEN
  * Plans the arena: values are live from the step that writes them to the last step that reads them
  * (graph inputs from the start, graph outputs and `keepAlive` values to the end, `pinned` nodes' values
  * always); a value takes the lowest aligned offset
- * that overlaps no value live at the same time, so a step's output never overlaps its inputs.
+ * that overlaps no value live at the same time and crosses no page boundary (`pageBytes`, default:
+ * no limit), so a step's output never overlaps its inputs and every value lies within one page.
  */
-export function planMemory(graph: Graph, opts: { isAlias: (n: Node) => boolean; inArena: (n: Node) => boolean; pinned?: (n: Node) => boolean; keepAlive?: readonly ValueRef[] }): MemoryPlan {
+export function planMemory(
+  graph: Graph,
+  opts: { isAlias: (n: Node) => boolean; inArena: (n: Node) => boolean; pinned?: (n: Node) => boolean; keepAlive?: readonly ValueRef[]; pageBytes?: number },
+): MemoryPlan {
+  const pageBytes = opts.pageBytes ?? Infinity;
+  if (pageBytes !== Infinity && pageBytes % BINDING_ALIGNMENT !== 0) throw new CodegenError(`arena pages of ${pageBytes} bytes: a page must be a multiple of ${BINDING_ALIGNMENT} bytes`, { pageBytes });
   const root = new Map<string, string>();
   const rootOf = (r: ValueRef) => root.get(key(r)) ?? key(r);
   const bytes = new Map<string, number>();
@@ -57,13 +73,20 @@ export function planMemory(graph: Graph, opts: { isAlias: (n: Node) => boolean; 
   const slots = new Map<string, Slot>();
   let arenaSize = 0;
   const order = [...bytes.keys()].sort((a, b) => def.get(a)! - def.get(b)! || bytes.get(b)! - bytes.get(a)!);
+  const nodeName = new Map(graph.nodes.map((n) => [String(n.id), n.name]));
   for (const k of order) {
     const size = bytes.get(k)!;
+    if (size > pageBytes) {
+      const name = nodeName.get(k.split(':')[0]) ?? k;
+      throw new ValueTooLargeError(`value '${name}' (output ${k.split(':')[1]}) takes ${size} bytes, more than one arena page of ${pageBytes} (the device's largest storage binding); use a smaller batch`, size, pageBytes, { value: name });
+    }
+    // The next page's start, where a slot at `at` would cross a page boundary.
+    const inPage = (at: number) => (Math.floor(at / pageBytes) === Math.floor((at + size - 1) / pageBytes) ? at : Math.ceil(at / pageBytes) * pageBytes);
     const live = placed.filter((p) => last.get(p.k)! >= def.get(k)! && def.get(p.k)! <= last.get(k)!).sort((a, b) => a.offset - b.offset);
     let offset = 0;
     for (const p of live) {
       if (offset + align(size) <= p.offset) break;
-      offset = Math.max(offset, align(p.offset + p.size));
+      offset = inPage(Math.max(offset, align(p.offset + p.size)));
     }
     placed.push({ k, offset, size });
     slots.set(k, { offset, size });
@@ -73,5 +96,5 @@ export function planMemory(graph: Graph, opts: { isAlias: (n: Node) => boolean; 
     const s = slots.get(r);
     if (s) slots.set(alias, s);
   }
-  return { arenaSize: align(arenaSize), slots };
+  return { arenaSize: align(arenaSize), pageBytes, slots };
 }

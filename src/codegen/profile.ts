@@ -13,6 +13,16 @@ export interface TargetProfile {
   readonly features?: readonly string[];
   /** Bytes of workgroup memory a kernel may use: the device's limit when compiled for one (tensor-core tilings need more than WebGPU's default 16 KiB). */
   readonly workgroupStorage?: number;
+  /** The largest storage buffer a kernel may bind, in bytes: the device's limit when compiled for one; the arena is paged at it. */
+  readonly maxBindingBytes?: number;
+}
+
+/** WebGPU's default maxStorageBufferBindingSize, which every device offers: the page size of a bundle compiled for no device in particular. */
+export const DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
+
+/** Bytes of one arena page for a profile: its binding limit, rounded down to whole 256-byte slots. */
+export function arenaPageBytes(profile: TargetProfile): number {
+  return Math.floor((profile.maxBindingBytes ?? DEFAULT_BINDING_BYTES) / 256) * 256;
 }
 
 /** Arithmetic of GEMMs: 'float32' (default, the reference) or 'mixed' (f16 operands, f32 accumulation). */
@@ -36,7 +46,12 @@ export const PROFILES: Readonly<Record<TargetProfile['name'], TargetProfile>> = 
 };
 
 /** The profile for an adapter: software adapters run on the CPU. */
-export function profileForAdapter(adapter: { isFallback: boolean; architecture?: string; features?: readonly string[]; workgroupStorage?: number }): TargetProfile {
+export function profileForAdapter(adapter: { isFallback: boolean; architecture?: string; features?: readonly string[]; workgroupStorage?: number; maxBindingBytes?: number }): TargetProfile {
   const base = adapter.isFallback || adapter.architecture === 'software' ? PROFILES.cpu : PROFILES.gpu;
-  return { ...base, ...(adapter.features ? { features: adapter.features } : {}), ...(adapter.workgroupStorage ? { workgroupStorage: adapter.workgroupStorage } : {}) };
+  return {
+    ...base,
+    ...(adapter.features ? { features: adapter.features } : {}),
+    ...(adapter.workgroupStorage ? { workgroupStorage: adapter.workgroupStorage } : {}),
+    ...(adapter.maxBindingBytes ? { maxBindingBytes: adapter.maxBindingBytes } : {}),
+  };
 }

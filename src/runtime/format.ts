@@ -5,7 +5,9 @@
 
 /** Readers refuse bundles of another format version, with a message saying which. */
 export const BUNDLE_FORMAT = 'kiln-bundle';
-export const BUNDLE_VERSION = 1;
+export const BUNDLE_VERSION = 2;
+/** Versions this runtime reads: version 1 is version 2 without arena pages. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 /** Element type of a bundle tensor; every element takes 4 bytes on the GPU (bool as u32). */
 export type BundleDType = 'float32' | 'int32' | 'bool';
@@ -35,6 +37,8 @@ export interface KernelEntry {
   readonly sha256: string;
   readonly entryPoint: string;
   readonly workgroupSize: readonly [number, number, number];
+  /** Arena pages the kernel declares (`arena`, `arena1`, …; see arenaBinding); 1 when absent. */
+  readonly arenaSlots?: number;
 }
 
 /**
@@ -49,6 +53,8 @@ export interface Step {
   readonly name: string;
   readonly dispatch: readonly [number, number, number];
   readonly params: readonly number[];
+  /** In a paged arena: the page bound to each of the kernel's arena slots (offsets in params count from its start); absent: page 0. */
+  readonly pages?: readonly number[];
 }
 
 /** A value that persists across calls in the arena (a training bundle's weights and optimizer state). */
@@ -84,7 +90,11 @@ export interface Manifest {
     readonly inputs: readonly TensorSignature[];
     readonly outputs: readonly TensorSignature[];
   };
-  readonly arena: { readonly size: number };
+  /**
+   * Bytes of the arena; with `pageBytes`, it spans pages of that size (the last one shorter), each its
+   * own buffer, and no slot crosses a page boundary. Offsets of slots count from the arena's start.
+   */
+  readonly arena: { readonly size: number; readonly pageBytes?: number };
   readonly weights: { readonly file: string; readonly size: number; readonly sha256: string; readonly entries: readonly WeightEntry[] };
   readonly kernels: readonly KernelEntry[];
   readonly steps: readonly Step[];
@@ -107,5 +117,10 @@ export interface Bundle {
 /** Byte alignment of arena slots and weights (room for vector loads), and of each step's uniform block. */
 export const BINDING_ALIGNMENT = 256;
 
-/** Binding numbers every kernel uses. */
+/** Binding numbers every kernel uses; a kernel whose operands span several arena pages binds the others from 3 on (arenaBinding). */
 export const BINDINGS = { arena: 0, weights: 1, params: 2 } as const;
+
+/** The binding of a kernel's arena slot: slot 0 at BINDINGS.arena, slot k ≥ 1 after the params. */
+export function arenaBinding(slot: number): number {
+  return slot === 0 ? BINDINGS.arena : BINDINGS.params + slot;
+}

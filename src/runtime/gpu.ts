@@ -12,6 +12,8 @@ export interface AdapterDescription {
   readonly features?: readonly string[];
   /** The device's maxComputeWorkgroupStorageSize, in bytes (opened with the adapter's). */
   readonly workgroupStorage?: number;
+  /** The largest buffer a kernel may bind as storage, in bytes: min(maxStorageBufferBindingSize, maxBufferSize) of the device. */
+  readonly maxBindingBytes?: number;
 }
 
 /** An open device and the adapter behind it. */
@@ -88,6 +90,7 @@ export async function openDevice(options: { powerPreference?: GPUPowerPreference
       isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
       features: [...device.features].sort(),
       workgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
+      maxBindingBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
     },
   };
 }

@@ -1,4 +1,4 @@
-import { BUNDLE_FORMAT, BUNDLE_VERSION, type Bundle, type Manifest } from './format.js';
+import { BUNDLE_FORMAT, READABLE_VERSIONS, type Bundle, type Manifest } from './format.js';
 import { BundleError } from './errors.js';
 import { isContainer, unpackFiles } from './container.js';
 import { Net } from './net.js';
@@ -35,8 +35,8 @@ export async function sha256(bytes: Uint8Array): Promise<string> {
 export async function verifyBundle(bundle: Bundle, source = 'bundle'): Promise<void> {
   const m = bundle.manifest as Partial<Manifest>;
   if (m.format !== BUNDLE_FORMAT) throw new BundleError(`${source}: not a kiln bundle (format ${JSON.stringify(m.format)})`, { source });
-  if (m.version !== BUNDLE_VERSION) {
-    throw new BundleError(`${source}: bundle format version ${m.version} (written by kiln ${m.kiln}); this kiln reads version ${BUNDLE_VERSION}: compile the model again`, { source });
+  if (!READABLE_VERSIONS.includes(m.version ?? NaN)) {
+    throw new BundleError(`${source}: bundle format version ${m.version} (written by kiln ${m.kiln}); this kiln reads versions ${READABLE_VERSIONS.join(' and ')}: compile the model again`, { source });
   }
   const checks = [{ file: m.weights!.file, sha: m.weights!.sha256, what: 'weights' }, ...m.kernels!.map((k) => ({ file: k.file, sha: k.sha256, what: `kernel ${k.id}` }))];
   if (m.graph && bundle.files.has(m.graph.file)) checks.push({ file: m.graph.file, sha: m.graph.sha256, what: 'graph' });

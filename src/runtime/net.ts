@@ -1,6 +1,7 @@
 import { BINDING_ALIGNMENT, BINDINGS, type Bundle, type Manifest, type StateEntry, type TensorSignature } from './format.js';
 import { BundleError, PredictInputError } from './errors.js';
 import { openDevice, type AdapterDescription, type GpuContext } from './gpu.js';
+import { Arena, kernelLayouts } from './arena.js';
 
 /** Typed data for one tensor: Float32Array for float32, Int32Array for int32 and bool. */
 export type TensorData = Float32Array | Int32Array;
@@ -54,7 +55,7 @@ export class Net {
     readonly manifest: Manifest,
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
-    private readonly arena: GPUBuffer,
+    private readonly arena: Arena,
     private readonly weights: GPUBuffer,
     private readonly staging: GPUBuffer,
     private readonly params: GPUBuffer,
@@ -74,13 +75,23 @@ export class Net {
       throw new BundleError(`bundle '${m.model.name}' needs WebGPU features this device lacks: ${missing.join(', ')} (compiled with precision 'mixed' for another adapter; recompile for this one, or without mixed precision)`, { missing });
     }
     device.pushErrorScope('validation');
-    // Sizes in whole vec4s: kernels may declare both buffers as arrays of vec4<f32>.
-    const arena = device.createBuffer({ size: Math.max(16, align16(m.arena.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, label: 'kiln arena' });
+    let arena: Arena;
+    try {
+      arena = new Arena(device, m, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC);
+    } catch (e) {
+      await device.popErrorScope();
+      if (!gpu) device.destroy();
+      throw e;
+    }
+    // Sizes in whole vec4s: kernels may declare the buffers as arrays of vec4<f32>.
     const weights = device.createBuffer({ size: Math.max(16, align16(m.weights.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'kiln weights' });
     const weightBytes = bundle.files.get(m.weights.file);
     if (weightBytes && weightBytes.byteLength) device.queue.writeBuffer(weights, 0, padded(weightBytes) as Uint8Array<ArrayBuffer>);
     // A training bundle's state starts from its initial values in weights.bin.
-    for (const e of m.state ?? []) device.queue.writeBuffer(arena, e.offset, weightBytes!.buffer, weightBytes!.byteOffset + e.init, e.size);
+    for (const e of m.state ?? []) {
+      const at = arena.at(e.offset, e.size);
+      device.queue.writeBuffer(at.buffer, at.offset, weightBytes!.buffer, weightBytes!.byteOffset + e.init, e.size);
+    }
     const outBytes = m.model.outputs.reduce((n, o) => n + 4 * sizeOf(o.shape), 0);
     const staging = device.createBuffer({ size: Math.max(16, outBytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'kiln readback' });
     // Each step's operand offsets get an aligned block of one uniform buffer.
@@ -91,15 +102,8 @@ export class Net {
     m.steps.forEach((s, i) => new Uint32Array(paramsBytes.buffer, blockOffsets[i], s.params.length).set(s.params));
     const params = device.createBuffer({ size: paramsBytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'kiln params' });
     device.queue.writeBuffer(params, 0, paramsBytes);
-    const bindGroupLayout = device.createBindGroupLayout({
-      label: 'kiln kernel',
-      entries: [
-        { binding: BINDINGS.arena, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
-        { binding: BINDINGS.weights, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
-        { binding: BINDINGS.params, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
-      ],
-    });
-    const layout = device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout] });
+    const layoutFor = kernelLayouts(device);
+    const slotsOf = new Map(m.kernels.map((k) => [k.id, k.arenaSlots ?? 1]));
     const decoder = new TextDecoder();
     const pipelines = new Map(
       await Promise.all(
@@ -110,6 +114,7 @@ export class Net {
           device.pushErrorScope('validation');
           const module = device.createShaderModule({ code: decoder.decode(code), label: k.id });
           const moduleError = device.popErrorScope();
+          const layout = device.createPipelineLayout({ bindGroupLayouts: [layoutFor(k.arenaSlots ?? 1)] });
           const pipeline = await device.createComputePipelineAsync({ layout, compute: { module, entryPoint: k.entryPoint }, label: k.id }).catch(async (e) => {
             const info = await module.getCompilationInfo();
             const messages = info.messages.map((msg) => `  ${msg.lineNum}:${msg.linePos} ${msg.message}`).join('\n');
@@ -123,10 +128,11 @@ export class Net {
     const steps = m.steps.map((s, i) => {
       const pipeline = pipelines.get(s.kernel);
       if (!pipeline) throw new BundleError(`step '${s.name}' uses unknown kernel '${s.kernel}'`);
+      const slots = slotsOf.get(s.kernel)!;
       const bindGroup = device.createBindGroup({
-        layout: bindGroupLayout,
+        layout: layoutFor(slots),
         entries: [
-          { binding: BINDINGS.arena, resource: { buffer: arena } },
+          ...arena.entries(s, slots),
           { binding: BINDINGS.weights, resource: { buffer: weights } },
           { binding: BINDINGS.params, resource: { buffer: params, offset: blockOffsets[i], size: blockSize(s.params.length) } },
         ],
@@ -200,7 +206,7 @@ export class Net {
     const state = [...(this.manifest.state ?? [])].sort((a, b) => a.offset - b.offset);
     let at = 0;
     for (const gap of [...state, { offset: this.arena.size, size: 0 }]) {
-      if (gap.offset > at) this.device.queue.writeBuffer(this.arena, at, new Float32Array((gap.offset - at) / 4).fill(value));
+      for (const r of gap.offset > at ? this.arena.ranges(at, gap.offset) : []) this.device.queue.writeBuffer(r.buffer, r.offset, new Float32Array(r.size / 4).fill(value));
       at = Math.max(at, gap.offset + gap.size);
     }
     await this.device.queue.onSubmittedWorkDone();
@@ -225,7 +231,8 @@ export class Net {
     const encoder = this.device.createCommandEncoder();
     let at = 0;
     const places = entries.map((e) => {
-      encoder.copyBufferToBuffer(this.arena, e.offset, read, at, e.size);
+      const from = this.arena.at(e.offset, e.size);
+      encoder.copyBufferToBuffer(from.buffer, from.offset, read, at, e.size);
       const place = { e, at };
       at += e.size;
       return place;
@@ -244,7 +251,8 @@ export class Net {
     const e = this.stateEntry(name);
     const values = Float32Array.from(data);
     if (values.byteLength !== e.size) throw new PredictInputError(`state '${name}' holds ${e.size / 4} values (shape [${e.shape.join(', ')}]), got ${values.length}`, { state: name });
-    this.device.queue.writeBuffer(this.arena, e.offset, values);
+    const to = this.arena.at(e.offset, e.size);
+    this.device.queue.writeBuffer(to.buffer, to.offset, values);
   }
 
   private stateEntry(name: string) {
@@ -304,7 +312,8 @@ export class Net {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const b of [this.arena, this.weights, this.staging, this.params, this.scratch, ...[...this.uploads.values()].flatMap((u) => u.ring.map((r) => r.buffer))]) b?.destroy();
+    this.arena.destroy();
+    for (const b of [this.weights, this.staging, this.params, this.scratch, ...[...this.uploads.values()].flatMap((u) => u.ring.map((r) => r.buffer))]) b?.destroy();
     if (this.ownsDevice) this.device.destroy();
   }
 
@@ -363,15 +372,16 @@ export class Net {
     const encoder = device.createCommandEncoder({ label: 'kiln predict' });
     const remap: Upload[] = [];
     for (const [s, data] of inputs) {
-      if (isGpuBuffer(data)) encoder.copyBufferToBuffer(data, 0, this.arena, s.offset, 4 * sizeOf(s.shape));
+      const to = this.arena.at(s.offset, 4 * sizeOf(s.shape));
+      if (isGpuBuffer(data)) encoder.copyBufferToBuffer(data, 0, to.buffer, to.offset, 4 * sizeOf(s.shape));
       else if (data.byteLength >= MAPPED_UPLOAD_FROM) {
         const up = this.uploadFor(s, data.byteLength);
         await up.ready;
         new Uint8Array(up.buffer.getMappedRange(0, data.byteLength)).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         up.buffer.unmap();
-        encoder.copyBufferToBuffer(up.buffer, 0, this.arena, s.offset, data.byteLength);
+        encoder.copyBufferToBuffer(up.buffer, 0, to.buffer, to.offset, data.byteLength);
         remap.push(up);
-      } else device.queue.writeBuffer(this.arena, s.offset, data.buffer, data.byteOffset, data.byteLength);
+      } else device.queue.writeBuffer(to.buffer, to.offset, data.buffer, data.byteOffset, data.byteLength);
     }
     const pass = encoder.beginComputePass();
     // Indexed, not sliced: a predict allocates nothing it can reuse.
@@ -386,19 +396,22 @@ export class Net {
     if (this.scratch && copies) {
       let at = 0;
       for (const c of this.manifest.copies ?? []) {
-        encoder.copyBufferToBuffer(this.arena, c.from, this.scratch, at, c.size);
+        const from = this.arena.at(c.from, c.size);
+        encoder.copyBufferToBuffer(from.buffer, from.offset, this.scratch, at, c.size);
         at += c.size;
       }
       at = 0;
       for (const c of this.manifest.copies ?? []) {
-        encoder.copyBufferToBuffer(this.scratch, at, this.arena, c.to, c.size);
+        const to = this.arena.at(c.to, c.size);
+        encoder.copyBufferToBuffer(this.scratch, at, to.buffer, to.offset, c.size);
         at += c.size;
       }
     }
     let at = 0;
     const slices = (read ? this.manifest.model.outputs : []).map((o) => {
       const bytes = 4 * sizeOf(o.shape);
-      encoder.copyBufferToBuffer(this.arena, o.offset, this.staging, at, bytes);
+      const from = this.arena.at(o.offset, bytes);
+      encoder.copyBufferToBuffer(from.buffer, from.offset, this.staging, at, bytes);
       const slice = { o, at, bytes };
       at += bytes;
       return slice;

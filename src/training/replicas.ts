@@ -20,7 +20,8 @@ import type { GpuContext } from '../runtime/gpu.js';
 import type { Bundle } from '../runtime/format.js';
 import { NAN_STEP, STEPS, sumOf } from './accumulate.js';
 import { REDUCED, dataParallelProgram, type DataParallelStep, type Exchange } from './data-parallel.js';
-import { arenaLimit, chooseMicroBatch, type MicroBatch } from './micro-batch.js';
+import { chooseMicroBatch, type MicroBatch } from './micro-batch.js';
+import { ValueTooLargeError } from '../codegen/plan.js';
 import { TrainingSession } from './session.js';
 import type { CompiledConfig } from './config.js';
 
@@ -30,9 +31,9 @@ export interface DataParallelOptions {
   readonly readLoss?: boolean;
   /** Destroy the devices with the session. */
   readonly ownDevices?: boolean;
-  /** Samples per compiled micro-batch of each replica; default 'auto': the whole slice when its arena fits the devices, else the largest divisor of it that does. */
+  /** Samples per compiled micro-batch of each replica; default 'auto': the whole slice when its step fits (see chooseMicroBatch), else the largest divisor of it that does. */
   readonly microBatch?: MicroBatch;
-  /** The most bytes one arena may take; default: the devices' own limit (see arenaLimit). */
+  /** The most bytes one arena may take (a memory budget); default: none, the arena is paged at the devices' binding limit. */
   readonly arenaLimit?: number;
 }
 
@@ -51,7 +52,7 @@ export function planDataParallel(model: Model, config: CompiledConfig, batch: nu
   const n = devices.length;
   if (!Number.isInteger(batch / n) || batch < n) throw new ModelError(`batch ${batch} does not split evenly over ${n} replicas: use a multiple of ${n}`, { model: model.name });
   const profile = profileForAdapter(devices[0].adapter);
-  const target = { model: model.name, batch, replicas: n, limit: options.arenaLimit ?? arenaLimit(devices) };
+  const target = { model: model.name, batch, replicas: n, limit: options.arenaLimit ?? Infinity };
   const { microBatch, compiled } = chooseMicroBatch(batch / n, options.microBatch ?? 'auto', target, (b) => {
     const step = dataParallelProgram(model, config, b);
     const { bundle, report } = buildBundle(step.program.graph, step.program.weights, model.name, b, { mode: 'training', profile, splitAt: step.updateStart });
@@ -68,9 +69,13 @@ export function planDataParallel(model: Model, config: CompiledConfig, batch: nu
  */
 export async function trainingSessionFor(model: Model, config: CompiledConfig, batch: number, devices: readonly GpuContext[], options: DataParallelOptions = {}): Promise<TrainingSession | DataParallelSession> {
   if (devices.length === 1 && options.microBatch === undefined) {
-    const step = TrainingSession.compile(model, config, batch, devices[0], { readLoss: options.readLoss });
-    if (step.bundle.manifest.arena.size <= (options.arenaLimit ?? arenaLimit(devices))) return TrainingSession.load(model, step, devices[0]);
-    // Past WebGPU's storage-binding limit: micro-batches, with one update per step, rather than a device error.
+    try {
+      const step = TrainingSession.compile(model, config, batch, devices[0], { readLoss: options.readLoss });
+      if (step.bundle.manifest.arena.size <= (options.arenaLimit ?? Infinity)) return TrainingSession.load(model, step, devices[0]);
+    } catch (e) {
+      if (!(e instanceof ValueTooLargeError)) throw e;
+    }
+    // Over the arena limit asked for, or a value past the device's storage-binding limit: micro-batches, with one update per step, rather than an error.
     options = { ...options, microBatch: 'auto' };
   }
   const plan = planDataParallel(model, config, batch, devices, options);

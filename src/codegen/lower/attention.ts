@@ -31,7 +31,7 @@ export function lowerAttention(node: Node, ctx: LowerContext): KernelSpec[] {
   const attrs = withDefaults(getOp('attention'), node.attrs);
   const [B, tq, heads, valueDepth] = node.outputs[0].shape as number[];
   const [tk, , depth] = (ctx.type(node.inputs[1]).shape as number[]).slice(1);
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const y = b.output(node);
   const [q, k, v] = [0, 1, 2].map((i) => b.input(ctx, node, i));
   const mask = node.inputs.length > 3 ? b.input(ctx, node, 3) : undefined;
@@ -71,7 +71,7 @@ export function lowerAttentionGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const causal = attrs.causal === true;
   const stats = ctx.scratch(4 * 3 * B * tq * heads);
   const kernel = (template: 'attention-grad-queries' | 'attention-grad-keys', rows: number, outputs: Record<string, number>, role: 'in' | 'out'): KernelSpec => {
-    const b = new Bindings();
+    const b = new Bindings(ctx);
     const outs = Object.fromEntries(Object.entries(outputs).map(([name, i]) => [name, b.output(node, i)]));
     const [q, k, v, dy] = [0, 1, 2, 3].map((i) => b.input(ctx, node, i));
     const mask = hasMask ? b.input(ctx, node, 4) : undefined;

@@ -1,4 +1,5 @@
 import type { DType, Node } from '../../ir/types.js';
+import { arenaBinding } from '../../runtime/format.js';
 import type { KernelOperand, LowerContext, Operand } from '../kernel.js';
 import { wgslType } from '../wgsl-ops.js';
 
@@ -13,9 +14,26 @@ interface Accessor {
   readonly name: string;
   readonly role: 'in' | 'out';
   readonly T: string;
-  readonly buffer: 'arena' | 'weights';
+  /** `weights`, or the arena slot's variable: `arena` for the kernel's first arena page, `arena1`… for others. */
+  readonly buffer: string;
   readonly field: string;
 }
+
+/**
+ * The arena pages a kernel binds, in the order its operands first touch them (slot 0 is `arena`):
+ * every operand but the weights lives on one page, and a kernel declares one slot per distinct page.
+ */
+export function arenaPagesOf(operands: readonly KernelOperand[], pageOf: ((operand: Operand) => number) | undefined): number[] {
+  const pages: number[] = [];
+  for (const { operand } of operands) {
+    if (operand.kind === 'weight') continue;
+    const page = pageOf?.(operand) ?? 0;
+    if (!pages.includes(page)) pages.push(page);
+  }
+  return pages;
+}
+
+const arenaVariable = (slot: number) => (slot === 0 ? 'arena' : `arena${slot}`);
 
 /**
  * A kernel's operands, in order (outputs first, then each distinct input once), and the WGSL
@@ -26,6 +44,11 @@ export class Bindings {
   readonly params: string[] = [];
   private readonly parts: Accessor[] = [];
   private readonly names = new Map<string, string>();
+  /** The arena page of each arena slot this kernel declares. */
+  private readonly pages: number[] = [];
+
+  /** `ctx` says which arena page each operand lives on (one page when it has no `arenaPage`). */
+  constructor(private readonly ctx: Pick<LowerContext, 'arenaPage'>) {}
 
   /** The accessors' WGSL for arrays of f32 (the default) or of vec4<f32>. */
   accessors(options: HeaderOptions = {}): string[] {
@@ -50,8 +73,9 @@ export class Bindings {
   }
 
   /** Template data for the header partial. */
-  header(helpers: readonly string[] = [], options: HeaderOptions = {}): { params: string[]; accessors: string[]; helpers: readonly string[]; element: string } {
-    return { params: this.params.length ? this.params : ['unused'], accessors: this.accessors(options), helpers, element: options.quads ? 'vec4<f32>' : 'f32' };
+  header(helpers: readonly string[] = [], options: HeaderOptions = {}): { params: string[]; accessors: string[]; helpers: readonly string[]; element: string; pages: { name: string; binding: number }[] } {
+    const pages = this.pages.slice(1).map((_, k) => ({ name: arenaVariable(k + 1), binding: arenaBinding(k + 1) }));
+    return { params: this.params.length ? this.params : ['unused'], accessors: this.accessors(options), helpers, element: options.quads ? 'vec4<f32>' : 'f32', pages };
   }
 
   private bind(operand: Operand, role: 'in' | 'out', dtype: DType, name: string): string {
@@ -61,9 +85,15 @@ export class Bindings {
     const field = `o${this.operands.length}`;
     this.operands.push({ operand, role });
     this.params.push(field);
-    this.parts.push({ name, role, T: wgslType(dtype), buffer: operand.kind === 'weight' ? 'weights' : 'arena', field });
+    this.parts.push({ name, role, T: wgslType(dtype), buffer: operand.kind === 'weight' ? 'weights' : arenaVariable(this.slotOf(operand)), field });
     this.names.set(`${role}:${key}`, name);
     return name;
+  }
+
+  private slotOf(operand: Operand): number {
+    const page = this.ctx.arenaPage?.(operand) ?? 0;
+    if (!this.pages.includes(page)) this.pages.push(page);
+    return this.pages.indexOf(page);
   }
 }
 
@@ -73,12 +103,12 @@ const toF32 = (T: string, v: string) => (T === 'f32' ? v : `bitcast<f32>(${v})`)
 function scalarAccessor(a: Accessor): string {
   return a.role === 'in'
     ? `fn ${a.name}(i: u32) -> ${a.T} { return ${fromF32(a.T, `${a.buffer}[p.${a.field} + i]`)}; }`
-    : `fn ${a.name}(i: u32, v: ${a.T}) { arena[p.${a.field} + i] = ${toF32(a.T, 'v')}; }`;
+    : `fn ${a.name}(i: u32, v: ${a.T}) { ${a.buffer}[p.${a.field} + i] = ${toF32(a.T, 'v')}; }`;
 }
 
 /** Accessors over vec4 arrays: element j is component j % 4 of vec4 j / 4 (operand offsets are multiples of 4). */
 function quadAccessor(a: Accessor): string[] {
-  if (a.role === 'out') return [`fn ${a.name}(i: u32, v: ${a.T}) { let j = p.${a.field} + i; arena[j >> 2u][j & 3u] = ${toF32(a.T, 'v')}; }`];
+  if (a.role === 'out') return [`fn ${a.name}(i: u32, v: ${a.T}) { let j = p.${a.field} + i; ${a.buffer}[j >> 2u][j & 3u] = ${toF32(a.T, 'v')}; }`];
   return [
     `fn ${a.name}(i: u32) -> ${a.T} { let j = p.${a.field} + i; return ${fromF32(a.T, `${a.buffer}[j >> 2u][j & 3u]`)}; }`,
     `fn ${a.name}q(i: u32) -> vec4<${a.T}> { let q = ${a.buffer}[(p.${a.field} + i) >> 2u]; return ${a.T === 'f32' ? 'q' : `bitcast<vec4<${a.T}>>(q)`}; }`,

@@ -127,7 +127,7 @@ function chunkedFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): Kern
   const [M, N, K] = [g.KH * g.KW * g.CIN, g.LAST, g.n * g.OH * g.OW];
   const { chunks, kc } = kChunks(K, FILTER_CHUNK_K);
   const partials = ctx.scratch(4 * chunks * M * N);
-  const p = new Bindings();
+  const p = new Bindings(ctx);
   p.output(node);
   const [x, dy] = [p.input(ctx, node, 0), p.input(ctx, node, 1)];
   const sw = p.scratch(partials, 'out');
@@ -140,7 +140,7 @@ function chunkedFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): Kern
   );
   const kernel = splitGemm(M, N, kc, chunks, loaders, ctx.profile.minWorkgroups);
   const first = { name: `${node.name} (partial)`, wgsl: render('split-gemm', { ...p.header(), ...kernel.data }), entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: p.operands };
-  return [first, sumChunksKernel(node, 0, partials, chunks, M * N, `${node.name} (sum)`)];
+  return [first, sumChunksKernel(ctx, node, 0, partials, chunks, M * N, `${node.name} (sum)`)];
 }
 
 /**
@@ -157,7 +157,7 @@ function haloInputGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSp
   };
   const tile = haloTile(fg, convKernelFromEnv() === 'halo' ? 1 : ctx.profile.minWorkgroups);
   if (!tile) return undefined;
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const out = b.output(node);
   const [dy, w] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];
   // Forward tap t's mirror is TAPS − 1 − t; the forward kernel is [tap][ci][co], here c is co and co is ci.
@@ -174,7 +174,7 @@ export function lowerConvGrad(node: Node, ctx: LowerContext): KernelSpec[] {
     if (halo) return halo;
   }
   if (node.op === 'conv2dBackpropFilter' && kChunks(g.n * g.OH * g.OW).chunks > 2) return chunkedFilterGrad(node, ctx, g);
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const out = b.output(node);
   const [a0, a1] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];
   const taps = g.KH * g.KW;

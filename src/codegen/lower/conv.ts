@@ -157,7 +157,7 @@ export function lowerConv(node: Node, ctx: LowerContext): KernelSpec[] {
   const [xi, wi] = [producerParam(body, 0), producerParam(body, 1)];
   const g = convGeometry(conv, inputTypes[xi].shape as number[], inputTypes[wi].shape as number[]);
   const outShape = node.outputs[0].shape as number[];
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const outs = node.outputs.map((_, k) => b.output(node, k));
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   if (numel(outShape) !== g.batch * g.OH * g.OW * g.cout) throw new Error(`conv '${node.name}': output [${outShape}] does not match its geometry`);

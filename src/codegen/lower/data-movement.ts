@@ -20,7 +20,7 @@ const shapeOf = (ctx: LowerContext, node: Node, i: number) => ctx.type(node.inpu
 /** A lowering from an index-map builder: binds the output first, then lets the builder bind inputs. */
 function indexMapLowering(build: MapBuilder): Lowering {
   return (node: Node, ctx: LowerContext): KernelSpec[] => {
-    const b = new Bindings();
+    const b = new Bindings(ctx);
     const out = b.output(node);
     return [indexMapKernel(node, b, out, build(node, ctx, b, node.outputs[0].shape as number[]))];
   };

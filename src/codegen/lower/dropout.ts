@@ -13,7 +13,7 @@ const WORKGROUP = 64;
  * rate, exactly as the interpreter draws it; the training flag is read at run time unless folded.
  */
 export function lowerDropout(node: Node, ctx: LowerContext): KernelSpec[] {
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const y = b.output(node);
   const x = b.input(ctx, node, 0);
   const training = b.input(ctx, node, 1);

@@ -18,7 +18,7 @@ export function lowerElementwise(node: Node, ctx: LowerContext): KernelSpec[] {
   const inputTypes = node.inputs.map((r) => ctx.type(r));
   const outShape = node.outputs[0].shape as number[];
   const body = bodyOf(node, inputTypes);
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const outs = node.outputs.map((_, k) => b.output(node, k));
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   const consts: string[] = [];

@@ -54,7 +54,7 @@ function groupsOf(groups: number): { dispatch: [number, number, number]; groupIn
 export function lowerLayerNorm(node: Node, ctx: LowerContext): KernelSpec[] {
   const layout = layoutOf(node, node.outputs[0].shape as number[]);
   const wg = workgroupFor(layout.N);
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const y = b.output(node);
   const [x, gamma, beta] = [0, 1, 2].map((i) => b.input(ctx, node, i));
   const { dispatch, groupIndex } = groupsOf(layout.rows);
@@ -70,7 +70,7 @@ export function lowerLayerNormGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const layout = layoutOf(node, node.outputs[0].shape as number[]);
   const stats = ctx.scratch(4 * 2 * layout.rows);
 
-  const r = new Bindings();
+  const r = new Bindings(ctx);
   const dx = r.output(node, 0);
   const [x, gamma, dy] = [0, 1, 2].map((i) => r.input(ctx, node, i));
   const statsOut = r.scratch(stats, 'out');
@@ -78,7 +78,7 @@ export function lowerLayerNormGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const rowGroups = groupsOf(layout.rows);
   const rowsWgsl = render('layer-norm-grad-rows', { ...r.header(), ...layout, wg: rowWg, x, gamma, dy, dx, stats: statsOut, groupIndex: rowGroups.groupIndex });
 
-  const p = new Bindings();
+  const p = new Bindings(ctx);
   const [dGamma, dBeta] = [p.output(node, 1), p.output(node, 2)];
   const [px, pdy] = [p.input(ctx, node, 0), p.input(ctx, node, 2)];
   const statsIn = p.scratch(stats, 'in');

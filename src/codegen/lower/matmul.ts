@@ -48,7 +48,7 @@ function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
   const [M, N] = [outShape.at(-2)!, outShape.at(-1)!];
   const K = tA ? aShape.at(-2)! : aShape.at(-1)!;
   const outBatch = outShape.slice(0, -2);
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const outs = node.outputs.map((_, k) => b.output(node, k));
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   const consts: string[] = prologue ? [poolReadWgsl('pooledA', prologue, ins[ai])] : [];

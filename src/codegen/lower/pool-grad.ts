@@ -23,7 +23,7 @@ export function lowerPoolGrad(node: Node, ctx: LowerContext): KernelSpec[] {
   const padding = (node.attrs.padding as Padding | undefined) ?? 'valid';
   const { oh, ow, top, left } = concreteWindow(dxShape, { kernel: [KH, KW], strides, dilations: [1, 1], padding });
   if (oh !== dyShape[1] || ow !== dyShape[2]) throw new Error(`'${node.name}': dy [${dyShape}] is not the pool output for input [${dxShape}]`);
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const dx = b.output(node);
   const x = max ? b.input(ctx, node, 0) : '';
   const dy = b.input(ctx, node, max ? 1 : 0);

@@ -18,7 +18,7 @@ export function lowerPool(node: Node, ctx: LowerContext): KernelSpec[] {
   const strides = node.attrs.strides as [number, number];
   const padding = (node.attrs.padding as Padding | undefined) ?? 'valid';
   const { top, left } = concreteWindow(x, { kernel: [KH, KW], strides, dilations: [1, 1], padding });
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const y = b.output(node);
   const xin = b.input(ctx, node, 0);
   const count = numel(outShape);

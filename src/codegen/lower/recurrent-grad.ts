@@ -69,7 +69,7 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
 
   // 2. The walk back through time.
   const outIndex = new Map(differentiableInputs(L).map((input, i) => [input, i]));
-  const bw = new Bindings();
+  const bw = new Bindings(ctx);
   const dh0 = L.h0 >= 0 ? bw.output(node, outIndex.get(L.h0)!) : '';
   const dc0 = L.c0 >= 0 ? bw.output(node, outIndex.get(L.c0)!) : '';
   const [dziW, dziR] = [bw.scratch(dz.i, 'out'), bw.scratch(dz.i, 'in')];
@@ -95,7 +95,7 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   // dx[b, tt, f] = mask · Σ_j dzi[r, j] · W[f, j], r = t·B + b the step that read input step tt: a GEMM
   // over the recorded rows (W read k-contiguous, as its transpose), stored back in [B, T, F] order.
   {
-    const b = new Bindings();
+    const b = new Bindings(ctx);
     const out = b.output(node, outIndex.get(0)!);
     const dzi = b.scratch(dz.i, 'in');
     const W = b.input(ctx, node, 1);
@@ -116,7 +116,7 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   // dW = xmᵀ·dzi, dR = hmᵀ·dzr, db = 1ᵀ·[dzi | dzr]: K runs over r = t·B + b, the rows of the recorded gates.
   const sums = (mode: 'dw' | 'dr' | 'db', input: number, M: number, N: number) => {
     const { chunks, kc } = kChunks(T * B);
-    const b = new Bindings();
+    const b = new Bindings(ctx);
     const out = chunks === 1 ? b.output(node, outIndex.get(input)!) : '';
     const partials = chunks === 1 ? undefined : ctx.scratch(4 * chunks * M * N);
     const sw = partials ? b.scratch(partials, 'out') : '';
@@ -149,12 +149,12 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
     const kernel = splitGemm(M, N, kc, chunks, loaders, ctx.profile.minWorkgroups);
     const wgsl = renderWithHelpers('split-gemm', b, kernel.data);
     kernels.push({ name: `${node.name}/${mode}${partials ? ' (partial)' : ''}`, wgsl, entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: b.operands });
-    if (partials) kernels.push(sumChunksKernel(node, outIndex.get(input)!, partials, chunks, M * N, `${node.name}/${mode} (sum)`));
+    if (partials) kernels.push(sumChunksKernel(ctx, node, outIndex.get(input)!, partials, chunks, M * N, `${node.name}/${mode} (sum)`));
   };
   sums('dw', 1, F, G);
   // A GRU resetting before the product multiplies by r inside dR's sum: not a plain product, so it keeps a lane per output.
   if (gruBefore) {
-    const b = new Bindings();
+    const b = new Bindings(ctx);
     const out = b.output(node, outIndex.get(2)!);
     const [dzi, dzr, hmIn, zIn] = [b.scratch(dz.i, 'in'), b.scratch(dz.r, 'in'), b.scratch(rec.hm, 'in'), b.scratch(rec.z, 'in')];
     const { dispatch, flatIndex } = dispatch1d(U * G, 64);

@@ -114,7 +114,7 @@ function forwardKernels(node: Node, ctx: LowerContext, L: RnnLayout, geo: RnnGeo
   let xpScratch: ReturnType<LowerContext['scratch']> | undefined;
   if (projected) {
     xpScratch = ctx.scratch(4 * B * T * G);
-    const p = new Bindings();
+    const p = new Bindings(ctx);
     const xp = p.scratch(xpScratch, 'out');
     const x = p.input(ctx, node, 0);
     const W = p.input(ctx, node, 1);
@@ -124,7 +124,7 @@ function forwardKernels(node: Node, ctx: LowerContext, L: RnnLayout, geo: RnnGeo
     const wgsl = renderWithHelpers('rnn-projection', p, { ...common, rows: B * T, x, W, xp, bias, training, seedX: seedWgsl(L.seed, step) });
     kernels.push({ name: `${node.name}/projection`, wgsl, entryPoint: 'main', workgroupSize: [16, 16, 1], dispatch: [Math.ceil(G / 16), Math.ceil((B * T) / 16), 1], operands: p.operands });
   }
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const outs = record
     ? { y: '', hT: '', cT: '', ...record(b) }
     : { y: b.output(node, 0), hT: b.output(node, 1), cT: L.states === 2 ? b.output(node, 2) : '', record: false, hmRec: '', zRec: '', cRec: '', auxRec: '' };

@@ -97,7 +97,7 @@ export function lowerReduce(node: Node, ctx: LowerContext): KernelSpec[] {
   const columns = cooperative ? columnView(spans) : undefined;
   const split = !argMax && row && xt.dtype === 'float32' && worthSplitting(RN, outN, columns) ? splitView(spans) : undefined;
   if (split) return lowerSplit(node, ctx, split, row!, RN);
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const y = b.output(node);
   const x = b.input(ctx, node, 0);
   const fill = (a: string, c: string) => (row ? row.step.replace('{a}', a).replace('{b}', c) : '');
@@ -196,7 +196,7 @@ function lowerSplit(node: Node, ctx: LowerContext, { leading, R, C }: SplitView,
   const G = Math.ceil(R / chunk);
   const partials = ctx.scratch(4 * G * C);
 
-  const p = new Bindings();
+  const p = new Bindings(ctx);
   const s = p.scratch(partials, 'out');
   const x = p.input(ctx, node, 0);
   const first = render('reduce-partial', {
@@ -206,7 +206,7 @@ function lowerSplit(node: Node, ctx: LowerContext, { leading, R, C }: SplitView,
     combine: fill('part[lid.x]', 'part[lid.x + s]'),
   });
 
-  const f = new Bindings();
+  const f = new Bindings(ctx);
   const y = f.output(node);
   const sr = f.scratch(partials, 'in');
   // Many partials per output: a workgroup of lanes per output, each lane every `lanes`-th partial.

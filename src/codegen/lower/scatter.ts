@@ -19,7 +19,7 @@ export function lowerScatterAdd(node: Node, ctx: LowerContext): KernelSpec[] {
   const size = node.attrs.size as number;
   const n = numel(indices);
   const inner = numel(updates.slice(axis + indices.length));
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const out = b.output(node);
   const [u, ix] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];
   const map = {

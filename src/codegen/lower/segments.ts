@@ -19,7 +19,7 @@ export function lowerSegments(node: Node, ctx: LowerContext): KernelSpec[] {
   const arity = node.attrs.arity as number;
   const outsPer = node.outputs.length / segments;
   const body = fusedBody(node.attrs);
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const outs = node.outputs.map((_, k) => b.output(node, k));
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   const sizes = Array.from({ length: segments }, (_, k) => numel(node.outputs[k * outsPer].shape as number[]));

@@ -14,7 +14,7 @@ export function lowerSoftmax(node: Node, ctx: LowerContext): KernelSpec[] {
   const L = shape[axis];
   const inner = numel(shape.slice(axis + 1));
   const lines = numel(shape) / L;
-  const b = new Bindings();
+  const b = new Bindings(ctx);
   const y = b.output(node);
   const x = b.input(ctx, node, 0);
   const { dispatch, flatIndex } = dispatch1d(lines, WORKGROUP);

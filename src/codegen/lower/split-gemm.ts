@@ -4,7 +4,7 @@
  * tiling can split K across the slices of a workgroup instead of leaving most of the GPU idle.
  */
 import type { Node } from '../../ir/types.js';
-import type { KernelSpec, Operand } from '../kernel.js';
+import type { KernelSpec, LowerContext, Operand } from '../kernel.js';
 import { dispatch1d, MAX_GROUPS } from '../indexing.js';
 import { PROFILES } from '../profile.js';
 import { render } from '../templates.js';
@@ -116,8 +116,8 @@ export function kChunks(K: number, chunkK = CHUNK_K): { chunks: number; kc: numb
 }
 
 /** The kernel that sums `chunks` partial results of `count` values (scratch `partials`, chunk-major) in chunk order (deterministic) into output `output` of `node`. */
-export function sumChunksKernel(node: Node, output: number, partials: Operand, chunks: number, count: number, name: string): KernelSpec {
-  const f = new Bindings();
+export function sumChunksKernel(ctx: LowerContext, node: Node, output: number, partials: Operand, chunks: number, count: number, name: string): KernelSpec {
+  const f = new Bindings(ctx);
   const out = f.output(node, output);
   const sr = f.scratch(partials, 'in');
   const { dispatch, flatIndex } = dispatch1d(count, 64);

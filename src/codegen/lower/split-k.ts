@@ -59,7 +59,7 @@ export function lowerSplitK(node: Node, ctx: LowerContext, p: SplitKProblem, chu
   const KC = Math.ceil(K / chunks);
   const partials = ctx.scratch(4 * chunks * M * N);
 
-  const g = new Bindings();
+  const g = new Bindings(ctx);
   const part = g.scratch(partials, 'out');
   const [a, b] = [g.input(ctx, node, p.ai), g.input(ctx, node, p.bi)];
   const loaders = [
@@ -78,7 +78,7 @@ export function lowerSplitK(node: Node, ctx: LowerContext, p: SplitKProblem, chu
     operands: g.operands,
   };
 
-  const f = new Bindings();
+  const f = new Bindings(ctx);
   const outs = node.outputs.map((_, k) => f.output(node, k));
   const sum = f.scratch(partials, 'in');
   const ins = node.inputs.map((_, k) => f.input(ctx, node, k));
