@@ -1,3 +1,4 @@
+import { experimentEnv } from './experiment-env.js';
 /**
  * What codegen tunes for, since a bundle is compiled ahead of the device it runs on. A GPU wants many
  * workgroups to fill its units; a CPU adapter (lavapipe, SwiftShader) runs a few threads, each best
@@ -20,9 +21,10 @@ export interface TargetProfile {
 /** WebGPU's default maxStorageBufferBindingSize, which every device offers: the page size of a bundle compiled for no device in particular. */
 export const DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
 
-/** Bytes of one arena page for a profile: its binding limit, rounded down to whole 256-byte slots. */
+/** Bytes of one arena page for a profile: its binding limit (or the KILN_ARENA_PAGE_BYTES experiment knob, if smaller), rounded down to whole 256-byte slots. */
 export function arenaPageBytes(profile: TargetProfile): number {
-  return Math.floor((profile.maxBindingBytes ?? DEFAULT_BINDING_BYTES) / 256) * 256;
+  const forced = Number(experimentEnv('KILN_ARENA_PAGE_BYTES') ?? Infinity);
+  return Math.floor(Math.min(forced, profile.maxBindingBytes ?? DEFAULT_BINDING_BYTES) / 256) * 256;
 }
 
 /** Arithmetic of GEMMs: 'float32' (default, the reference) or 'mixed' (f16 operands, f32 accumulation). */
