@@ -59,7 +59,10 @@ describe('bundles on disk', () => {
     const manifestPath = join(dir, 'manifest.json');
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
     await writeFile(manifestPath, JSON.stringify({ ...manifest, version: 99, kiln: '9.0.0' }));
-    await expect(readBundle(dir)).rejects.toThrow(/format version 99 \(written by kiln 9\.0\.0\); this kiln reads version 1: compile the model again/);
+    await expect(readBundle(dir)).rejects.toThrow(/format version 99 \(written by kiln 9\.0\.0\); this kiln reads versions 1 and 2: compile the model again/);
+    // Version 1 is version 2 without arena pages: an unpaged bundle reads the same either way.
+    await writeFile(manifestPath, JSON.stringify({ ...manifest, version: 1 }));
+    expect((await readBundle(dir)).manifest.version).toBe(1);
     await writeFile(manifestPath, JSON.stringify(manifest));
     const weights = await readFile(join(dir, 'weights.bin'));
     weights[5] ^= 0xff;
