@@ -3,6 +3,9 @@ import { KilnError } from '../ir/errors.js';
 /** A bundle that cannot be read: wrong format or version, missing or corrupted file. */
 export class BundleError extends KilnError {}
 
+/** A bundle whose buffers the device could not allocate: more GPU memory than it has free. */
+export class OutOfMemoryError extends BundleError {}
+
 /** No usable WebGPU adapter or device. */
 export class AdapterError extends KilnError {}
 

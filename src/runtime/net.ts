@@ -1,5 +1,5 @@
 import { BINDING_ALIGNMENT, BINDINGS, type Bundle, type Manifest, type StateEntry, type TensorSignature } from './format.js';
-import { BundleError, PredictInputError } from './errors.js';
+import { BundleError, OutOfMemoryError, PredictInputError } from './errors.js';
 import { openDevice, type AdapterDescription, type GpuContext } from './gpu.js';
 import { Arena, kernelLayouts } from './arena.js';
 
@@ -75,16 +75,27 @@ export class Net {
       throw new BundleError(`bundle '${m.model.name}' needs WebGPU features this device lacks: ${missing.join(', ')} (compiled with precision 'mixed' for another adapter; recompile for this one, or without mixed precision)`, { missing });
     }
     device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
     let arena: Arena;
     try {
       arena = new Arena(device, m, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC);
     } catch (e) {
+      await device.popErrorScope();
       await device.popErrorScope();
       if (!gpu) device.destroy();
       throw e;
     }
     // Sizes in whole vec4s: kernels may declare the buffers as arrays of vec4<f32>.
     const weights = device.createBuffer({ size: Math.max(16, align16(m.weights.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'kiln weights' });
+    const outOfMemory = await device.popErrorScope();
+    if (outOfMemory) {
+      arena.destroy();
+      weights.destroy();
+      await device.popErrorScope();
+      if (!gpu) device.destroy();
+      const bytes = m.arena.size + m.weights.size;
+      throw new OutOfMemoryError(`bundle '${m.model.name}' needs ${(bytes / 2 ** 30).toFixed(2)} GiB of GPU memory (arena ${m.arena.size} bytes, weights ${m.weights.size}), more than the device could allocate: ${outOfMemory.message}`, { bytes });
+    }
     const weightBytes = bundle.files.get(m.weights.file);
     if (weightBytes && weightBytes.byteLength) device.queue.writeBuffer(weights, 0, padded(weightBytes) as Uint8Array<ArrayBuffer>);
     // A training bundle's state starts from its initial values in weights.bin.

@@ -22,7 +22,8 @@ import { NAN_STEP, STEPS, sumOf } from './accumulate.js';
 import { REDUCED, dataParallelProgram, type DataParallelStep, type Exchange } from './data-parallel.js';
 import { chooseMicroBatch, type MicroBatch } from './micro-batch.js';
 import { ValueTooLargeError } from '../codegen/plan.js';
-import { TrainingSession } from './session.js';
+import { TrainingSession, type CompiledStep } from './session.js';
+import { OutOfMemoryError } from '../runtime/errors.js';
 import type { CompiledConfig } from './config.js';
 
 /** Options of DataParallelSession.create. */
@@ -69,18 +70,34 @@ export function planDataParallel(model: Model, config: CompiledConfig, batch: nu
  */
 export async function trainingSessionFor(model: Model, config: CompiledConfig, batch: number, devices: readonly GpuContext[], options: DataParallelOptions = {}): Promise<TrainingSession | DataParallelSession> {
   if (devices.length === 1 && options.microBatch === undefined) {
+    let step: CompiledStep | undefined;
     try {
-      const step = TrainingSession.compile(model, config, batch, devices[0], { readLoss: options.readLoss });
-      if (step.bundle.manifest.arena.size <= (options.arenaLimit ?? Infinity)) return TrainingSession.load(model, step, devices[0]);
+      step = TrainingSession.compile(model, config, batch, devices[0], { readLoss: options.readLoss });
     } catch (e) {
       if (!(e instanceof ValueTooLargeError)) throw e;
     }
-    // Over the arena limit asked for, or a value past the device's storage-binding limit: micro-batches, with one update per step, rather than an error.
+    if (step && step.bundle.manifest.arena.size <= (options.arenaLimit ?? Infinity)) {
+      try {
+        return await TrainingSession.load(model, step, devices[0]);
+      } catch (e) {
+        if (!(e instanceof OutOfMemoryError)) throw e;
+        options = { ...options, arenaLimit: step.bundle.manifest.arena.size - 1 };
+      }
+    }
+    // Over the arena limit, past the device's memory, or a value past its storage-binding limit: micro-batches, with one update per step, rather than an error.
     options = { ...options, microBatch: 'auto' };
   }
-  const plan = planDataParallel(model, config, batch, devices, options);
-  if (devices.length === 1 && plan.microBatch === batch) return TrainingSession.create(model, config, batch, devices[0], { readLoss: options.readLoss });
-  return DataParallelSession.load(model, batch, devices, plan, options);
+  for (;;) {
+    const plan = planDataParallel(model, config, batch, devices, options);
+    try {
+      if (devices.length === 1 && plan.microBatch === batch) return await TrainingSession.create(model, config, batch, devices[0], { readLoss: options.readLoss });
+      return await DataParallelSession.load(model, batch, devices, plan, options);
+    } catch (e) {
+      // An automatic micro-batch the devices cannot allocate tries the next smaller one that gives a smaller arena.
+      if (!(e instanceof OutOfMemoryError) || (options.microBatch ?? 'auto') !== 'auto' || plan.microBatch === 1) throw e;
+      options = { ...options, arenaLimit: plan.bundle.manifest.arena.size - 1 };
+    }
+  }
 }
 
 /** Training replicas of one model, one per device, kept identical step after step. */
@@ -116,7 +133,14 @@ export class DataParallelSession {
 
   /** Loads a compiled plan on every device. */
   static async load(model: Model, batch: number, devices: readonly GpuContext[], plan: DataParallelPlan, options: DataParallelOptions = {}): Promise<DataParallelSession> {
-    const replicas = await Promise.all(devices.map((d) => Net.create(plan.bundle, d)));
+    const loaded = await Promise.allSettled(devices.map((d) => Net.create(plan.bundle, d)));
+    const failed = loaded.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // One device's failure (out of memory) frees what the others allocated.
+      for (const r of loaded) if (r.status === 'fulfilled') r.value.destroy();
+      throw failed.reason;
+    }
+    const replicas = loaded.map((r) => (r as PromiseFulfilledResult<Net>).value);
     const { step, bundle, splitStep, microBatch } = plan;
     return new DataParallelSession(model, replicas, bundle, step.metrics, batch, microBatch, splitStep, step.exchange, options.readLoss ?? false, options.ownDevices ? devices.map((d) => d.device) : []);
   }

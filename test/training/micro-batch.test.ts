@@ -6,7 +6,7 @@
  * fits: its arena within the limit asked for, and each value within an arena page the device can bind.
  * A model that fits at no micro-batch is a named error.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Sequential, layers, optimizers, clearSession, type Model } from '../../src/index.js';
 import { ModelError } from '../../src/ir/errors.js';
 import { resolveCompileArgs } from '../../src/training/config.js';
@@ -14,6 +14,7 @@ import { TrainingSession } from '../../src/training/session.js';
 import { DataParallelSession, planDataParallel, trainingSessionFor } from '../../src/training/replicas.js';
 import { ArenaTooLargeError, chooseMicroBatch, largestDivisorAtMost } from '../../src/training/micro-batch.js';
 import { ValueTooLargeError } from '../../src/codegen/plan.js';
+import { Net, OutOfMemoryError } from '../../src/runtime/index.js';
 import { batchNormStep, expectFitLikeOneDevice, labelled, twoDevices, twoLayer } from '../support/training.js';
 import { expectClose } from '../support/close.js';
 
@@ -192,6 +193,38 @@ describe('the automatic micro-batch', () => {
     await session.step({ [session.inputNames[0]]: b.x, [session.inputNames[1]]: b.y });
     expect((await session.readLogs()).steps).toBe(1);
     session.destroy();
+  }, 180_000);
+
+  it('on one device, a step the device cannot allocate is micro-batched into a smaller arena, not an error', async () => {
+    clearSession();
+    const model = small('mb_oom');
+    const [device] = await twoDevices();
+    const config = resolveCompileArgs(model, sgd());
+    const whole = TrainingSession.compile(model, config, 8, device).bundle.manifest.arena.size;
+    // A device with memory for less than the whole batch's arena: Net.create fails as Dawn's out-of-memory scope makes it.
+    const create = Net.create.bind(Net);
+    const tried: number[] = [];
+    const spy = vi.spyOn(Net, 'create').mockImplementation(async (bundle, gpu) => {
+      tried.push(bundle.manifest.arena.size);
+      if (bundle.manifest.arena.size >= whole) throw new OutOfMemoryError(`bundle needs ${bundle.manifest.arena.size} bytes`);
+      return create(bundle, gpu);
+    });
+    try {
+      const session = await trainingSessionFor(model, config, 8, [device]);
+      expect(session).toBeInstanceOf(DataParallelSession);
+      expect((session as DataParallelSession).microBatches).toBeGreaterThan(1);
+      expect(tried[0]).toBe(whole);
+      expect(tried.at(-1)).toBeLessThan(whole);
+      const [b] = images(1, 8);
+      session.resetLogs();
+      await session.step({ [session.inputNames[0]]: b.x, [session.inputNames[1]]: b.y });
+      expect((await session.readLogs()).steps).toBe(1);
+      session.destroy();
+      // A micro-batch given by the caller is kept, and the error says what failed.
+      await expect(trainingSessionFor(model, config, 8, [device], { microBatch: 8 })).rejects.toThrow(OutOfMemoryError);
+    } finally {
+      spy.mockRestore();
+    }
   }, 180_000);
 
   it('on one device: the single-submit session when the batch fits, a micro-batched one (same weights) when it does not', async () => {
