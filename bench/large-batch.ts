@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { optimizers } from '../src/index.js';
 import { resolveCompileArgs } from '../src/training/config.js';
 import { DataParallelSession, trainingSessionFor } from '../src/training/replicas.js';
+import { Net } from '../src/runtime/index.js';
 import { benchDevice, benchModel, randomInputs } from './common.js';
 
 const { values: opt } = parseArgs({ options: { model: { type: 'string', default: 'resnet' }, batches: { type: 'string', default: '4096,16384' }, steps: { type: 'string', default: '3' } } });
@@ -13,6 +14,19 @@ const gpu = await benchDevice();
 const got = await benchModel(opt.model);
 if ('missing' in got) throw new Error(got.missing);
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+// Every load the session tries, and how it ended, to see the fallbacks.
+const create = Net.create.bind(Net);
+Net.create = async (bundle, ctx) => {
+  const m = bundle.manifest;
+  try {
+    const net = await create(bundle, ctx);
+    console.log(`  loaded batch ${m.model.batch}: arena ${gib(m.arena.size)}`);
+    return net;
+  } catch (e) {
+    console.log(`  batch ${m.model.batch}, arena ${gib(m.arena.size)}: ${(e as Error).name}: ${(e as Error).message.slice(0, 160)}`);
+    throw e;
+  }
+};
 for (const batch of opt.batches.split(',').map(Number)) {
   const config = resolveCompileArgs(got.model, { optimizer: optimizers.SGD({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' });
   const t0 = performance.now();

@@ -92,6 +92,8 @@ export class Net {
       arena.destroy();
       weights.destroy();
       await device.popErrorScope();
+      // Lets Dawn release what was allocated before a caller tries something smaller.
+      await device.queue.onSubmittedWorkDone();
       if (!gpu) device.destroy();
       const bytes = m.arena.size + m.weights.size;
       throw new OutOfMemoryError(`bundle '${m.model.name}' needs ${(bytes / 2 ** 30).toFixed(2)} GiB of GPU memory (arena ${m.arena.size} bytes, weights ${m.weights.size}), more than the device could allocate: ${outOfMemory.message}`, { bytes });
