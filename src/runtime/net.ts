@@ -74,30 +74,15 @@ export class Net {
       if (!gpu) device.destroy();
       throw new BundleError(`bundle '${m.model.name}' needs WebGPU features this device lacks: ${missing.join(', ')} (compiled with precision 'mixed' for another adapter; recompile for this one, or without mixed precision)`, { missing });
     }
-    device.pushErrorScope('validation');
-    device.pushErrorScope('out-of-memory');
-    let arena: Arena;
+    let buffers: { arena: Arena; weights: GPUBuffer };
     try {
-      arena = new Arena(device, m, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC);
+      buffers = await allocate(device, m);
     } catch (e) {
-      await device.popErrorScope();
-      await device.popErrorScope();
       if (!gpu) device.destroy();
       throw e;
     }
-    // Sizes in whole vec4s: kernels may declare the buffers as arrays of vec4<f32>.
-    const weights = device.createBuffer({ size: Math.max(16, align16(m.weights.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'kiln weights' });
-    const outOfMemory = await device.popErrorScope();
-    if (outOfMemory) {
-      arena.destroy();
-      weights.destroy();
-      await device.popErrorScope();
-      // Lets Dawn release what was allocated before a caller tries something smaller.
-      await device.queue.onSubmittedWorkDone();
-      if (!gpu) device.destroy();
-      const bytes = m.arena.size + m.weights.size;
-      throw new OutOfMemoryError(`bundle '${m.model.name}' needs ${(bytes / 2 ** 30).toFixed(2)} GiB of GPU memory (arena ${m.arena.size} bytes, weights ${m.weights.size}), more than the device could allocate: ${outOfMemory.message}`, { bytes });
-    }
+    const { arena, weights } = buffers;
+    device.pushErrorScope('validation');
     const weightBytes = bundle.files.get(m.weights.file);
     if (weightBytes && weightBytes.byteLength) device.queue.writeBuffer(weights, 0, padded(weightBytes) as Uint8Array<ArrayBuffer>);
     // A training bundle's state starts from its initial values in weights.bin.
@@ -464,3 +449,41 @@ function padded(bytes: Uint8Array): Uint8Array {
 }
 
 export { BundleError };
+
+/**
+ * Waits until Dawn has released the memory of buffers destroyed so far: it frees them once a submit
+ * after their destruction completes, so one empty submit is made and waited for. Without it, a load
+ * that follows a destroyed session, or a failed larger load, can run out of memory that is already free.
+ */
+export async function releaseDestroyed(device: GPUDevice): Promise<void> {
+  device.queue.submit([device.createCommandEncoder({ label: 'kiln release' }).finish()]);
+  await device.queue.onSubmittedWorkDone();
+}
+
+/**
+ * The arena's pages and the weights buffer. An allocation that runs out of memory is tried once more
+ * after Dawn releases what was destroyed (see releaseDestroyed), then fails with an OutOfMemoryError.
+ */
+async function allocate(device: GPUDevice, m: Manifest): Promise<{ arena: Arena; weights: GPUBuffer }> {
+  for (let attempt = 0; ; attempt++) {
+    device.pushErrorScope('out-of-memory');
+    let arena: Arena;
+    try {
+      arena = new Arena(device, m, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC);
+    } catch (e) {
+      await device.popErrorScope();
+      throw e;
+    }
+    // Sizes in whole vec4s: kernels may declare the buffers as arrays of vec4<f32>.
+    const weights = device.createBuffer({ size: Math.max(16, align16(m.weights.size)), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'kiln weights' });
+    const outOfMemory = await device.popErrorScope();
+    if (!outOfMemory) return { arena, weights };
+    arena.destroy();
+    weights.destroy();
+    await releaseDestroyed(device);
+    if (attempt === 1) {
+      const bytes = m.arena.size + m.weights.size;
+      throw new OutOfMemoryError(`bundle '${m.model.name}' needs ${(bytes / 2 ** 30).toFixed(2)} GiB of GPU memory (arena ${m.arena.size} bytes, weights ${m.weights.size}), more than the device could allocate: ${outOfMemory.message}`, { bytes });
+    }
+  }
+}
