@@ -37,6 +37,7 @@ export async function openTuningDevice(options: { wallOnly?: boolean } = {}): Pr
       isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
       workgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
       maxBindingBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
+      maxBufferBytes: device.limits.maxBufferSize,
     },
   };
 }

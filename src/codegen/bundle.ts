@@ -6,11 +6,11 @@ import { BINDING_ALIGNMENT, BUNDLE_FORMAT, BUNDLE_VERSION, type Bundle, type Bun
 import type { KernelSpec, LowerContext, Operand } from './kernel.js';
 import { ALIASING_OPS, SOURCE_OPS, lowerNode } from './lower/index.js';
 import { planMemory, ValueTooLargeError } from './plan.js';
-import { arenaPagesOf } from './lower/bindings.js';
+import { arenaSlots, type ArenaLayout, type ArenaPlace, type ArenaSlot } from './arena-slots.js';
 import { numel } from './indexing.js';
 import { KILN_VERSION } from './version.js';
 import { typedLoader } from './loader.js';
-import { arenaPageBytes, PROFILES, type TargetProfile } from './profile.js';
+import { arenaLayoutBytes, PROFILES, type TargetProfile } from './profile.js';
 import { graphToJSON } from '../ir/json.js';
 import { CodegenError } from './errors.js';
 
@@ -88,38 +88,50 @@ export function buildBundle(
   const profile = options.profile ?? PROFILES.gpu;
   const isState = (n: Node) => n.op === 'weight' && (training || carried.has(n.attrs.name as string));
   const stateNodes = graph.nodes.filter(isState);
-  const pageBytes = arenaPageBytes(profile);
+  const { windowBytes, pageBytes } = arenaLayoutBytes(profile);
   const plan = planMemory(graph, {
     isAlias: (n) => ALIASING_OPS.has(n.op),
     inArena: (n) => !SOURCE_OPS.has(n.op) || n.op === 'input' || isState(n),
     pinned: isState,
     keepAlive: graph.updates.map((u) => u.value),
     pageBytes,
+    windowBytes,
   });
   const slotOf = (ref: ValueRef, what: string) => {
     const s = plan.slots.get(`${ref.node}:${ref.output}`);
     if (!s) throw new CodegenError(`${what} has no place in the arena`, { what });
     return s;
   };
-  // A paged arena keeps the scratch region on a page of its own, after the values' pages.
-  const scratchPage = Math.ceil(plan.arenaSize / pageBytes);
-  const pageOf = (o: Operand): number => (o.kind === 'scratch' ? scratchPage : o.kind === 'value' ? Math.floor(slotOf(o.ref, 'a kernel operand').offset / pageBytes) : 0);
+  // The scratch region follows the values, on the next page if it would cross into one.
+  let scratchBase = align(plan.arenaSize);
+  const place = (o: Operand): ArenaPlace => {
+    if (o.kind === 'scratch') return { page: Math.floor(scratchBase / pageBytes), offset: (scratchBase % pageBytes) + o.offset, size: o.size };
+    if (o.kind === 'weight') throw new CodegenError(`weight '${o.name}' has no place in the arena`, { weight: o.name });
+    const s = slotOf(o.ref, 'a kernel operand');
+    const page = Math.floor(s.offset / pageBytes);
+    return { page, offset: s.offset - page * pageBytes, size: s.size };
+  };
+  const layout: ArenaLayout = { place, windowBytes };
   const lowerAll = (paged: boolean) => {
     scratchSize = 0;
-    const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData, profile, scratch, ...(paged ? { arenaPage: pageOf } : {}) };
+    const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData, profile, scratch, ...(paged ? { arena: layout } : {}) };
     return graph.nodes.map((n) => {
       scratchUsed = 0;
       return lowerNode(n, ctx);
     });
   };
-  // One page unless the values or the scratch region need more: then each kernel binds the pages it touches.
-  let paged = plan.arenaSize > pageBytes;
+  // One buffer, bound whole, unless the values or the scratch region pass one binding: then pages, and each kernel binds windows of them.
+  let paged = plan.arenaSize > windowBytes;
   let perNode = lowerAll(paged);
-  if (!paged && align(plan.arenaSize) + scratchSize > pageBytes) {
+  if (!paged && scratchBase + scratchSize > windowBytes) {
     paged = true;
     perNode = lowerAll(paged);
   }
-  if (scratchSize > pageBytes) throw new ValueTooLargeError(`the scratch region of ${scratchSize} bytes is more than one arena page of ${pageBytes} (the device's largest storage binding); use a smaller batch`, scratchSize, pageBytes);
+  if (paged && scratchSize > pageBytes) throw new ValueTooLargeError(`the scratch region of ${scratchSize} bytes is more than one arena page of ${pageBytes}; use a smaller batch`, scratchSize, pageBytes);
+  if (paged && scratchSize && Math.floor(scratchBase / pageBytes) !== Math.floor((scratchBase + scratchSize - 1) / pageBytes)) {
+    scratchBase = Math.ceil(scratchBase / pageBytes) * pageBytes;
+    perNode = lowerAll(paged);
+  }
   const used = new Set<string>();
   for (const specs of perNode) for (const s of specs) for (const b of s.operands) if (b.operand.kind === 'weight') used.add(b.operand.name);
 
@@ -140,10 +152,14 @@ export function buildBundle(
   }
   const weightAt = new Map(entries.map((e) => [e.name, e]));
 
-  const scratchBase = paged ? scratchPage * pageBytes : align(plan.arenaSize);
   const arenaSize = scratchSize ? scratchBase + scratchSize : plan.arenaSize;
-  // Offsets in params count from the start of the operand's page.
-  const pageStart = (o: Operand) => (paged ? pageOf(o) * pageBytes : 0);
+  // Offsets in params count from the start of the operand's binding: the arena, or a window of a page.
+  const offsetOf = (o: Operand, slot: ArenaSlot | undefined, what: string) => {
+    if (!paged) return o.kind === 'scratch' ? scratchBase + o.offset : slotOf((o as { ref: ValueRef }).ref, what).offset;
+    const at = place(o);
+    if (at.size > windowBytes) throw new ValueTooLargeError(`${what} takes ${at.size} bytes, more than one binding of ${windowBytes} (the device's largest storage binding); use a smaller batch`, at.size, windowBytes);
+    return at.offset - slot!.offset;
+  };
 
   const kernels = new Map<string, KernelEntry>();
   const files = new Map<string, Uint8Array>();
@@ -153,21 +169,17 @@ export function buildBundle(
   for (const spec of perNode.flat()) {
     allSpecs.push(spec);
     const hash = sha(`${spec.entryPoint}\n${spec.wgsl}`);
-    const pages = arenaPagesOf(spec.operands, paged ? pageOf : undefined);
+    const { slots, slotOf: slotIndex } = arenaSlots(spec.operands, paged ? layout : undefined);
     const id = hash.slice(0, 16);
     if (!kernels.has(id)) {
       const file = `kernels/${id}.wgsl`;
       const bytes = new TextEncoder().encode(spec.wgsl);
       files.set(file, bytes);
-      kernels.set(id, { id, file, sha256: sha(bytes), entryPoint: spec.entryPoint, workgroupSize: [...spec.workgroupSize] as [number, number, number], ...(pages.length > 1 ? { arenaSlots: pages.length } : {}) });
+      kernels.set(id, { id, file, sha256: sha(bytes), entryPoint: spec.entryPoint, workgroupSize: [...spec.workgroupSize] as [number, number, number], ...(slots.length > 1 ? { arenaSlots: slots.length } : {}) });
     }
-    const params = spec.operands.map((b) => {
-      if (b.operand.kind === 'weight') return weightAt.get(b.operand.name)!.offset / 4;
-      if (b.operand.kind === 'scratch') return (scratchBase - pageStart(b.operand) + b.operand.offset) / 4;
-      return (slotOf(b.operand.ref, `a value of '${spec.name}'`).offset - pageStart(b.operand)) / 4;
-    });
+    const params = spec.operands.map((b, i) => (b.operand.kind === 'weight' ? weightAt.get(b.operand.name)!.offset / 4 : offsetOf(b.operand, slots[slotIndex[i]], `a value of '${spec.name}'`) / 4));
     if (spec.quads && params.some((o) => o % 4 !== 0)) throw new Error(`kernel of '${spec.name}' reads vec4s, but an operand starts at element ${params.find((o) => o % 4 !== 0)}, not a multiple of 4`);
-    steps.push({ kernel: id, name: spec.name, dispatch: [...spec.dispatch] as [number, number, number], params, ...(paged ? { pages } : {}) });
+    steps.push({ kernel: id, name: spec.name, dispatch: [...spec.dispatch] as [number, number, number], params, ...(paged ? { slots } : {}) });
     report.push({ kernel: id, name: spec.name });
   }
 
@@ -213,7 +225,7 @@ export function buildBundle(
     kiln: KILN_VERSION,
     mode: training ? 'training' : 'inference',
     model: { name: modelName, batch, inputs, outputs },
-    arena: { size: arenaSize, ...(paged ? { pageBytes } : {}) },
+    arena: { size: arenaSize, ...(paged ? { pageBytes, windowBytes } : {}) },
     weights: { file: 'weights.bin', size: wsize, sha256: sha(weightBytes), entries },
     kernels: [...kernels.values()],
     steps,

@@ -1,6 +1,7 @@
 import type { Graph, Node, TensorType, ValueRef } from '../ir/types.js';
 import type { NDArray } from '../ir/ndarray.js';
 import type { TargetProfile } from './profile.js';
+import type { ArenaLayout } from './arena-slots.js';
 
 /**
  * What a kernel binding reads or writes: a graph value (arena), a weight (weights buffer), or a
@@ -46,8 +47,8 @@ export interface LowerContext {
   readonly weights: ReadonlyMap<string, NDArray>;
   /** A fresh 256-byte-aligned scratch range of `bytes` for this node's kernels only (reused by the next node). */
   scratch(bytes: number): Operand;
-  /** The arena page (buffer) an operand other than a weight lives on, when the arena spans several; absent: one page. */
-  arenaPage?(operand: Operand): number;
+  /** Where operands lie when the arena is paged or wider than one binding (see ./arena-slots.ts); absent: one buffer, bound whole. */
+  readonly arena?: ArenaLayout;
 }
 
 /** Turns one node into the kernels that run it (none for nodes that only rename memory). */

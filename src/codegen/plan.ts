@@ -9,10 +9,10 @@ export interface Slot {
   readonly size: number;
 }
 
-/** A value larger than one arena page (the device's largest storage binding): no kernel could bind it. */
+/** A value larger than the device's largest storage binding: no kernel could bind it. */
 export class ValueTooLargeError extends CodegenError {
-  constructor(message: string, readonly bytes: number, readonly pageBytes: number, context: Record<string, unknown> = {}) {
-    super(message, { ...context, bytes, pageBytes });
+  constructor(message: string, readonly bytes: number, readonly windowBytes: number, context: Record<string, unknown> = {}) {
+    super(message, { ...context, bytes, windowBytes });
   }
 }
 
@@ -33,13 +33,15 @@ const align = (n: number) => Math.ceil(n / BINDING_ALIGNMENT) * BINDING_ALIGNMEN
  * (graph inputs from the start, graph outputs and `keepAlive` values to the end, `pinned` nodes' values
  * always); a value takes the lowest aligned offset
  * that overlaps no value live at the same time and crosses no page boundary (`pageBytes`, default:
- * no limit), so a step's output never overlaps its inputs and every value lies within one page.
+ * no limit), so a step's output never overlaps its inputs and every value lies within one page. A
+ * value larger than `windowBytes` (the binding limit; default `pageBytes`) is a ValueTooLargeError.
  */
 export function planMemory(
   graph: Graph,
-  opts: { isAlias: (n: Node) => boolean; inArena: (n: Node) => boolean; pinned?: (n: Node) => boolean; keepAlive?: readonly ValueRef[]; pageBytes?: number },
+  opts: { isAlias: (n: Node) => boolean; inArena: (n: Node) => boolean; pinned?: (n: Node) => boolean; keepAlive?: readonly ValueRef[]; pageBytes?: number; windowBytes?: number },
 ): MemoryPlan {
   const pageBytes = opts.pageBytes ?? Infinity;
+  const windowBytes = Math.min(opts.windowBytes ?? Infinity, pageBytes);
   if (pageBytes !== Infinity && pageBytes % BINDING_ALIGNMENT !== 0) throw new CodegenError(`arena pages of ${pageBytes} bytes: a page must be a multiple of ${BINDING_ALIGNMENT} bytes`, { pageBytes });
   const root = new Map<string, string>();
   const rootOf = (r: ValueRef) => root.get(key(r)) ?? key(r);
@@ -76,9 +78,9 @@ export function planMemory(
   const nodeName = new Map(graph.nodes.map((n) => [String(n.id), n.name]));
   for (const k of order) {
     const size = bytes.get(k)!;
-    if (size > pageBytes) {
+    if (size > windowBytes) {
       const name = nodeName.get(k.split(':')[0]) ?? k;
-      throw new ValueTooLargeError(`value '${name}' (output ${k.split(':')[1]}) takes ${size} bytes, more than one arena page of ${pageBytes} (the device's largest storage binding); use a smaller batch`, size, pageBytes, { value: name });
+      throw new ValueTooLargeError(`value '${name}' (output ${k.split(':')[1]}) takes ${size} bytes, more than one binding of ${windowBytes} (the device's largest storage binding); use a smaller batch`, size, windowBytes, { value: name });
     }
     // The next page's start, where a slot at `at` would cross a page boundary.
     const inPage = (at: number) => (Math.floor(at / pageBytes) === Math.floor((at + size - 1) / pageBytes) ? at : Math.ceil(at / pageBytes) * pageBytes);

@@ -14,17 +14,33 @@ export interface TargetProfile {
   readonly features?: readonly string[];
   /** Bytes of workgroup memory a kernel may use: the device's limit when compiled for one (tensor-core tilings need more than WebGPU's default 16 KiB). */
   readonly workgroupStorage?: number;
-  /** The largest storage buffer a kernel may bind, in bytes: the device's limit when compiled for one; the arena is paged at it. */
+  /** The largest storage buffer binding, in bytes: the device's limit when compiled for one; no binding of the arena covers more. */
   readonly maxBindingBytes?: number;
+  /** The largest buffer, in bytes: the device's maxBufferSize when compiled for one; an arena page is no larger. */
+  readonly maxBufferBytes?: number;
 }
 
-/** WebGPU's default maxStorageBufferBindingSize, which every device offers: the page size of a bundle compiled for no device in particular. */
+/** WebGPU's default maxStorageBufferBindingSize, which every device offers: the binding window of a bundle compiled for no device in particular. */
 export const DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
+/** WebGPU's default maxBufferSize, likewise. */
+export const DEFAULT_BUFFER_BYTES = 256 * 2 ** 20;
+/** The largest arena page kiln allocates as one buffer, whatever the device allows: one huge allocation fails more readily than several. */
+export const PAGE_CAP_BYTES = 8 * 2 ** 30;
 
-/** Bytes of one arena page for a profile: its binding limit (or the KILN_ARENA_PAGE_BYTES experiment knob, if smaller), rounded down to whole 256-byte slots. */
-export function arenaPageBytes(profile: TargetProfile): number {
-  const forced = Number(experimentEnv('KILN_ARENA_PAGE_BYTES') ?? Infinity);
-  return Math.floor(Math.min(forced, profile.maxBindingBytes ?? DEFAULT_BINDING_BYTES) / 256) * 256;
+const floor256 = (n: number) => Math.floor(n / 256) * 256;
+
+/**
+ * How a profile lays out a large arena: `windowBytes`, the most one binding covers (the binding limit,
+ * or the KILN_ARENA_WINDOW_BYTES experiment knob if smaller), and `pageBytes`, the size of each
+ * buffer: the largest power of two within the buffer limit (KILN_ARENA_PAGE_BYTES if smaller) and
+ * PAGE_CAP_BYTES, but never less than a window. Powers of two, because values often are: four 512 MiB
+ * activations fit an 8 GiB page sixteen times, and a page one window wide (2 GiB less 4 bytes) three times.
+ */
+export function arenaLayoutBytes(profile: TargetProfile): { windowBytes: number; pageBytes: number } {
+  const knob = (name: string) => Number(experimentEnv(name) ?? Infinity);
+  const windowBytes = floor256(Math.min(knob('KILN_ARENA_WINDOW_BYTES'), profile.maxBindingBytes ?? DEFAULT_BINDING_BYTES));
+  const bufferBytes = Math.min(knob('KILN_ARENA_PAGE_BYTES'), profile.maxBufferBytes ?? DEFAULT_BUFFER_BYTES, PAGE_CAP_BYTES);
+  return { windowBytes, pageBytes: Math.max(windowBytes, 2 ** Math.floor(Math.log2(bufferBytes))) };
 }
 
 /** Arithmetic of GEMMs: 'float32' (default, the reference) or 'mixed' (f16 operands, f32 accumulation). */
@@ -48,12 +64,13 @@ export const PROFILES: Readonly<Record<TargetProfile['name'], TargetProfile>> = 
 };
 
 /** The profile for an adapter: software adapters run on the CPU. */
-export function profileForAdapter(adapter: { isFallback: boolean; architecture?: string; features?: readonly string[]; workgroupStorage?: number; maxBindingBytes?: number }): TargetProfile {
+export function profileForAdapter(adapter: { isFallback: boolean; architecture?: string; features?: readonly string[]; workgroupStorage?: number; maxBindingBytes?: number; maxBufferBytes?: number }): TargetProfile {
   const base = adapter.isFallback || adapter.architecture === 'software' ? PROFILES.cpu : PROFILES.gpu;
   return {
     ...base,
     ...(adapter.features ? { features: adapter.features } : {}),
     ...(adapter.workgroupStorage ? { workgroupStorage: adapter.workgroupStorage } : {}),
     ...(adapter.maxBindingBytes ? { maxBindingBytes: adapter.maxBindingBytes } : {}),
+    ...(adapter.maxBufferBytes ? { maxBufferBytes: adapter.maxBufferBytes } : {}),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The arena on the GPU: one buffer, or pages of `manifest.arena.pageBytes` each (the last one shorter)
- * when the bundle's values outgrow the device's largest storage binding. Slot offsets in the manifest
- * count from the arena's start and no slot crosses a page, so every slot lies in one buffer.
+ * when the bundle's values outgrow the device's largest storage binding, each kernel binding windows
+ * of at most `windowBytes` of them. Slot offsets in the manifest count from the arena's start and no
+ * slot crosses a page, so every slot lies in one buffer.
  */
 import { BundleError } from './errors.js';
 import { arenaBinding, BINDINGS, type Manifest, type Step } from './format.js';
@@ -14,24 +15,29 @@ export class Arena {
   readonly pages: readonly GPUBuffer[];
   /** Bytes per page (the whole arena when it is one page). */
   readonly pageBytes: number;
+  /** The most one binding covers (the whole page when the arena is not paged). */
+  private readonly windowBytes: number;
 
   /**
    * Creates the page buffers (sized in whole vec4s: kernels may declare them as arrays of vec4<f32>).
-   * Fails with a BundleError when a page is larger than the device can bind.
+   * Fails with a BundleError when a page is larger than the device allows, or a binding larger than it binds.
    */
   constructor(
     device: GPUDevice,
     readonly manifest: Manifest,
     usage: GPUBufferUsageFlags,
   ) {
-    const { size, pageBytes = Math.max(16, size) } = manifest.arena;
-    const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-    if (Math.min(pageBytes, align16(size)) > limit) {
-      const what = manifest.arena.pageBytes ? `arena pages of ${pageBytes} bytes` : `an arena of ${size} bytes in one page`;
-      throw new BundleError(`bundle '${manifest.model.name}' needs ${what}, more than this device's largest storage binding (${limit} bytes): compile it for this device, which pages the arena at its limit`, { pageBytes, limit });
+    const { size, pageBytes = Math.max(16, size), windowBytes = pageBytes } = manifest.arena;
+    const { maxStorageBufferBindingSize: bindingLimit, maxBufferSize: bufferLimit } = device.limits;
+    const paged = manifest.arena.pageBytes !== undefined;
+    const bound = Math.min(windowBytes, pageBytes, align16(size));
+    if (bound > bindingLimit || Math.min(pageBytes, align16(size)) > bufferLimit) {
+      const what = paged ? `arena pages of ${pageBytes} bytes bound ${windowBytes} at a time` : `an arena of ${size} bytes bound whole`;
+      throw new BundleError(`bundle '${manifest.model.name}' needs ${what}, more than this device's largest buffer (${bufferLimit} bytes) or storage binding (${bindingLimit} bytes): compile it for this device, which pages the arena at its limits`, { pageBytes, windowBytes, bindingLimit, bufferLimit });
     }
     const count = Math.max(1, Math.ceil(size / pageBytes));
     this.pageBytes = pageBytes;
+    this.windowBytes = windowBytes;
     this.pages = Array.from({ length: count }, (_, k) =>
       device.createBuffer({ size: Math.max(16, align16(Math.min(pageBytes, size - k * pageBytes))), usage, label: count > 1 ? `kiln arena page ${k}` : 'kiln arena' }),
     );
@@ -62,14 +68,19 @@ export class Arena {
     return out;
   }
 
-  /** Bind-group entries of a step's arena slots: page `step.pages[k]` (page 0 when absent) at slot k's binding. */
+  /** Bind-group entries of a step's arena slots: the window `step.slots[k]` of its page at slot k's binding (the whole arena when absent). */
   entries(step: Step, slots: number): GPUBindGroupEntry[] {
-    const pages = step.pages ?? [0];
-    if (pages.length !== slots) throw new BundleError(`step '${step.name}' binds ${pages.length} arena pages, but its kernel declares ${slots}: the bundle is damaged`, { step: step.name });
-    return pages.map((page, k) => {
+    if (!step.slots) {
+      if (slots !== 1 || this.pages.length !== 1) throw new BundleError(`step '${step.name}' names no arena windows, but its kernel declares ${slots} and the arena has ${this.pages.length} pages: the bundle is damaged`, { step: step.name });
+      return [{ binding: arenaBinding(0), resource: { buffer: this.pages[0] } }];
+    }
+    if (step.slots.length !== slots) throw new BundleError(`step '${step.name}' binds ${step.slots.length} arena windows, but its kernel declares ${slots}: the bundle is damaged`, { step: step.name });
+    return step.slots.map(({ page, offset, size }, k) => {
       const buffer = this.pages[page];
-      if (!buffer) throw new BundleError(`step '${step.name}' binds arena page ${page}, and the arena has ${this.pages.length}: the bundle is damaged`, { step: step.name });
-      return { binding: arenaBinding(k), resource: { buffer } };
+      if (!buffer || offset + size > buffer.size || size > this.windowBytes) {
+        throw new BundleError(`step '${step.name}' binds bytes ${offset}…${offset + size} of arena page ${page}, and the arena has ${this.pages.length} pages of ${this.pageBytes} bytes bound ${this.windowBytes} at a time: the bundle is damaged`, { step: step.name });
+      }
+      return { binding: arenaBinding(k), resource: { buffer, offset, size } };
     });
   }
 

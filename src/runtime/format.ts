@@ -6,7 +6,7 @@
 /** Readers refuse bundles of another format version, with a message saying which. */
 export const BUNDLE_FORMAT = 'kiln-bundle';
 export const BUNDLE_VERSION = 2;
-/** Versions this runtime reads: version 1 is version 2 without arena pages. */
+/** Versions this runtime reads: version 1 is version 2 without a paged arena. */
 export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 /** Element type of a bundle tensor; every element takes 4 bytes on the GPU (bool as u32). */
@@ -53,8 +53,12 @@ export interface Step {
   readonly name: string;
   readonly dispatch: readonly [number, number, number];
   readonly params: readonly number[];
-  /** In a paged arena: the page bound to each of the kernel's arena slots (offsets in params count from its start); absent: page 0. */
-  readonly pages?: readonly number[];
+  /**
+   * In a paged arena: what each of the kernel's arena slots binds, `size` bytes (at most the arena's
+   * `windowBytes`) of page `page` from byte `offset`; the offsets in params count from there. A
+   * step's slots never overlap. Absent: the whole arena.
+   */
+  readonly slots?: readonly { readonly page: number; readonly offset: number; readonly size: number }[];
 }
 
 /** A value that persists across calls in the arena (a training bundle's weights and optimizer state). */
@@ -91,10 +95,11 @@ export interface Manifest {
     readonly outputs: readonly TensorSignature[];
   };
   /**
-   * Bytes of the arena; with `pageBytes`, it spans pages of that size (the last one shorter), each its
-   * own buffer, and no slot crosses a page boundary. Offsets of slots count from the arena's start.
+   * Bytes of the arena; when paged, it spans pages of `pageBytes` (the last one shorter), each its own
+   * buffer, no slot crosses a page boundary, and a binding covers at most `windowBytes` of a page.
+   * Offsets of slots count from the arena's start.
    */
-  readonly arena: { readonly size: number; readonly pageBytes?: number };
+  readonly arena: { readonly size: number; readonly pageBytes?: number; readonly windowBytes?: number };
   readonly weights: { readonly file: string; readonly size: number; readonly sha256: string; readonly entries: readonly WeightEntry[] };
   readonly kernels: readonly KernelEntry[];
   readonly steps: readonly Step[];

@@ -14,6 +14,8 @@ export interface AdapterDescription {
   readonly workgroupStorage?: number;
   /** The largest buffer a kernel may bind as storage, in bytes: min(maxStorageBufferBindingSize, maxBufferSize) of the device. */
   readonly maxBindingBytes?: number;
+  /** The device's maxBufferSize, in bytes. */
+  readonly maxBufferBytes?: number;
 }
 
 /** An open device and the adapter behind it. */
@@ -91,6 +93,7 @@ export async function openDevice(options: { powerPreference?: GPUPowerPreference
       features: [...device.features].sort(),
       workgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
       maxBindingBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
+      maxBufferBytes: device.limits.maxBufferSize,
     },
   };
 }

@@ -138,6 +138,16 @@ export class Net {
       });
       return { pipeline, bindGroup, dispatch: s.dispatch };
     });
+    // Bindings that alias are refused only when a dispatch uses them: encode every step once (never submitted), so they fail here, not in a call.
+    const check = device.createCommandEncoder({ label: 'kiln check' });
+    const pass = check.beginComputePass();
+    for (const step of steps) {
+      pass.setPipeline(step.pipeline);
+      pass.setBindGroup(0, step.bindGroup);
+      pass.dispatchWorkgroups(0);
+    }
+    pass.end();
+    check.finish();
     const error = await device.popErrorScope();
     if (error) throw new BundleError(`bundle '${m.model.name}' could not be set up on this device: ${error.message}`);
     const copyBytes = (m.copies ?? []).reduce((a, c) => a + c.size, 0);

@@ -27,7 +27,7 @@ export interface MicroBatchTarget {
   /** The whole batch, over every replica. */
   readonly batch: number;
   readonly replicas: number;
-  /** The most bytes one arena may take (a memory budget; Infinity: none, the arena is paged at the device's binding limit). */
+  /** The most bytes one arena may take (a memory budget; Infinity: none, the arena is paged past the device's binding limit). */
   readonly limit: number;
 }
 
@@ -52,14 +52,14 @@ function attempt<T extends Sized>(compileAt: (microBatch: number) => T, microBat
   } catch (e) {
     if (!(e instanceof ValueTooLargeError)) throw e;
     const what = e.context.value ? `value '${e.context.value}'` : 'a value';
-    return { over: e.bytes / e.pageBytes, why: `has ${what} of ${e.bytes} bytes, more than one ${e.pageBytes}-byte arena page (the device's largest storage binding)` };
+    return { over: e.bytes / e.windowBytes, why: `has ${what} of ${e.bytes} bytes, more than the device's largest storage binding (${e.windowBytes} bytes)` };
   }
 }
 
 /**
  * The micro-batch for a replica's `slice` of the batch, and the step compiled at it. A given number
  * must divide the slice (else a ModelError) and fit; 'auto' compiles the whole slice first and, while
- * the step does not fit (its arena over `target.limit`, or a value larger than one arena page), the
+ * the step does not fit (its arena over `target.limit`, or a value larger than one binding), the
  * largest divisor of the slice that the last compile's bytes per sample say will fit (always smaller
  * than the last), down to 1. Fails with ArenaTooLargeError naming the model, the batch and what is
  * over when nothing fits.

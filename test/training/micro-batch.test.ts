@@ -67,18 +67,18 @@ describe('choosing the micro-batch', () => {
     expect(fail).toThrow(/model 'huge', batch 4096 over 2 replicas \(2048 samples each\): even a micro-batch of 1 sample needs .* over the 1000-byte arena limit/);
   });
 
-  it('shrinks a step whose largest value is past the device binding limit (the bench ResNet: 100 KB a sample in one value, 2 GiB pages)', () => {
+  it('shrinks a step whose largest value is past the device binding limit (1 MB a sample in one value, 2 GiB bindings)', () => {
     const compiled: number[] = [];
-    const pageBytes = 2 ** 31 - 256;
+    const windowBytes = 2 ** 31 - 256;
     const choice = chooseMicroBatch(4096, 'auto', target(Infinity), (b) => {
       compiled.push(b);
-      if (b * 1e6 > pageBytes) throw new ValueTooLargeError(`too large`, b * 1e6, pageBytes, { value: 'conv/conv' });
+      if (b * 1e6 > windowBytes) throw new ValueTooLargeError(`too large`, b * 1e6, windowBytes, { value: 'conv/conv' });
       return linearArena(0, 5e6)(b);
     });
     expect(choice.microBatch).toBe(2048);
     expect(compiled).toEqual([4096, 2048]);
     const never = () => chooseMicroBatch(8, 'auto', target(Infinity), (b) => { throw new ValueTooLargeError('too large', 4096 * b, 1024, { value: 'wide' }); });
-    expect(never).toThrow(/even a micro-batch of 1 sample has value 'wide' of 4096 bytes, more than one 1024-byte arena page/);
+    expect(never).toThrow(/even a micro-batch of 1 sample has value 'wide' of 4096 bytes, more than the device's largest storage binding \(1024 bytes\)/);
   });
 
   it('takes a given micro-batch only if it divides the slice and fits', () => {
@@ -181,13 +181,13 @@ describe('the automatic micro-batch', () => {
     const model = small('mb_binding');
     const [device] = await twoDevices();
     const config = resolveCompileArgs(model, sgd());
-    // The conv's output is 6·6·4 floats a sample: 4.5 KiB at 8 samples, over 4 KiB pages; 2.25 KiB at 4.
+    // The conv's output is 6·6·4 floats a sample: 4.5 KiB at 8 samples, over 4 KiB bindings; 2.25 KiB at 4.
     const tight = { ...device, adapter: { ...device.adapter, maxBindingBytes: 4096 } };
     expect(() => TrainingSession.compile(model, config, 8, tight)).toThrow(ValueTooLargeError);
     const session = await trainingSessionFor(model, config, 8, [tight]);
     expect(session).toBeInstanceOf(DataParallelSession);
     expect((session as DataParallelSession).microBatch).toBe(4);
-    expect(session.bundle.manifest.arena.pageBytes).toBe(4096);
+    expect(session.bundle.manifest.arena.windowBytes).toBe(4096);
     const [b] = images(1, 8);
     session.resetLogs();
     await session.step({ [session.inputNames[0]]: b.x, [session.inputNames[1]]: b.y });

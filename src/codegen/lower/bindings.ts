@@ -1,5 +1,6 @@
 import type { DType, Node } from '../../ir/types.js';
 import { arenaBinding } from '../../runtime/format.js';
+import { arenaSlots } from '../arena-slots.js';
 import type { KernelOperand, LowerContext, Operand } from '../kernel.js';
 import { wgslType } from '../wgsl-ops.js';
 
@@ -14,23 +15,9 @@ interface Accessor {
   readonly name: string;
   readonly role: 'in' | 'out';
   readonly T: string;
-  /** `weights`, or the arena slot's variable: `arena` for the kernel's first arena page, `arena1`… for others. */
-  readonly buffer: string;
+  /** Whether it reads the weights; else its arena slot's variable is named when the header is rendered. */
+  readonly weights: boolean;
   readonly field: string;
-}
-
-/**
- * The arena pages a kernel binds, in the order its operands first touch them (slot 0 is `arena`):
- * every operand but the weights lives on one page, and a kernel declares one slot per distinct page.
- */
-export function arenaPagesOf(operands: readonly KernelOperand[], pageOf: ((operand: Operand) => number) | undefined): number[] {
-  const pages: number[] = [];
-  for (const { operand } of operands) {
-    if (operand.kind === 'weight') continue;
-    const page = pageOf?.(operand) ?? 0;
-    if (!pages.includes(page)) pages.push(page);
-  }
-  return pages;
 }
 
 const arenaVariable = (slot: number) => (slot === 0 ? 'arena' : `arena${slot}`);
@@ -44,15 +31,17 @@ export class Bindings {
   readonly params: string[] = [];
   private readonly parts: Accessor[] = [];
   private readonly names = new Map<string, string>();
-  /** The arena page of each arena slot this kernel declares. */
-  private readonly pages: number[] = [];
 
-  /** `ctx` says which arena page each operand lives on (one page when it has no `arenaPage`). */
-  constructor(private readonly ctx: Pick<LowerContext, 'arenaPage'>) {}
+  /** `ctx.arena` says where each operand lies when the arena is paged (one buffer when it has none). */
+  constructor(private readonly ctx: Pick<LowerContext, 'arena'>) {}
 
-  /** The accessors' WGSL for arrays of f32 (the default) or of vec4<f32>. */
+  /** The accessors' WGSL for arrays of f32 (the default) or of vec4<f32>, each on its operand's arena slot (see arenaSlots). */
   accessors(options: HeaderOptions = {}): string[] {
-    return this.parts.flatMap((a) => (options.quads ? quadAccessor(a) : [scalarAccessor(a)]));
+    const { slotOf } = arenaSlots(this.operands, this.ctx.arena);
+    return this.parts.flatMap((a, i) => {
+      const named = { ...a, buffer: a.weights ? 'weights' : arenaVariable(slotOf[i]) };
+      return options.quads ? quadAccessor(named) : [scalarAccessor(named)];
+    });
   }
 
   /** Binds a node output for writing; returns the accessor name (call as `out0(i, v)`). */
@@ -74,7 +63,7 @@ export class Bindings {
 
   /** Template data for the header partial. */
   header(helpers: readonly string[] = [], options: HeaderOptions = {}): { params: string[]; accessors: string[]; helpers: readonly string[]; element: string; pages: { name: string; binding: number }[] } {
-    const pages = this.pages.slice(1).map((_, k) => ({ name: arenaVariable(k + 1), binding: arenaBinding(k + 1) }));
+    const pages = arenaSlots(this.operands, this.ctx.arena).slots.slice(1).map((_, k) => ({ name: arenaVariable(k + 1), binding: arenaBinding(k + 1) }));
     return { params: this.params.length ? this.params : ['unused'], accessors: this.accessors(options), helpers, element: options.quads ? 'vec4<f32>' : 'f32', pages };
   }
 
@@ -85,29 +74,25 @@ export class Bindings {
     const field = `o${this.operands.length}`;
     this.operands.push({ operand, role });
     this.params.push(field);
-    this.parts.push({ name, role, T: wgslType(dtype), buffer: operand.kind === 'weight' ? 'weights' : arenaVariable(this.slotOf(operand)), field });
+    this.parts.push({ name, role, T: wgslType(dtype), weights: operand.kind === 'weight', field });
     this.names.set(`${role}:${key}`, name);
     return name;
-  }
-
-  private slotOf(operand: Operand): number {
-    const page = this.ctx.arenaPage?.(operand) ?? 0;
-    if (!this.pages.includes(page)) this.pages.push(page);
-    return this.pages.indexOf(page);
   }
 }
 
 const fromF32 = (T: string, v: string) => (T === 'f32' ? v : `bitcast<${T}>(${v})`);
 const toF32 = (T: string, v: string) => (T === 'f32' ? v : `bitcast<f32>(${v})`);
 
-function scalarAccessor(a: Accessor): string {
+type Named = Accessor & { readonly buffer: string };
+
+function scalarAccessor(a: Named): string {
   return a.role === 'in'
     ? `fn ${a.name}(i: u32) -> ${a.T} { return ${fromF32(a.T, `${a.buffer}[p.${a.field} + i]`)}; }`
     : `fn ${a.name}(i: u32, v: ${a.T}) { ${a.buffer}[p.${a.field} + i] = ${toF32(a.T, 'v')}; }`;
 }
 
 /** Accessors over vec4 arrays: element j is component j % 4 of vec4 j / 4 (operand offsets are multiples of 4). */
-function quadAccessor(a: Accessor): string[] {
+function quadAccessor(a: Named): string[] {
   if (a.role === 'out') return [`fn ${a.name}(i: u32, v: ${a.T}) { let j = p.${a.field} + i; ${a.buffer}[j >> 2u][j & 3u] = ${toF32(a.T, 'v')}; }`];
   return [
     `fn ${a.name}(i: u32) -> ${a.T} { let j = p.${a.field} + i; return ${fromF32(a.T, `${a.buffer}[j >> 2u][j & 3u]`)}; }`,
