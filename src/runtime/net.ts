@@ -144,7 +144,7 @@ export class Net {
     for (const step of steps) {
       pass.setPipeline(step.pipeline);
       pass.setBindGroup(0, step.bindGroup);
-      pass.dispatchWorkgroups(0);
+      pass.dispatchWorkgroups(1);
     }
     pass.end();
     check.finish();
