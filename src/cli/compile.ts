@@ -7,7 +7,7 @@ import { printGraph } from '../ir/printer.js';
 import { inference } from '../passes/pipelines.js';
 import type { Program } from '../passes/program.js';
 import { isBundleKind, pathKind } from './bundle-files.js';
-import { fmtBytes, fmtMs, kernelCount, weightEntries } from './describe.js';
+import { arenaLayoutNote, fmtBytes, fmtMs, kernelCount, weightEntries } from './describe.js';
 import { CliError } from './errors.js';
 import { loadModel } from './load-model.js';
 import { EXPORT_HELP, intOption } from './options.js';
@@ -75,7 +75,7 @@ export function compileCommand(): Command {
       const kernelFiles = m.kernels.length;
       console.log(`compiled model '${m.model.name}' (export '${exportName}' of ${file}) for batch ${m.model.batch}${opts.check ? ', graph validated after every pass' : ''}`);
       console.log(`  ${kernelCount(m)}, one submit per predict`);
-      console.log(`  arena         ${fmtBytes(m.arena.size)}`);
+      console.log(`  arena         ${fmtBytes(m.arena.size)}${arenaLayoutNote(m.arena)}`);
       console.log(`  weights       ${fmtBytes(m.weights.size)}, ${weightEntries(m)}`);
       console.log(`  compile time  ${fmtMs(ms)}, from the traced graph to the written bundle`);
       const what = opts.singleFile

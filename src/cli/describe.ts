@@ -27,3 +27,11 @@ export function weightEntries(m: Manifest): string {
   const base = `${n} entr${n === 1 ? 'y' : 'ies'}`;
   return consts ? `${base} (${n - consts} weight${n - consts === 1 ? '' : 's'}, ${consts} constant${consts === 1 ? '' : 's'})` : base;
 }
+
+/** How a paged arena is laid out, for the arena line: ` in 3 pages of 8 GiB, bound at most 2 GiB at a time`; empty for one buffer. */
+export function arenaLayoutNote(arena: { readonly size: number; readonly pageBytes?: number; readonly windowBytes?: number }): string {
+  if (!arena.pageBytes) return '';
+  const pages = Math.ceil(arena.size / arena.pageBytes);
+  const short = (n: number) => /\((.*)\)$/.exec(fmtBytes(n))?.[1] ?? fmtBytes(n);
+  return ` in ${pages} page${pages > 1 ? 's' : ''} of ${short(arena.pageBytes)}, bound at most ${short(arena.windowBytes ?? arena.pageBytes)} at a time`;
+}

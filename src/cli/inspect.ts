@@ -3,7 +3,7 @@ import { formatShape } from '../ir/errors.js';
 import type { Graph, Node } from '../ir/types.js';
 import { readBundle } from '../runtime/load.js';
 import { bundleGraph, isBundleKind, pathKind } from './bundle-files.js';
-import { fmtBytes, fmtDims, kernelCount, weightEntries } from './describe.js';
+import { arenaLayoutNote, fmtBytes, fmtDims, kernelCount, weightEntries } from './describe.js';
 import { CliError } from './errors.js';
 
 /** The ops a step's node runs: a fused group's body (`matmul → add → relu`), or the node's own op. */
@@ -49,7 +49,7 @@ export function inspectCommand(): Command {
       ]).forEach(log);
       log('');
       log('buffers:');
-      log(`  arena    ${fmtBytes(m.arena.size)}`);
+      log(`  arena    ${fmtBytes(m.arena.size)}${arenaLayoutNote(m.arena)}`);
       log(`  weights  ${fmtBytes(m.weights.size)}, ${weightEntries(m)}`);
       log('');
       log(`kernels: ${m.kernels.length} distinct`);

@@ -15,6 +15,7 @@ import { BundleError, Net, type GpuContext } from '../../src/runtime/index.js';
 import { TrainingSession } from '../../src/training/session.js';
 import { resolveCompileArgs } from '../../src/training/config.js';
 import { testGpu } from '../support/gpu.js';
+import { arenaLayoutNote } from '../../src/cli/describe.js';
 import { randomData } from '../support/random.js';
 
 const nets: { destroy(): void }[] = [];
@@ -83,6 +84,11 @@ describe.each(LAYOUTS)('a paged arena: $name', (l) => {
 const withLimits = (gpu: GpuContext, window: number, buffer: number): GpuContext => ({ ...gpu, adapter: { ...gpu.adapter, maxBindingBytes: window, maxBufferBytes: buffer } });
 
 describe('a paged arena', () => {
+  it('is described on the arena line of kiln compile and kiln inspect', () => {
+    expect(arenaLayoutNote({ size: 20401094656, pageBytes: 2 ** 33, windowBytes: 2147483392 })).toBe(' in 3 pages of 8.00 GiB, bound at most 2.00 GiB at a time');
+    expect(arenaLayoutNote({ size: 7168 })).toBe('');
+  });
+
   it('leaves an arena that fits one binding exactly as it was: one buffer, no pages in the manifest', () => {
     const m = compileBundle(convNet(), { batch: 4, profile: PROFILES.cpu }).bundle.manifest;
     expect(m.arena.pageBytes).toBeUndefined();
