@@ -69,7 +69,8 @@ export function profileForAdapter(adapter: { isFallback: boolean; architecture?:
   return {
     ...base,
     ...(adapter.features ? { features: adapter.features } : {}),
-    ...(adapter.workgroupStorage ? { workgroupStorage: adapter.workgroupStorage } : {}),
+    // A CPU adapter keeps WebGPU's default, so the largest tilings stay off it: lavapipe takes most of a minute to compile a 128×256 GEMM.
+    ...(adapter.workgroupStorage && base === PROFILES.gpu ? { workgroupStorage: adapter.workgroupStorage } : {}),
     ...(adapter.maxBindingBytes ? { maxBindingBytes: adapter.maxBindingBytes } : {}),
     ...(adapter.maxBufferBytes ? { maxBufferBytes: adapter.maxBufferBytes } : {}),
   };

@@ -94,13 +94,13 @@ function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly numb
     const convRows = g.KH * g.KW <= MAX_MASKED_TAPS ? { ...g, x, taps: g.KH * g.KW, convRows: true } : {};
     return { template: 'gemm-mma', data: { ...mma.data, ...convRows, coords: unravel('i', outShape) }, workgroupSize: mma.workgroupSize, dispatch: mma.dispatch, features: mma.features };
   }
-  const data = gemmData(M, N, K, [], 1, profile.minWorkgroups);
+  const data = gemmData(M, N, K, [], 1, profile.minWorkgroups, undefined, undefined, false, profile.workgroupStorage);
   const rowsPerPass = data.threads / data.BK;
   const f16 = precision === 'f16';
   return {
     template: 'conv-gemm',
     data: { ...g, ...data, x, w, rowsPerPass, batchOffset: '', taps: g.KH * g.KW, tapMask: g.KH * g.KW <= MAX_MASKED_TAPS, coords: unravel('i', outShape), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] },
-    ...gemmDispatch(M, N, K, 1, profile.minWorkgroups),
+    ...gemmDispatch(M, N, K, 1, profile.minWorkgroups, profile.workgroupStorage),
     ...(f16 ? { features: ['shader-f16'] } : {}),
   };
 }

@@ -15,10 +15,13 @@ export interface GemmTiles {
 }
 
 /**
- * Candidates, most work per invocation first; all stage at most 12 KiB in workgroup memory. Those with
- * TM and TN multiples of 4 are quad tilings (vec4 reads of workgroup memory, see `isQuad`).
+ * Candidates, most work per invocation first; a tiling is used only where its workgroup memory
+ * (`gemmStorage`) fits the target's: the first needs 24.5 KiB, the others at most 12 KiB (WebGPU's
+ * default is 16). Those with TM and TN multiples of 4 are quad tilings (vec4 reads of workgroup
+ * memory, see `isQuad`).
  */
 const CANDIDATES: readonly GemmTiles[] = [
+  { WX: 16, WY: 16, TM: 8, TN: 16, BK: 16 }, // 128×256: 34.0–34.5 TFLOP/s at 4096³ on an H100, against 33.0–33.5 for 128×128
   { WX: 16, WY: 16, TM: 8, TN: 8, BK: 8 }, // 128×128
   { WX: 16, WY: 16, TM: 8, TN: 4, BK: 8 }, // 128×64
   { WX: 16, WY: 16, TM: 4, TN: 4, BK: 16 }, // 64×64
@@ -42,18 +45,28 @@ export const GEMM_TILINGS: readonly GemmTiles[] = [...CANDIDATES, ...TUNE_ONLY];
 
 const blockM = (t: GemmTiles) => t.WY * t.TM;
 const blockN = (t: GemmTiles) => t.WX * t.TN;
+
+/** WebGPU's default maxComputeWorkgroupStorageSize: what a target without a device's limit is assumed to give. */
+const DEFAULT_STORAGE = 16384;
+
+/** Bytes of workgroup memory a tiling stages in f32 (shaders/gemm-tiles.wgsl.hbs: quad tilings pad each k row by one vec4). */
+export function gemmStorage(t: GemmTiles): number {
+  const rows = isQuad(t) ? blockM(t) + blockN(t) + 8 : blockM(t) + blockN(t);
+  return (t.DB ? 2 : 1) * t.BK * 4 * rows;
+}
 const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.ceil(M / blockM(t)) * Math.ceil(N / blockN(t)) * batches;
 
 /**
  * The tiling for an M×N output: the first candidate whose block is no wider than the output (rounded
- * up to 16) and that still gives enough workgroups for the target (its profile's `minWorkgroups`); failing that, the one giving the most (the
- * smallest block on a tie, wasting the least work).
+ * up to 16), whose workgroup memory fits `storage` bytes (the device's limit) and that still gives
+ * enough workgroups for the target (its profile's `minWorkgroups`); failing that, the one giving the
+ * most (the smallest block on a tie, wasting the least work).
  */
-export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups, K?: number): GemmTiles {
+export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups, K?: number, storage = DEFAULT_STORAGE): GemmTiles {
   // Forced for an experiment, else timed on this adapter (src/codegen/tuning.ts), else arithmetic.
   const chosen = tilesFromEnv() ?? tunedGemmTiles(M, N, batches, K);
   if (chosen) return chosen;
-  const fits = CANDIDATES.filter((t) => blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
+  const fits = CANDIDATES.filter((t) => gemmStorage(t) <= storage && blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
   return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
 
@@ -98,8 +111,8 @@ export function quadOperands(K: number, N: number, order: OperandOrder): { quadA
  * Template data of shaders/gemm.wgsl.hbs for an M×N×K problem, given the WGSL of `loadA` and `loadB`
  * (and of `loadA4` / `loadB4` for the operands `quads` marks, see quadOperands).
  */
-export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number, order: OperandOrder = { a: 'k', b: 'n' }, quads = { quadA: false, quadB: false }, canDoubleBuffer = false) {
-  const t = gemmTiles(M, N, batches, minWorkgroups, K);
+export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number, order: OperandOrder = { a: 'k', b: 'n' }, quads = { quadA: false, quadB: false }, canDoubleBuffer = false, storage?: number) {
+  const t = gemmTiles(M, N, batches, minWorkgroups, K, storage);
   // Two workgroup tiles per operand where the template has them (shaders/gemm.wgsl.hbs): one barrier per k step instead of two.
   const doubleBuffer = canDoubleBuffer && (t.DB === true || experimentEnv('KILN_GEMM_DB') === '1');
   const copies = doubleBuffer ? 2 : 1;
@@ -151,9 +164,9 @@ function unrolled(t: GemmTiles, doubleBuffer = false) {
   };
 }
 
-/** Workgroup size and counts covering M×N for `batches` batch entries. */
-export function gemmDispatch(M: number, N: number, K: number, batches = 1, minWorkgroups?: number): { workgroupSize: [number, number, number]; dispatch: [number, number, number] } {
-  const t = gemmTiles(M, N, batches, minWorkgroups, K);
+/** Workgroup size and counts covering M×N for `batches` batch entries (`storage` as in gemmTiles). */
+export function gemmDispatch(M: number, N: number, K: number, batches = 1, minWorkgroups?: number, storage?: number): { workgroupSize: [number, number, number]; dispatch: [number, number, number] } {
+  const t = gemmTiles(M, N, batches, minWorkgroups, K, storage);
   return { workgroupSize: [t.WX, t.WY, 1], dispatch: [Math.ceil(N / blockN(t)), Math.ceil(M / blockM(t)), batches] };
 }
 

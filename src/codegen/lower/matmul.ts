@@ -93,7 +93,7 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   }
   const order = { a: s.tA ? 'm' : 'k', b: s.tB ? 'k' : 'n' } as const;
   const precision = gemmPrecision(ctx.profile);
-  const chunks = precision === 'f32' && s.batches === 1 && !s.pooledA ? splitKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups) : 1;
+  const chunks = precision === 'f32' && s.batches === 1 && !s.pooledA ? splitKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage) : 1;
   if (chunks > 1) return lowerSplitK(node, ctx, { M: s.M, N: s.N, K: s.K, ai: s.ai, bi: s.bi, tA: s.tA, tB: s.tB, epilogue: s.epilogueBody, coords: s.coords }, chunks);
   // f16 staging converts each element anyway; the f32 GEMM measured 6% slower with quads on the H200
   // (31.2 against 33.0 TFLOP/s at 4096³: its multiply loop, not staging, is the limit).
@@ -113,8 +113,8 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
     return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: g.workgroupSize, dispatch: g.dispatch, operands: s.b.operands, features: g.features, quads: anyQuads }];
   }
   const f16 = precision === 'f16';
-  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, order, quads, true), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] });
-  return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.K, s.batches, ctx.profile.minWorkgroups), operands: s.b.operands, quads: anyQuads, ...(f16 ? { features: ['shader-f16'] } : {}) }];
+  const wgsl = render('gemm', { ...common, ...gemmData(s.M, s.N, s.K, loaders, s.batches, ctx.profile.minWorkgroups, order, quads, true, ctx.profile.workgroupStorage), tileType: f16 ? 'f16' : 'f32', enables: f16 ? ['f16'] : [] });
+  return [{ name: node.name, wgsl, entryPoint: 'main', ...gemmDispatch(s.M, s.N, s.K, s.batches, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage), operands: s.b.operands, quads: anyQuads, ...(f16 ? { features: ['shader-f16'] } : {}) }];
 }
 
 /** A matmul whose epilogue ends in a softmax over rows: one workgroup per row keeps the row in workgroup memory. */

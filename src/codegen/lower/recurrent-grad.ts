@@ -108,9 +108,9 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
     const tt = L.goBackwards ? `${T - 1}u - row / ${B}u` : `row / ${B}u`;
     const mask = dropoutX ? ` * select(1.0, select(0.0, ${common.inScale}, k_uniform(${seedWgsl(L.seed, step(b))}, (row % ${B}u) * ${F}u + col) >= ${L.dropout}), ${trainingIn}(0u) != 0i)` : '';
     const epilogue = [`${out}(((row % ${B}u) * ${T}u + ${tt}) * ${F}u + col, acc${mask});`];
-    const data = gemmData(T * B, F, G, loaders, 1, ctx.profile.minWorkgroups, { a: 'k', b: 'k' }, undefined, true);
+    const data = gemmData(T * B, F, G, loaders, 1, ctx.profile.minWorkgroups, { a: 'k', b: 'k' }, undefined, true, ctx.profile.workgroupStorage);
     const wgsl = renderWithHelpers('gemm', b, { ...data, coords: [], epilogue, tileType: 'f32', enables: [] });
-    kernels.push({ name: `${node.name}/dx`, wgsl, entryPoint: 'main', ...gemmDispatch(T * B, F, G, 1, ctx.profile.minWorkgroups), operands: b.operands });
+    kernels.push({ name: `${node.name}/dx`, wgsl, entryPoint: 'main', ...gemmDispatch(T * B, F, G, 1, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage), operands: b.operands });
   }
 
   // dW = xmᵀ·dzi, dR = hmᵀ·dzr, db = 1ᵀ·[dzi | dzr]: K runs over r = t·B + b, the rows of the recorded gates.

@@ -27,11 +27,11 @@ const GOOD_BLOCK = 64 * 64;
  * still fills the target. The bench MLP's first Dense at batch 256 (256×784·784×512) went from 32×32
  * blocks to 64×64 blocks in 4 chunks. `KILN_SPLIT_K=n` forces n (Node only, for experiments).
  */
-export function splitKChunks(M: number, N: number, K: number, minWorkgroups: number): number {
+export function splitKChunks(M: number, N: number, K: number, minWorkgroups: number, storage?: number): number {
   const forced = experimentEnv('KILN_SPLIT_K');
   if (forced) return Math.max(1, Number(forced));
   const good = (chunks: number, KC: number) => {
-    const t = gemmTiles(M, N, chunks, minWorkgroups, KC);
+    const t = gemmTiles(M, N, chunks, minWorkgroups, KC, storage);
     const [BM, BN] = [t.WY * t.TM, t.WX * t.TN];
     return BM * BN >= GOOD_BLOCK && Math.ceil(M / BM) * Math.ceil(N / BN) * chunks >= minWorkgroups;
   };
@@ -69,12 +69,12 @@ export function lowerSplitK(node: Node, ctx: LowerContext, p: SplitKProblem, chu
     `fn loadB(batch: u32, kb: u32, col: u32) -> f32 { let k = batch * K + kb; if (kb >= K || k >= KT || col >= N) { return 0.0; } return ${b}(${p.tB ? 'col * KT + k' : 'k * N + col'}); }`,
   ];
   const order = { a: p.tA ? 'm' : 'k', b: p.tB ? 'k' : 'n' } as const;
-  const data = gemmData(M, N, KC, loaders, chunks, ctx.profile.minWorkgroups, order, undefined, true);
+  const data = gemmData(M, N, KC, loaders, chunks, ctx.profile.minWorkgroups, order, undefined, true, ctx.profile.workgroupStorage);
   const first: KernelSpec = {
     name: node.name,
     wgsl: render('gemm', { ...g.header(), ...data, coords: [], epilogue: [`${part}(i, acc);`], tileType: 'f32', enables: [] }),
     entryPoint: 'main',
-    ...gemmDispatch(M, N, KC, chunks, ctx.profile.minWorkgroups),
+    ...gemmDispatch(M, N, KC, chunks, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage),
     operands: g.operands,
   };
 

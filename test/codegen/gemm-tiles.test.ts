@@ -1,0 +1,31 @@
+/** Register-blocked GEMM tilings: which one a problem gets, given the device's workgroup memory. */
+import { describe, expect, it } from 'vitest';
+import { GEMM_TILINGS, gemmStorage, gemmTiles } from '../../src/codegen/lower/gemm.js';
+import { PROFILES, profileForAdapter } from '../../src/codegen/profile.js';
+
+const [WIDE, SQUARE] = [{ WX: 16, WY: 16, TM: 8, TN: 16, BK: 16 }, { WX: 16, WY: 16, TM: 8, TN: 8, BK: 8 }];
+
+describe('GEMM tilings', () => {
+  it('a large GEMM gets 128×256 blocks where the device gives 24.5 KiB of workgroup memory, 128×128 within WebGPU’s default 16 KiB', () => {
+    expect(gemmStorage(WIDE)).toBe(25088);
+    expect(gemmTiles(4096, 4096, 1, PROFILES.gpu.minWorkgroups, 4096, 49152)).toEqual(WIDE);
+    expect(gemmTiles(4096, 4096, 1, PROFILES.gpu.minWorkgroups, 4096)).toEqual(SQUARE);
+    expect(gemmTiles(4096, 4096, 1, PROFILES.gpu.minWorkgroups, 4096, 16384)).toEqual(SQUARE);
+  });
+
+  it('128×256 blocks only where they still fill the GPU: not for the bench MLP’s Denses at batch 4096 (4096×512)', () => {
+    expect(gemmTiles(4096, 512, 1, PROFILES.gpu.minWorkgroups, 784, 49152)).toEqual(SQUARE);
+  });
+
+  it('every tiling chosen fits the storage it was chosen for', () => {
+    for (const storage of [16384, 32768, 49152]) {
+      for (const [M, N] of [[4096, 4096], [262144, 32], [512, 64], [16, 16]]) expect(gemmStorage(gemmTiles(M, N, 1, 128, undefined, storage))).toBeLessThanOrEqual(storage);
+    }
+    expect(Math.min(...GEMM_TILINGS.map(gemmStorage))).toBeLessThanOrEqual(16384);
+  });
+
+  it('a CPU adapter keeps WebGPU’s default workgroup memory, so its compiler never meets the largest tiles', () => {
+    expect(profileForAdapter({ isFallback: true, workgroupStorage: 32768 }).workgroupStorage).toBeUndefined();
+    expect(profileForAdapter({ isFallback: false, workgroupStorage: 32768 }).workgroupStorage).toBe(32768);
+  });
+});
