@@ -9,5 +9,8 @@ export class OutOfMemoryError extends BundleError {}
 /** No usable WebGPU adapter or device. */
 export class AdapterError extends KilnError {}
 
+/** A call the GPU refused (WebGPU validation failed at submit): its outputs would be stale, so it rejects. */
+export class RunError extends KilnError {}
+
 /** Inputs given to predict that do not match the bundle's signature. */
 export class PredictInputError extends KilnError {}

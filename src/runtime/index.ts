@@ -3,7 +3,7 @@ export { loadBundle, readBundle, verifyBundle, sha256, type BundleSource, type L
 export { Net, type TensorData, type TensorMap, type PredictInput } from './net.js';
 export { openDevice, describeAdapter, type GpuContext, type AdapterDescription } from './gpu.js';
 export { packFiles, unpackFiles, isContainer } from './container.js';
-export { BundleError, AdapterError, OutOfMemoryError, PredictInputError } from './errors.js';
+export { BundleError, AdapterError, OutOfMemoryError, PredictInputError, RunError } from './errors.js';
 export * from './format.js';
 export { openAdapters, adapters, listPciGpus, driPrimeOf, findDeviceSelectLayer, describeAdapters, type OpenAdapter, type DeviceCount, type PciGpu } from './adapters.js';
 export { ReplicatedNet, loadReplicas, gatherOutputs, type BatchSignature, type ReplicaOptions } from './replicas.js';

@@ -1,5 +1,5 @@
 import { BINDING_ALIGNMENT, BINDINGS, type Bundle, type Manifest, type StateEntry, type TensorSignature } from './format.js';
-import { BundleError, OutOfMemoryError, PredictInputError } from './errors.js';
+import { BundleError, OutOfMemoryError, PredictInputError, RunError } from './errors.js';
 import { openDevice, type AdapterDescription, type GpuContext } from './gpu.js';
 import { Arena, kernelLayouts } from './arena.js';
 
@@ -49,6 +49,10 @@ export class Net {
   submits = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private destroyed = false;
+  /** A call the GPU refused that nobody has heard of yet (one that read nothing back): the next call, or flush, rejects with it. */
+  private refused: RunError | undefined;
+  /** Settles once the verdict on the last call that read nothing back is recorded in `refused`. */
+  private lastCheck: Promise<void> = Promise.resolve();
   private readonly uploads = new Map<TensorSignature, { ring: Upload[]; next: number }>();
 
   private constructor(
@@ -314,6 +318,11 @@ export class Net {
   async flush(): Promise<void> {
     await this.queue;
     await this.device.queue.onSubmittedWorkDone();
+    // The verdict's handler (in run) has recorded a refusal by the time this await returns.
+    await this.lastCheck;
+    const refused = this.refused;
+    this.refused = undefined;
+    if (refused) throw refused;
   }
 
   /** Frees the buffers (and the device, when the net opened it). */
@@ -375,7 +384,51 @@ export class Net {
     return out;
   }
 
+  /**
+   * One call: records and submits it under a validation scope, so a call the GPU refuses (a GPUBuffer
+   * input destroyed, say) rejects with a RunError instead of resolving with the last call's outputs. A
+   * call that reads nothing back does not wait for the verdict: a refusal rejects the next call, or flush.
+   */
   private async run(inputs: Map<TensorSignature, TensorData | GPUBuffer>, from = 0, to = this.steps.length, copies = true, read = true): Promise<TensorMap> {
+    const refused = this.refused;
+    if (refused) {
+      this.refused = undefined;
+      throw refused;
+    }
+    const { device } = this;
+    device.pushErrorScope('validation');
+    let recorded: { slices: { o: TensorSignature; at: number; bytes: number }[]; at: number };
+    try {
+      recorded = await this.record(inputs, from, to, copies, read);
+    } catch (e) {
+      void device.popErrorScope();
+      throw e;
+    }
+    const gpuInputs = [...inputs.entries()].filter(([, d]) => isGpuBuffer(d)).map(([sig]) => `'${sig.name}'`);
+    const hint = gpuInputs.length ? ` (GPUBuffer input ${gpuInputs.join(', ')}: destroyed, or made on another device?)` : '';
+    const check = device.popErrorScope().then((error) => (error ? new RunError(`model '${this.manifest.model.name}': the GPU refused a call${hint}: ${error.message}`) : undefined));
+    const { slices, at } = recorded;
+    // A step with nothing to read (a training step) does not wait for the GPU, nor for the verdict.
+    if (!slices.length) {
+      this.lastCheck = check.then((e) => {
+        if (e) this.refused ??= e;
+      });
+      return {};
+    }
+    const [, error] = await Promise.all([this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at)), check]);
+    if (error) {
+      this.staging.unmap();
+      throw error;
+    }
+    const mapped = this.staging.getMappedRange(0, Math.max(4, at));
+    const result: TensorMap = {};
+    for (const { o, at: off, bytes } of slices) result[o.name] = new ARRAY_OF[o.dtype](mapped.slice(off, off + bytes));
+    this.staging.unmap();
+    return result;
+  }
+
+  /** Records one call (input copies, the steps, state copies, output copies) and submits it. */
+  private async record(inputs: Map<TensorSignature, TensorData | GPUBuffer>, from: number, to: number, copies: boolean, read: boolean) {
     const { device } = this;
     const encoder = device.createCommandEncoder({ label: 'kiln predict' });
     const remap: Upload[] = [];
@@ -432,14 +485,7 @@ export class Net {
       up.ready = up.buffer.mapAsync(GPUMapMode.WRITE);
       up.ready.catch(() => undefined);
     }
-    // A step with nothing to read (a training step) does not wait for the GPU.
-    if (!slices.length) return {};
-    await this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at));
-    const mapped = this.staging.getMappedRange(0, Math.max(4, at));
-    const result: TensorMap = {};
-    for (const { o, at: off, bytes } of slices) result[o.name] = new ARRAY_OF[o.dtype](mapped.slice(off, off + bytes));
-    this.staging.unmap();
-    return result;
+    return { slices, at };
   }
 }
 

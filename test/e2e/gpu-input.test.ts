@@ -8,7 +8,7 @@ import { Input, Model, Sequential, layers, optimizers, clearSession } from '../.
 import { TrainingSession } from '../../src/training/session.js';
 import { resolveCompileArgs } from '../../src/training/config.js';
 import { compileBundle } from '../../src/codegen/index.js';
-import { Net, PredictInputError } from '../../src/runtime/index.js';
+import { Net, PredictInputError, RunError } from '../../src/runtime/index.js';
 import { testGpu } from '../support/gpu.js';
 import { randomData } from '../support/random.js';
 
@@ -53,6 +53,35 @@ describe('GPUBuffer inputs', () => {
     expect(() => net.createInputBuffer('x', new Float32Array(5))).toThrow(/input 'x' expects 72 values/);
     small.destroy();
     noCopy.destroy();
+  });
+
+  it('a destroyed buffer rejects the call with a RunError naming the input, not the last call’s outputs; the next call runs', async () => {
+    const net = await denseNet();
+    const [a, b] = [randomData(72, 3), randomData(72, 4)];
+    const want = await net.predict({ x: b });
+    await net.predict({ x: a });
+    const gone = net.createInputBuffer('x', b);
+    gone.destroy();
+    await expect(net.predict({ x: gone })).rejects.toThrow(RunError);
+    await expect(net.predict({ x: gone })).rejects.toThrow(/model '.*': the GPU refused a call \(GPUBuffer input 'x': destroyed, or made on another device\?\): .*destroyed/s);
+    expect(Array.from(Object.values(await net.predict({ x: b }))[0])).toEqual(Array.from(Object.values(want)[0]));
+  });
+
+  it('a refused training step, which reads nothing back, rejects flush (once) and the session trains on', async () => {
+    clearSession();
+    const model = new Sequential({ layers: [layers.Dense(3, { activation: 'softmax', inputShape: [5] })] });
+    const session = await TrainingSession.create(model, resolveCompileArgs(model, { optimizer: optimizers.SGD({ learningRate: 0.1 }), loss: 'categoricalCrossentropy' }), 4, await testGpu());
+    const [xName, yName] = session.inputNames;
+    const y = session.net.createInputBuffer(yName, new Float32Array(12).fill(1 / 3));
+    const gone = session.net.createInputBuffer(xName, randomData(20, 6));
+    gone.destroy();
+    await expect(session.step({ [xName]: gone, [yName]: y })).resolves.toEqual({});
+    await expect(session.net.flush()).rejects.toThrow(RunError);
+    await expect(session.net.flush()).resolves.toBeUndefined();
+    await session.step({ [xName]: randomData(20, 7), [yName]: new Float32Array(12).fill(1 / 3) });
+    await expect(session.net.flush()).resolves.toBeUndefined();
+    y.destroy();
+    session.destroy();
   });
 
   it('train a step like host values do: the same weights after two steps', async () => {
