@@ -385,9 +385,12 @@ export class Net {
   }
 
   /**
-   * One call: records and submits it under a validation scope, so a call the GPU refuses (a GPUBuffer
-   * input destroyed, say) rejects with a RunError instead of resolving with the last call's outputs. A
-   * call that reads nothing back does not wait for the verdict: a refusal rejects the next call, or flush.
+   * One call. A call with GPUBuffer inputs is recorded and submitted under a validation scope, so one
+   * the GPU refuses (such an input destroyed, or from another device) rejects with a RunError instead of
+   * resolving with the last call's outputs; a call that reads nothing back does not wait for the
+   * verdict, and a refusal rejects the next call, or flush. Host inputs are checked before they are
+   * written and the Net's own buffers at load, so those calls skip the scope (it cost 10–20 µs a call
+   * on an H100 host, `bench/results/2026-11-22-h100-session6-overhead-check.log`).
    */
   private async run(inputs: Map<TensorSignature, TensorData | GPUBuffer>, from = 0, to = this.steps.length, copies = true, read = true): Promise<TensorMap> {
     const refused = this.refused;
@@ -396,17 +399,18 @@ export class Net {
       throw refused;
     }
     const { device } = this;
-    device.pushErrorScope('validation');
+    const gpuInputs = [...inputs.entries()].filter(([, d]) => isGpuBuffer(d)).map(([sig]) => `'${sig.name}'`);
+    const watched = gpuInputs.length > 0;
+    if (watched) device.pushErrorScope('validation');
     let recorded: { slices: { o: TensorSignature; at: number; bytes: number }[]; at: number };
     try {
       recorded = await this.record(inputs, from, to, copies, read);
     } catch (e) {
-      void device.popErrorScope();
+      if (watched) void device.popErrorScope();
       throw e;
     }
-    const gpuInputs = [...inputs.entries()].filter(([, d]) => isGpuBuffer(d)).map(([sig]) => `'${sig.name}'`);
     const hint = gpuInputs.length ? ` (GPUBuffer input ${gpuInputs.join(', ')}: destroyed, or made on another device?)` : '';
-    const check = device.popErrorScope().then((error) => (error ? new RunError(`model '${this.manifest.model.name}': the GPU refused a call${hint}: ${error.message}`) : undefined));
+    const check = watched ? device.popErrorScope().then((error) => (error ? new RunError(`model '${this.manifest.model.name}': the GPU refused a call${hint}: ${error.message}`) : undefined)) : Promise.resolve(undefined);
     const { slices, at } = recorded;
     // A step with nothing to read (a training step) does not wait for the GPU, nor for the verdict.
     if (!slices.length) {
@@ -415,7 +419,7 @@ export class Net {
       });
       return {};
     }
-    const [, error] = await Promise.all([this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at)), check]);
+    const [, error] = watched ? await Promise.all([this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at)), check]) : [await this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at)), undefined];
     if (error) {
       this.staging.unmap();
       throw error;
