@@ -389,8 +389,9 @@ export class Net {
    * the GPU refuses (such an input destroyed, or from another device) rejects with a RunError instead of
    * resolving with the last call's outputs; a call that reads nothing back does not wait for the
    * verdict, and a refusal rejects the next call, or flush. Host inputs are checked before they are
-   * written and the Net's own buffers at load, so those calls skip the scope (it cost 10–20 µs a call
-   * on an H100 host, `bench/results/2026-11-22-h100-session6-overhead-check.log`).
+   * written and the Net's own buffers at load, so those calls skip the scope: with it on every call the
+   * tiny model ran 14–16 µs beyond the bare round trip, against −11 in run M (host figures that swing
+   * by tens of µs between runs; `bench/results/2026-11-22-h100-session6-overhead-check*.log`).
    */
   private async run(inputs: Map<TensorSignature, TensorData | GPUBuffer>, from = 0, to = this.steps.length, copies = true, read = true): Promise<TensorMap> {
     const refused = this.refused;
