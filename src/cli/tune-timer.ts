@@ -5,7 +5,7 @@
  */
 import { BINDING_ALIGNMENT, BINDINGS, type Bundle } from '../runtime/format.js';
 import { AdapterError, BundleError } from '../runtime/errors.js';
-import { getGpu, type GpuContext } from '../runtime/gpu.js';
+import { describeDevice, getGpu, type GpuContext } from '../runtime/gpu.js';
 import { Arena, kernelLayouts } from '../runtime/arena.js';
 
 /** How steps are timed: GPU timestamps around the pass, or the wall time of a submit and its wait. */
@@ -25,21 +25,7 @@ export async function openTuningDevice(options: { wallOnly?: boolean } = {}): Pr
   const timestamps = !options.wallOnly && adapter.features.has('timestamp-query');
   const requiredLimits = Object.fromEntries(LIMITS.map((k) => [k, adapter.limits[k]]));
   const device = await adapter.requestDevice({ requiredFeatures: timestamps ? ['timestamp-query'] : [], requiredLimits });
-  const info = adapter.info;
-  return {
-    device,
-    method: timestamps ? 'timestamp' : 'wall',
-    adapter: {
-      vendor: info.vendor,
-      architecture: info.architecture,
-      device: info.device,
-      description: info.description,
-      isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
-      workgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
-      maxBindingBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
-      maxBufferBytes: device.limits.maxBufferSize,
-    },
-  };
+  return { device, method: timestamps ? 'timestamp' : 'wall', adapter: describeDevice(adapter, device) };
 }
 
 /** Options of timing. */

@@ -81,20 +81,21 @@ export async function openDevice(options: { powerPreference?: GPUPowerPreference
   }
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
   const device = await adapter.requestDevice({ requiredLimits: wanted, requiredFeatures });
+  return { device, adapter: { ...describeDevice(adapter, device), features: [...device.features].sort() } };
+}
+
+/** What codegen needs to know of an opened device: the adapter's identity and the device's limits. */
+export function describeDevice(adapter: GPUAdapter, device: GPUDevice): AdapterDescription {
   const info = adapter.info;
   return {
-    device,
-    adapter: {
-      vendor: info.vendor,
-      architecture: info.architecture,
-      device: info.device,
-      description: info.description,
-      isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
-      features: [...device.features].sort(),
-      workgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
-      maxBindingBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
-      maxBufferBytes: device.limits.maxBufferSize,
-    },
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+    workgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
+    maxBindingBytes: Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
+    maxBufferBytes: device.limits.maxBufferSize,
   };
 }
 

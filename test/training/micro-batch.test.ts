@@ -30,6 +30,15 @@ function small(name: string): Model {
 const images = (count: number, batch: number) => labelled(count, batch, 8 * 8 * 2, 70);
 const batches = (count: number, batch: number) => labelled(count, batch, 4, 90);
 
+/** The session runs one step of `batch` images and logs it, then is destroyed. */
+async function expectOneStep(session: TrainingSession | DataParallelSession, batch: number): Promise<void> {
+  const [b] = images(1, batch);
+  session.resetLogs();
+  await session.step({ [session.inputNames[0]]: b.x, [session.inputNames[1]]: b.y });
+  expect((await session.readLogs()).steps).toBe(1);
+  session.destroy();
+}
+
 const sgd = () => ({ optimizer: optimizers.SGD({ learningRate: 0.2, momentum: 0.9 }), loss: 'categoricalCrossentropy' as const, metrics: ['accuracy'] });
 
 /** An arena of `fixed` bytes plus `perSample` bytes a sample, as a compile at that micro-batch reports it. */
@@ -152,11 +161,7 @@ describe('the automatic micro-batch', () => {
     expect(session.bundle.manifest.arena.size).toBeLessThan(whole);
     expect(session.microBatch).toBeLessThan(8);
     expect(8 % session.microBatch).toBe(0);
-    const [b] = images(1, 16);
-    session.resetLogs();
-    await session.step({ [session.inputNames[0]]: b.x, [session.inputNames[1]]: b.y });
-    expect((await session.readLogs()).steps).toBe(1);
-    session.destroy();
+    await expectOneStep(session, 16);
     await expect(DataParallelSession.create(model, config, 16, devices, { arenaLimit: 1024 })).rejects.toThrow(/model 'mb_auto', batch 16 over 2 replicas \(8 samples each\): even a micro-batch of 1 sample needs .* over the 1024-byte arena limit/);
   }, 180_000);
 
@@ -169,11 +174,7 @@ describe('the automatic micro-batch', () => {
     const session = await trainingSessionFor(model, config, 8, [device], { arenaLimit: whole - 1 });
     expect(session).toBeInstanceOf(DataParallelSession);
     expect((session as DataParallelSession).microBatches).toBeGreaterThan(1);
-    const [b] = images(1, 8);
-    session.resetLogs();
-    await session.step({ [session.inputNames[0]]: b.x, [session.inputNames[1]]: b.y });
-    expect((await session.readLogs()).steps).toBe(1);
-    session.destroy();
+    await expectOneStep(session, 8);
   }, 180_000);
 
   it('on one device, a step with a value past the device binding limit is micro-batched, not a compile error', async () => {
@@ -188,11 +189,7 @@ describe('the automatic micro-batch', () => {
     expect(session).toBeInstanceOf(DataParallelSession);
     expect((session as DataParallelSession).microBatch).toBe(4);
     expect(session.bundle.manifest.arena.windowBytes).toBe(4096);
-    const [b] = images(1, 8);
-    session.resetLogs();
-    await session.step({ [session.inputNames[0]]: b.x, [session.inputNames[1]]: b.y });
-    expect((await session.readLogs()).steps).toBe(1);
-    session.destroy();
+    await expectOneStep(session, 8);
   }, 180_000);
 
   it('on one device, a step the device cannot allocate is micro-batched into a smaller arena, not an error', async () => {
@@ -215,11 +212,7 @@ describe('the automatic micro-batch', () => {
       expect((session as DataParallelSession).microBatches).toBeGreaterThan(1);
       expect(tried[0]).toBe(whole);
       expect(tried.at(-1)).toBeLessThan(whole);
-      const [b] = images(1, 8);
-      session.resetLogs();
-      await session.step({ [session.inputNames[0]]: b.x, [session.inputNames[1]]: b.y });
-      expect((await session.readLogs()).steps).toBe(1);
-      session.destroy();
+      await expectOneStep(session, 8);
       // A micro-batch given by the caller is kept, and the error says what failed.
       await expect(trainingSessionFor(model, config, 8, [device], { microBatch: 8 })).rejects.toThrow(OutOfMemoryError);
     } finally {
