@@ -5,8 +5,9 @@ import { nodeIndex } from '../ir/graph.js';
 import { BINDING_ALIGNMENT, BUNDLE_FORMAT, BUNDLE_VERSION, type Bundle, type BundleDType, type KernelEntry, type Manifest, type Step, type WeightEntry } from '../runtime/format.js';
 import type { KernelSpec, LowerContext, Operand } from './kernel.js';
 import { ALIASING_OPS, SOURCE_OPS, lowerNode } from './lower/index.js';
-import { planMemory, ValueTooLargeError } from './plan.js';
-import { arenaSlots, type ArenaLayout, type ArenaPlace, type ArenaSlot } from './arena-slots.js';
+import { planMemory } from './plan.js';
+import { arenaSlots } from './arena-slots.js';
+import { ArenaPlan } from './arena-layout.js';
 import { numel } from './indexing.js';
 import { KILN_VERSION } from './version.js';
 import { typedLoader } from './loader.js';
@@ -89,49 +90,31 @@ export function buildBundle(
   const isState = (n: Node) => n.op === 'weight' && (training || carried.has(n.attrs.name as string));
   const stateNodes = graph.nodes.filter(isState);
   const { windowBytes, pageBytes } = arenaLayoutBytes(profile);
-  const plan = planMemory(graph, {
-    isAlias: (n) => ALIASING_OPS.has(n.op),
-    inArena: (n) => !SOURCE_OPS.has(n.op) || n.op === 'input' || isState(n),
-    pinned: isState,
-    keepAlive: graph.updates.map((u) => u.value),
-    pageBytes,
+  const arena = new ArenaPlan(
+    planMemory(graph, {
+      isAlias: (n) => ALIASING_OPS.has(n.op),
+      inArena: (n) => !SOURCE_OPS.has(n.op) || n.op === 'input' || isState(n),
+      pinned: isState,
+      keepAlive: graph.updates.map((u) => u.value),
+      pageBytes,
+      windowBytes,
+    }),
     windowBytes,
-  });
-  const slotOf = (ref: ValueRef, what: string) => {
-    const s = plan.slots.get(`${ref.node}:${ref.output}`);
-    if (!s) throw new CodegenError(`${what} has no place in the arena`, { what });
-    return s;
-  };
-  // The scratch region follows the values, on the next page if it would cross into one.
-  let scratchBase = align(plan.arenaSize);
-  const place = (o: Operand): ArenaPlace => {
-    if (o.kind === 'scratch') return { page: Math.floor(scratchBase / pageBytes), offset: (scratchBase % pageBytes) + o.offset, size: o.size };
-    if (o.kind === 'weight') throw new CodegenError(`weight '${o.name}' has no place in the arena`, { weight: o.name });
-    const s = slotOf(o.ref, 'a kernel operand');
-    const page = Math.floor(s.offset / pageBytes);
-    return { page, offset: s.offset - page * pageBytes, size: s.size };
-  };
-  const layout: ArenaLayout = { place, windowBytes };
-  const lowerAll = (paged: boolean) => {
+    pageBytes,
+  );
+  const slotOf = (ref: ValueRef, what: string) => arena.slot(ref, what);
+  const lowerAll = () => {
     scratchSize = 0;
-    const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData, profile, scratch, ...(paged ? { arena: layout } : {}) };
+    const layout = arena.layout;
+    const ctx: LowerContext = { graph, type: (r) => byId.get(r.node)!.outputs[r.output], operand, weights: weightData, profile, scratch, ...(layout ? { arena: layout } : {}) };
     return graph.nodes.map((n) => {
       scratchUsed = 0;
       return lowerNode(n, ctx);
     });
   };
-  // One buffer, bound whole, unless the values or the scratch region pass one binding: then pages, and each kernel binds windows of them.
-  let paged = plan.arenaSize > windowBytes;
-  let perNode = lowerAll(paged);
-  if (!paged && scratchBase + scratchSize > windowBytes) {
-    paged = true;
-    perNode = lowerAll(paged);
-  }
-  if (paged && scratchSize > pageBytes) throw new ValueTooLargeError(`the scratch region of ${scratchSize} bytes is more than one arena page of ${pageBytes}; use a smaller batch`, scratchSize, pageBytes);
-  if (paged && scratchSize && Math.floor(scratchBase / pageBytes) !== Math.floor((scratchBase + scratchSize - 1) / pageBytes)) {
-    scratchBase = Math.ceil(scratchBase / pageBytes) * pageBytes;
-    perNode = lowerAll(paged);
-  }
+  // Lowered again when the scratch region it asked for pages the arena or moves to a page of its own.
+  let perNode = lowerAll();
+  while (arena.settle(scratchSize)) perNode = lowerAll();
   const used = new Set<string>();
   for (const specs of perNode) for (const s of specs) for (const b of s.operands) if (b.operand.kind === 'weight') used.add(b.operand.name);
 
@@ -152,14 +135,8 @@ export function buildBundle(
   }
   const weightAt = new Map(entries.map((e) => [e.name, e]));
 
-  const arenaSize = scratchSize ? scratchBase + scratchSize : plan.arenaSize;
-  // Offsets in params count from the start of the operand's binding: the arena, or a window of a page.
-  const offsetOf = (o: Operand, slot: ArenaSlot | undefined, what: string) => {
-    if (!paged) return o.kind === 'scratch' ? scratchBase + o.offset : slotOf((o as { ref: ValueRef }).ref, what).offset;
-    const at = place(o);
-    if (at.size > windowBytes) throw new ValueTooLargeError(`${what} takes ${at.size} bytes, more than one binding of ${windowBytes} (the device's largest storage binding); use a smaller batch`, at.size, windowBytes);
-    return at.offset - slot!.offset;
-  };
+  const arenaSize = arena.size(scratchSize);
+  const paged = arena.paged;
 
   const kernels = new Map<string, KernelEntry>();
   const files = new Map<string, Uint8Array>();
@@ -169,7 +146,7 @@ export function buildBundle(
   for (const spec of perNode.flat()) {
     allSpecs.push(spec);
     const hash = sha(`${spec.entryPoint}\n${spec.wgsl}`);
-    const { slots, slotOf: slotIndex } = arenaSlots(spec.operands, paged ? layout : undefined);
+    const { slots, slotOf: slotIndex } = arenaSlots(spec.operands, arena.layout);
     const id = hash.slice(0, 16);
     if (!kernels.has(id)) {
       const file = `kernels/${id}.wgsl`;
@@ -177,7 +154,7 @@ export function buildBundle(
       files.set(file, bytes);
       kernels.set(id, { id, file, sha256: sha(bytes), entryPoint: spec.entryPoint, workgroupSize: [...spec.workgroupSize] as [number, number, number], ...(slots.length > 1 ? { arenaSlots: slots.length } : {}) });
     }
-    const params = spec.operands.map((b, i) => (b.operand.kind === 'weight' ? weightAt.get(b.operand.name)!.offset / 4 : offsetOf(b.operand, slots[slotIndex[i]], `a value of '${spec.name}'`) / 4));
+    const params = spec.operands.map((b, i) => (b.operand.kind === 'weight' ? weightAt.get(b.operand.name)!.offset / 4 : arena.offsetOf(b.operand, slots[slotIndex[i]], `a value of '${spec.name}'`) / 4));
     if (spec.quads && params.some((o) => o % 4 !== 0)) throw new Error(`kernel of '${spec.name}' reads vec4s, but an operand starts at element ${params.find((o) => o % 4 !== 0)}, not a multiple of 4`);
     steps.push({ kernel: id, name: spec.name, dispatch: [...spec.dispatch] as [number, number, number], params, ...(paged ? { slots } : {}) });
     report.push({ kernel: id, name: spec.name });
