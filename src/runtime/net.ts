@@ -400,8 +400,8 @@ export class Net {
       throw refused;
     }
     const { device } = this;
-    const gpuInputs = [...inputs.entries()].filter(([, d]) => isGpuBuffer(d)).map(([sig]) => `'${sig.name}'`);
-    const watched = gpuInputs.length > 0;
+    let watched = false;
+    for (const data of inputs.values()) watched ||= isGpuBuffer(data);
     if (watched) device.pushErrorScope('validation');
     let recorded: { slices: { o: TensorSignature; at: number; bytes: number }[]; at: number };
     try {
@@ -410,26 +410,36 @@ export class Net {
       if (watched) void device.popErrorScope();
       throw e;
     }
-    const hint = gpuInputs.length ? ` (GPUBuffer input ${gpuInputs.join(', ')}: destroyed, or made on another device?)` : '';
-    const check = watched ? device.popErrorScope().then((error) => (error ? new RunError(`model '${this.manifest.model.name}': the GPU refused a call${hint}: ${error.message}`) : undefined)) : Promise.resolve(undefined);
+    const check = watched ? device.popErrorScope().then((error) => (error ? this.refusal(inputs, error) : undefined)) : undefined;
     const { slices, at } = recorded;
     // A step with nothing to read (a training step) does not wait for the GPU, nor for the verdict.
     if (!slices.length) {
-      this.lastCheck = check.then((e) => {
-        if (e) this.refused ??= e;
-      });
+      if (check) {
+        this.lastCheck = check.then((e) => {
+          if (e) this.refused ??= e;
+        });
+      }
       return {};
     }
-    const [, error] = watched ? await Promise.all([this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at)), check]) : [await this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at)), undefined];
-    if (error) {
-      this.staging.unmap();
-      throw error;
-    }
+    const mapping = this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at));
+    if (check) {
+      const [, error] = await Promise.all([mapping, check]);
+      if (error) {
+        this.staging.unmap();
+        throw error;
+      }
+    } else await mapping;
     const mapped = this.staging.getMappedRange(0, Math.max(4, at));
     const result: TensorMap = {};
     for (const { o, at: off, bytes } of slices) result[o.name] = new ARRAY_OF[o.dtype](mapped.slice(off, off + bytes));
     this.staging.unmap();
     return result;
+  }
+
+  /** The error of a call the GPU refused, naming its GPUBuffer inputs, the likely cause. */
+  private refusal(inputs: Map<TensorSignature, TensorData | GPUBuffer>, error: GPUError): RunError {
+    const names = [...inputs].filter(([, data]) => isGpuBuffer(data)).map(([s]) => `'${s.name}'`);
+    return new RunError(`model '${this.manifest.model.name}': the GPU refused a call (GPUBuffer input ${names.join(', ')}: destroyed, or made on another device?): ${error.message}`, { inputs: names });
   }
 
   /** Records one call (input copies, the steps, state copies, output copies) and submits it. */
