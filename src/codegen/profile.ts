@@ -1,4 +1,5 @@
 import { experimentEnv } from './experiment-env.js';
+
 /**
  * What codegen tunes for, since a bundle is compiled ahead of the device it runs on. A GPU wants many
  * workgroups to fill its units; a CPU adapter (lavapipe, SwiftShader) runs a few threads, each best

@@ -42,8 +42,8 @@ export function largestDivisorAtMost(n: number, k: number): number {
 
 const gb = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
-/** A compile at one micro-batch: the step, or how far over it is (bytes over the limit that binds), and why. */
-type Attempt<T> = { compiled: T; over: number; why: string } | { compiled?: undefined; over: number; why: string };
+/** A compile at one micro-batch: the step if it compiled, how far over its limit it is (the ratio; ≤ 1 fits), and why. */
+type Attempt<T> = { compiled?: T; over: number; why: string };
 
 function attempt<T extends Sized>(compileAt: (microBatch: number) => T, microBatch: number, limit: number): Attempt<T> {
   try {

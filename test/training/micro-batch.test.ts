@@ -30,6 +30,14 @@ function small(name: string): Model {
 const images = (count: number, batch: number) => labelled(count, batch, 8 * 8 * 2, 70);
 const batches = (count: number, batch: number) => labelled(count, batch, 4, 90);
 
+/** A fresh small model named `name`, the first of the two test devices, and its SGD config. */
+async function oneDevice(name: string) {
+  clearSession();
+  const model = small(name);
+  const [device] = await twoDevices();
+  return { model, device, config: resolveCompileArgs(model, sgd()) };
+}
+
 /** The session runs one step of `batch` images and logs it, then is destroyed. */
 async function expectOneStep(session: TrainingSession | DataParallelSession, batch: number): Promise<void> {
   const [b] = images(1, batch);
@@ -166,10 +174,7 @@ describe('the automatic micro-batch', () => {
   }, 180_000);
 
   it('on one device with no micro-batch asked for, a step too large for one arena is micro-batched, not a device error', async () => {
-    clearSession();
-    const model = small('mb_unasked');
-    const [device] = await twoDevices();
-    const config = resolveCompileArgs(model, sgd());
+    const { model, device, config } = await oneDevice('mb_unasked');
     const whole = TrainingSession.compile(model, config, 8, device).bundle.manifest.arena.size;
     const session = await trainingSessionFor(model, config, 8, [device], { arenaLimit: whole - 1 });
     expect(session).toBeInstanceOf(DataParallelSession);
@@ -178,10 +183,7 @@ describe('the automatic micro-batch', () => {
   }, 180_000);
 
   it('on one device, a step with a value past the device binding limit is micro-batched, not a compile error', async () => {
-    clearSession();
-    const model = small('mb_binding');
-    const [device] = await twoDevices();
-    const config = resolveCompileArgs(model, sgd());
+    const { model, device, config } = await oneDevice('mb_binding');
     // The conv's output is 6·6·4 floats a sample: 4.5 KiB at 8 samples, over 4 KiB bindings; 2.25 KiB at 4.
     const tight = { ...device, adapter: { ...device.adapter, maxBindingBytes: 4096 } };
     expect(() => TrainingSession.compile(model, config, 8, tight)).toThrow(ValueTooLargeError);
@@ -193,10 +195,7 @@ describe('the automatic micro-batch', () => {
   }, 180_000);
 
   it('on one device, a step the device cannot allocate is micro-batched into a smaller arena, not an error', async () => {
-    clearSession();
-    const model = small('mb_oom');
-    const [device] = await twoDevices();
-    const config = resolveCompileArgs(model, sgd());
+    const { model, device, config } = await oneDevice('mb_oom');
     const whole = TrainingSession.compile(model, config, 8, device).bundle.manifest.arena.size;
     // A device with memory for less than the whole batch's arena: Net.create fails as Dawn's out-of-memory scope makes it.
     const create = Net.create.bind(Net);
