@@ -77,7 +77,7 @@ describe.each(LAYOUTS)('a paged arena: $name', (l) => {
     const [want, got] = [await whole.predict({ x }), await paged.predict({ x })];
     expect(Array.from(Object.values(got)[0])).toEqual(Array.from(Object.values(want)[0]));
     expect(Object.values(got)[0].every(Number.isFinite)).toBe(true);
-  });
+  }, 180_000);
 });
 
 /** The same device, described as one that binds at most `window` bytes and allocates buffers of at most `buffer`. */
@@ -115,7 +115,7 @@ describe('a paged arena', () => {
     await a.pullWeights();
     await b.pullWeights();
     one.weights.forEach((w, i) => expect(Array.from(many.weights[i].read()), w.name).toEqual(Array.from(w.read())));
-  });
+  }, 180_000);
 
   it('refuses a value larger than one binding, naming it and both sizes', () => {
     const small: TargetProfile = { ...PROFILES.cpu, maxBindingBytes: 8192 };

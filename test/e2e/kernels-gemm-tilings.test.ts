@@ -43,6 +43,6 @@ describe('GEMM tilings, each forced', () => {
       // 2 images of 9×9×5 → 162 pixels × 45 taps × 12 filters, as an implicit GEMM (not the halo kernel).
       process.env.KILN_CONV = 'gemm';
       runs.push(await expectGpuMatchesInterpreter(single(layers.Conv2D({ filters: 12, kernelSize: 3, padding: 'same', activation: 'relu' }), [9, 9, 5]), { batch: 2, ...TOL }));
-    });
+    }, 180_000);
   }
 });
