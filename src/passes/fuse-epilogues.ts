@@ -1,7 +1,7 @@
 import type { Graph, Node, TensorType } from '../ir/types.js';
 import { refKey } from '../ir/graph.js';
 import { fusionPass, type Group } from './fusion.js';
-import { consumersOf, isEpilogueLink, PRODUCERS } from './util.js';
+import { consumersOf, isEpilogueLink, isGlobalMean, PRODUCERS } from './util.js';
 
 /** Rows up to this long keep a whole softmax row in one workgroup's memory (16 KiB of f32). */
 export const MAX_SOFTMAX_ROW = 4096;
@@ -21,15 +21,19 @@ const READ_THROUGH = new Set(['maxPool2d', 'avgPool2d']);
 
 /**
  * The pooling (and the reshape after it, a Flatten) that only `mm` reads, as its A operand: they join
- * the matmul's group, so the pooled tensor is never written. Ids in graph order; [] when there is none.
+ * the matmul's group, so the pooled tensor is never written. A global average pooling joins only a
+ * head that ends in a row softmax (`rowSoftmax`): that kernel gives each row a workgroup, which stages
+ * the row's means once; read element by element, each mean would walk the whole image. Ids in graph
+ * order; [] when there is none.
  */
-function poolPrologue(mm: Node, byId: Map<number, Node>, readers: Map<string, number[]>, claimed: Set<number>): number[] {
+function poolPrologue(mm: Node, byId: Map<number, Node>, readers: Map<string, number[]>, claimed: Set<number>, rowSoftmax: boolean): number[] {
   if (mm.op !== 'matmul' || mm.attrs.transposeA === true) return [];
   const onlyReader = (n: Node, reader: Node) => (readers.get(refKey({ node: n.id, output: 0 })) ?? []).every((r) => r === reader.id) && !claimed.has(n.id) && n.device === mm.device;
   const a = byId.get(mm.inputs[0].node)!;
   const reshape = a.op === 'reshape' && onlyReader(a, mm) ? a : undefined;
   const pool = reshape ? byId.get(reshape.inputs[0].node)! : a;
-  if (!READ_THROUGH.has(pool.op) || !onlyReader(pool, reshape ?? mm) || pool.outputs[0].dtype !== 'float32') return [];
+  const readable = READ_THROUGH.has(pool.op) || (rowSoftmax && mm.outputs[0].shape.length === 2 && isGlobalMean(pool, byId.get(pool.inputs[0].node)!.outputs[pool.inputs[0].output].shape));
+  if (!readable || !onlyReader(pool, reshape ?? mm) || pool.outputs[0].dtype !== 'float32') return [];
   return reshape ? [pool.id, reshape.id] : [pool.id];
 }
 
@@ -58,7 +62,8 @@ export function planEpilogues(graph: Graph): Group[] {
       }
       chain.push(next);
     }
-    const prologue = poolPrologue(p, byId, readers, claimed);
+    const last = chain.at(-1)!;
+    const prologue = poolPrologue(p, byId, readers, claimed, last.op === 'softmax' || last.op === 'logSoftmax');
     if (chain.length + prologue.length < 2) continue;
     const group = [...prologue, ...chain.map((n) => n.id)];
     group.forEach((id) => claimed.add(id));
@@ -71,6 +76,7 @@ export function planEpilogues(graph: Graph): Group[] {
  * fuseEpilogues: matmul/conv2d/depthwiseConv2d plus its following elementwise chain (bias add,
  * activation, residual add, …) becomes one `fused` node of kind 'epilogue'; a matmul's chain may end
  * in a softmax over its rows (the classifier head), which then needs no kernel of its own, and may
- * start with the pooling that feeds it (the CNN's max-pool, read through by the Dense after Flatten).
+ * start with the pooling that feeds it (the CNN's max-pool, read through by the Dense after Flatten; the
+ * ResNet's global average pooling, staged per row by its softmax head).
  */
 export const fuseEpilogues = fusionPass('fuseEpilogues', 'epilogue', planEpilogues);

@@ -21,6 +21,13 @@ export const isEpilogueLink = (op: string): boolean => isUnary(op) || isBinary(o
 /** Ops that start an epilogue group. */
 export const PRODUCERS: readonly string[] = ['matmul', 'conv2d', 'depthwiseConv2d'];
 
+/** A mean over the height and width of an NHWC tensor (GlobalAveragePooling2D), whose input has `inShape`. */
+export function isGlobalMean(n: Node, inShape: readonly unknown[]): boolean {
+  if (n.op !== 'reduceMean' || inShape.length !== 4) return false;
+  const axes = ((n.attrs.axes as number[] | undefined) ?? []).map((a) => (a < 0 ? a + 4 : a)).sort();
+  return axes.length === 2 && axes[0] === 1 && axes[1] === 2;
+}
+
 /** Where each value is read: consumer node ids, with -1 for a graph output or update. */
 export function consumersOf(graph: Graph): Map<string, number[]> {
   const out = new Map<string, number[]>();

@@ -8,7 +8,7 @@ import { Bindings } from './bindings.js';
 import { gemmData, gemmDispatch, quadOperands } from './gemm.js';
 import { mmaGemm } from './gemm-mma.js';
 import { gemvData, gemvShape } from './gemv.js';
-import { poolPrologueOf, poolReadWgsl, withoutPrologue } from './pool-read.js';
+import { globalMeanStage, poolPrologueOf, poolReadWgsl, withoutPrologue, type GlobalMeanStage } from './pool-read.js';
 import { lowerSplitK, splitKChunks } from './split-k.js';
 import { gemmPrecision } from '../profile.js';
 
@@ -32,7 +32,7 @@ function batchOffset(inBatch: readonly number[], outBatch: readonly number[], ma
 }
 
 /** Everything both matmul kernels need: operands, sizes, the epilogue chain up to `until`. */
-function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
+function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body, rowWorkgroup?: number) {
   const inputTypes = node.inputs.map((r) => ctx.type(r));
   const body = bodyOf(node, inputTypes);
   const mm = producerOf(body)!;
@@ -51,7 +51,9 @@ function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
   const b = new Bindings(ctx);
   const outs = node.outputs.map((_, k) => b.output(node, k));
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
-  const consts: string[] = prologue ? [poolReadWgsl('pooledA', prologue, ins[ai])] : [];
+  if (prologue?.global && rowWorkgroup === undefined) throw new Error(`matmul '${node.name}': a global mean is read through only by a row-softmax head (fuseEpilogues)`);
+  const stage: GlobalMeanStage | undefined = prologue?.global ? globalMeanStage('pooledA', prologue, ins[ai], 'r', rowWorkgroup!) : undefined;
+  const consts: string[] = stage ? stage.decls : prologue ? [poolReadWgsl('pooledA', prologue, ins[ai])] : [];
   const epilogueBody = epilogue(withoutPrologue(body, prologue));
   const chain = chainLines(epilogueBody, (k) => broadcastRead(ins[k], inputTypes[k].shape as number[], outShape), consts);
   const needsCoords = node.inputs.some((_, k) => k !== ai && k !== bi && !sameShape(inputTypes[k].shape as number[], outShape));
@@ -68,6 +70,7 @@ function setup(node: Node, ctx: LowerContext, epilogue: (body: Body) => Body) {
     },
     tA, tB, ai, bi, epilogueBody,
     pooledA: !!prologue,
+    stage,
   };
 }
 
@@ -119,13 +122,15 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
 
 /** A matmul whose epilogue ends in a softmax over rows: one workgroup per row keeps the row in workgroup memory. */
 function lowerMatmulRowSoftmax(node: Node, ctx: LowerContext, softmax: Node): KernelSpec[] {
-  const s = setup(node, ctx, (body) => ({ nodes: body.nodes.filter((n) => n !== softmax), outputs: [softmax.inputs[0]] }));
+  const outShape = node.outputs[0].shape as number[];
+  const splitK = outShape.at(-1)! < SPLIT_K_BELOW;
+  const wg = splitK ? splitWorkgroup(outShape.at(-1)!) : ROW_WORKGROUP;
+  const s = setup(node, ctx, (body) => ({ nodes: body.nodes.filter((n) => n !== softmax), outputs: [softmax.inputs[0]] }), wg);
   const rows = s.M * s.batches;
   const groupsX = Math.min(rows, MAX_GROUPS);
-  const splitK = s.N < SPLIT_K_BELOW;
-  const wg = splitK ? splitWorkgroup(s.N) : ROW_WORKGROUP;
   const wgsl = render('matmul-rowsoftmax', {
-    ...headerOf(s.b, s.consts, s.chain.lines.join('\n')),
+    ...headerOf(s.b, s.consts, s.chain.lines.join('\n'), s.stage?.quads),
+    stage: s.stage?.stage ?? [],
     ...s.shared,
     wg,
     colsSize: s.N * wg,
