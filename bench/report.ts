@@ -126,7 +126,7 @@ for (const [id, c] of cases) {
 
 for (const [c, runs] of loadRuns) {
   const r = [...runs].sort((a, b) => (a.ms as number) - (b.ms as number))[runs.length >> 1];
-  c.notes.push(`median of ${runs.length} fresh processes: device ${fmt(r.device_ms as number)} + read ${fmt(r.read_ms as number)} + setup ${fmt(r.setup_ms as number)} + first predict ${fmt(r.first_predict_ms as number)} ms`);
+  c.notes.push(`median of ${runs.length} fresh processes: device ${fmt(r.device_ms as number)} (reading the bundle meanwhile: ${fmt(r.read_ms as number)}) + setup ${fmt(r.setup_ms as number)} + first predict ${fmt(r.first_predict_ms as number)} ms`);
 }
 
 function fmt(x: number | undefined): string {

@@ -2,7 +2,7 @@ import { BUNDLE_FORMAT, READABLE_VERSIONS, type Bundle, type Manifest } from './
 import { BundleError } from './errors.js';
 import { isContainer, unpackFiles } from './container.js';
 import { Net } from './net.js';
-import { isNode, type GpuContext } from './gpu.js';
+import { isNode, openDevice, type GpuContext } from './gpu.js';
 import { loadReplicas, type ReplicatedNet } from './replicas.js';
 import type { DeviceCount } from './adapters.js';
 
@@ -23,6 +23,8 @@ export interface LoadOptions {
   replicas?: DeviceCount;
   /** The devices of the replicas, already open (instead of `replicas`). */
   devices?: readonly GpuContext[];
+  /** Filled with the milliseconds each phase of a one-device load took: `device` and `read` (which overlap), then `setup`. */
+  phases?: Partial<Record<'device' | 'read' | 'setup', number>>;
 }
 
 /** SHA-256 of bytes, as lowercase hex. */
@@ -123,7 +125,17 @@ export async function loadBundle(source: BundleSource, options?: LoadOptions & {
 /** With replicas: `await loadBundle('build/mlp.kiln', { replicas: 'all' })` splits each call's batch over the adapters. */
 export async function loadBundle(source: BundleSource, options: LoadOptions): Promise<Net | ReplicatedNet>;
 export async function loadBundle(source: BundleSource, options: LoadOptions = {}): Promise<Net | ReplicatedNet> {
-  const bundle = await readBundle(source);
-  if (options.replicas === undefined && !options.devices) return Net.create(bundle, options.gpu);
-  return loadReplicas(bundle, { replicas: options.replicas, devices: options.devices });
+  if (options.replicas !== undefined || options.devices) return loadReplicas(await readBundle(source), { replicas: options.replicas, devices: options.devices });
+  // Opening the device and reading the bundle overlap: each takes tens of ms in a fresh process (bench/load.ts).
+  const t0 = performance.now();
+  const timed = <T>(p: Promise<T>, phase: 'device' | 'read') => p.finally(() => options.phases && (options.phases[phase] = performance.now() - t0));
+  const [read, opened] = await Promise.allSettled([timed(readBundle(source), 'read'), timed(options.gpu ? Promise.resolve(options.gpu) : openDevice(), 'device')]);
+  if (read.status === 'rejected' || opened.status === 'rejected') {
+    if (!options.gpu && opened.status === 'fulfilled') opened.value.device.destroy();
+    throw read.status === 'rejected' ? read.reason : (opened as PromiseRejectedResult).reason;
+  }
+  const t1 = performance.now();
+  const net = await Net.create(read.value, opened.value, { ownsDevice: !options.gpu });
+  if (options.phases) options.phases.setup = performance.now() - t1;
+  return net;
 }

@@ -68,21 +68,25 @@ export class Net {
     private readonly scratch?: GPUBuffer,
   ) {}
 
-  /** Creates buffers, uploads weights and builds every pipeline in parallel. */
-  static async create(bundle: Bundle, gpu?: GpuContext): Promise<Net> {
+  /**
+   * Creates buffers, uploads weights and builds every pipeline in parallel, on `gpu` (else a device it
+   * opens). The Net destroys the device with itself when it opened it, or when `ownsDevice` hands it over.
+   */
+  static async create(bundle: Bundle, gpu?: GpuContext, options: { ownsDevice?: boolean } = {}): Promise<Net> {
     const ctx = gpu ?? (await openDevice());
+    const owns = !gpu || options.ownsDevice === true;
     const { device } = ctx;
     const m = bundle.manifest;
     const missing = (m.features ?? []).filter((f) => !device.features.has(f));
     if (missing.length) {
-      if (!gpu) device.destroy();
+      if (owns) device.destroy();
       throw new BundleError(`bundle '${m.model.name}' needs WebGPU features this device lacks: ${missing.join(', ')} (compiled with precision 'mixed' for another adapter; recompile for this one, or without mixed precision)`, { missing });
     }
     let buffers: { arena: Arena; weights: GPUBuffer };
     try {
       buffers = await allocate(device, m);
     } catch (e) {
-      if (!gpu) device.destroy();
+      if (owns) device.destroy();
       throw e;
     }
     const { arena, weights } = buffers;
@@ -156,7 +160,7 @@ export class Net {
     if (error) throw new BundleError(`bundle '${m.model.name}' could not be set up on this device: ${error.message}`);
     const copyBytes = (m.copies ?? []).reduce((a, c) => a + c.size, 0);
     const scratch = copyBytes ? device.createBuffer({ size: copyBytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'kiln state scratch' }) : undefined;
-    return new Net(m, device, ctx.adapter, arena, weights, staging, params, steps, !gpu, scratch);
+    return new Net(m, device, ctx.adapter, arena, weights, staging, params, steps, owns, scratch);
   }
 
   /** The model's input signature. */

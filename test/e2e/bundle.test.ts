@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sequential, layers, clearSession, compile, compileBundle, writeBundle, interpretModel } from '../../src/index.js';
-import { loadBundle, readBundle, BundleError } from '../../src/runtime/index.js';
+import { loadBundle, readBundle, BundleError, type LoadOptions } from '../../src/runtime/index.js';
 import { testGpu } from '../support/gpu.js';
 import { randomData } from '../support/random.js';
 import { expectClose } from '../support/close.js';
@@ -69,6 +69,22 @@ describe('bundles on disk', () => {
     await writeFile(join(dir, 'weights.bin'), weights);
     await expect(readBundle(dir)).rejects.toThrow(/weights file 'weights.bin' is corrupted/);
     await expect(readBundle(join(dir, 'nope'))).rejects.toThrow(BundleError);
+  });
+
+  it('without a device, opens one while it reads the bundle, owns it, and reports each phase', async () => {
+    const m = model();
+    const dir = await tempDir();
+    await writeBundle(compileBundle(m, { batch: 4 }).bundle, join(dir, 'mlp.kiln'));
+    const phases: LoadOptions['phases'] = {};
+    const net = await loadBundle(join(dir, 'mlp.kiln'), { phases });
+    expect(Object.keys(phases).sort()).toEqual(['device', 'read', 'setup']);
+    expect(Object.values(phases).every((ms) => ms! >= 0)).toBe(true);
+    expectClose((await net.predict({ input_layer: x })).probs, interpretModel(m, x).outputs.probs.data, { rtol: 1e-5, atol: 1e-6 });
+    const lost = net.device.lost;
+    net.destroy();
+    expect((await lost).reason).toBe('destroyed');
+    // A bundle that cannot be read still fails by name, the device opened meanwhile given back.
+    await expect(loadBundle(join(dir, 'nope'))).rejects.toThrow(BundleError);
   });
 
   it('refuses to overwrite a path that is not a bundle', async () => {
