@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A/B on the device: runs a command in this tree and in a copy whose src/ and shaders/ come from
-# base-src.tar (`git archive <base> src shaders -o base-src.tar`), alternating, so both sides share
+# base-src.tar (`git archive <base> src shaders [other paths] -o base-src.tar`), alternating, so both sides share
 # the machine's windows. Usage (after . .devpack/setup.sh): bash bench/ab.sh ROUNDS -- command...
 set -u
 rounds=$1; shift 2

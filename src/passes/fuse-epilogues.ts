@@ -32,7 +32,8 @@ function poolPrologue(mm: Node, byId: Map<number, Node>, readers: Map<string, nu
   const a = byId.get(mm.inputs[0].node)!;
   const reshape = a.op === 'reshape' && onlyReader(a, mm) ? a : undefined;
   const pool = reshape ? byId.get(reshape.inputs[0].node)! : a;
-  const readable = READ_THROUGH.has(pool.op) || (rowSoftmax && mm.outputs[0].shape.length === 2 && isGlobalMean(pool, byId.get(pool.inputs[0].node)!.outputs[pool.inputs[0].output].shape));
+  const globalMean = () => pool.op === 'reduceMean' && isGlobalMean(pool, byId.get(pool.inputs[0].node)!.outputs[pool.inputs[0].output].shape);
+  const readable = READ_THROUGH.has(pool.op) || (rowSoftmax && mm.outputs[0].shape.length === 2 && globalMean());
   if (!readable || !onlyReader(pool, reshape ?? mm) || pool.outputs[0].dtype !== 'float32') return [];
   return reshape ? [pool.id, reshape.id] : [pool.id];
 }
