@@ -1,7 +1,7 @@
 // kiln's GEMM sweep: C = A·W for M = N = K = size, compiled as one Dense layer (no bias) at batch M,
-// for each precision. Kernel time from Net.timeSteps (the step recorded many times in one submit; the
-// median of three such windows),
-// throughput 2·size³ / time, and the max error of C against a float64 reference on sampled entries.
+// for each precision. Kernel time from Net.timeSteps (the step recorded many times in one pass, timed by
+// GPU timestamps where the device has them, as PyTorch's CUDA events time cuBLAS; the median of three
+// such windows), throughput 2·size³ / time, and the max error of C against a float64 reference on sampled entries.
 // A precision the compiler does not provide (no f16 kernel came out) is reported as not available.
 // Usage: node --import tsx bench/gemm.ts [--sizes 256,512,1024,2048,4096,8192] [--precisions fp32,mixed]
 import { parseArgs } from 'node:util';

@@ -7,6 +7,7 @@ import { BINDING_ALIGNMENT, BINDINGS, type Bundle } from '../runtime/format.js';
 import { AdapterError, BundleError } from '../runtime/errors.js';
 import { describeDevice, getGpu, type GpuContext } from '../runtime/gpu.js';
 import { Arena, kernelLayouts } from '../runtime/arena.js';
+import { timestampRunner } from '../runtime/timestamps.js';
 
 /** How steps are timed: GPU timestamps around the pass, or the wall time of a submit and its wait. */
 export type TimingMethod = 'timestamp' | 'wall';
@@ -125,28 +126,4 @@ export async function timeSteps(tdev: TuningDevice, bundle: Bundle, steps: reado
     timer?.destroy();
     destroy();
   }
-}
-
-/** Two timestamps around a pass, resolved and read back: the pass's GPU milliseconds. */
-function timestampRunner(device: GPUDevice) {
-  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
-  const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-  return {
-    writes: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } as GPUComputePassTimestampWrites,
-    async read(encoder: GPUCommandEncoder): Promise<number> {
-      encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
-      encoder.copyBufferToBuffer(resolve, 0, read, 0, 16);
-      device.queue.submit([encoder.finish()]);
-      await read.mapAsync(GPUMapMode.READ);
-      const [t0, t1] = new BigInt64Array(read.getMappedRange().slice(0));
-      read.unmap();
-      return Number(t1 - t0) / 1e6;
-    },
-    destroy() {
-      querySet.destroy();
-      resolve.destroy();
-      read.destroy();
-    },
-  };
 }

@@ -43,9 +43,11 @@ let gpuPromise: Promise<GPU> | undefined;
 
 /**
  * Dawn instance flags in Node: NVIDIA's Vulkan driver reports `shader-f16` and subgroup matrices
- * (tensor cores from WGSL) only with these; features are still requested only when a bundle is mixed precision.
+ * (tensor cores from WGSL) only with the enabled toggles; features are still requested only when a
+ * bundle is mixed precision. Timestamps keep their full precision (browsers coarsen them against
+ * timing attacks; kiln's profilers and `kiln tune` read them).
  */
-export const DAWN_FLAGS: readonly string[] = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'];
+export const DAWN_FLAGS: readonly string[] = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia', 'disable-dawn-features=timestamp_quantization'];
 
 /** Features a device is opened with when its adapter has them: mixed-precision kernels and GPU timestamps. */
 export const OPTIONAL_FEATURES: readonly string[] = ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix', 'timestamp-query'];
