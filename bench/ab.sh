@@ -5,10 +5,9 @@
 set -u
 rounds=$1; shift 2
 base=/tmp/kiln-base
-if [[ ! -d $base ]]; then
-  mkdir -p $base && tar -cf - --exclude=./.devpack . | tar -xf - -C $base
-  rm -rf $base/src $base/shaders && tar -xf base-src.tar -C $base
-fi
+# Made afresh each time: a warm machine keeps /tmp from an earlier call, with another base.
+rm -rf $base && mkdir -p $base && tar -cf - --exclude=./.devpack . | tar -xf - -C $base
+rm -rf $base/src $base/shaders && tar -xf base-src.tar -C $base
 for r in $(seq "$rounds"); do
   echo "== base (round $r)"; (cd $base && "$@")
   echo "== new (round $r)"; "$@"
