@@ -55,6 +55,8 @@ export class Net {
   /** Settles once the verdict on the last call that read nothing back is recorded in `refused`. */
   private lastCheck: Promise<void> = Promise.resolve();
   private readonly uploads = new Map<TensorSignature, { ring: Upload[]; next: number }>();
+  /** The command buffer of the next call, encoded while this one ran, and the kind of call it serves. */
+  private ahead: { key: string; commands: GPUCommandBuffer } | undefined;
 
   private constructor(
     readonly manifest: Manifest,
@@ -418,7 +420,7 @@ export class Net {
     let watched = false;
     for (const data of inputs.values()) watched ||= isGpuBuffer(data);
     if (watched) device.pushErrorScope('validation');
-    let recorded: { slices: { o: TensorSignature; at: number; bytes: number }[]; at: number };
+    let recorded: Awaited<ReturnType<Net['record']>>;
     try {
       recorded = await this.record(inputs, from, to, copies, read);
     } catch (e) {
@@ -426,7 +428,7 @@ export class Net {
       throw e;
     }
     const check = watched ? device.popErrorScope().then((error) => (error ? this.refusal(inputs, error) : undefined)) : undefined;
-    const { slices, at } = recorded;
+    const { slices, at, key } = recorded;
     // A step with nothing to read (a training step) does not wait for the GPU, nor for the verdict.
     if (!slices.length) {
       if (check) {
@@ -437,6 +439,7 @@ export class Net {
       return {};
     }
     const mapping = this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at));
+    this.encodeAhead(key, from, to, copies, read);
     if (check) {
       const [, error] = await Promise.all([mapping, check]);
       if (error) {
@@ -457,23 +460,68 @@ export class Net {
     return new RunError(`model '${this.manifest.model.name}': the GPU refused a call (GPUBuffer input ${names.join(', ')}: destroyed, or made on another device?): ${error.message}`, { inputs: names });
   }
 
-  /** Records one call (input copies, the steps, state copies, output copies) and submits it. */
+  /**
+   * Records one call and submits it: the inputs (written to the queue, or copied by a small command
+   * buffer of their own), then the steps, state copies and output copies, from a command buffer
+   * encoded while the previous call's GPU work ran when one is waiting (see `encodeAhead`).
+   */
   private async record(inputs: Map<TensorSignature, TensorData | GPUBuffer>, from: number, to: number, copies: boolean, read: boolean) {
     const { device } = this;
-    const encoder = device.createCommandEncoder({ label: 'kiln predict' });
+    let inputEncoder: GPUCommandEncoder | undefined;
+    const copier = () => (inputEncoder ??= device.createCommandEncoder({ label: 'kiln inputs' }));
     const remap: Upload[] = [];
     for (const [s, data] of inputs) {
       const to = this.arena.at(s.offset, 4 * sizeOf(s.shape));
-      if (isGpuBuffer(data)) encoder.copyBufferToBuffer(data, 0, to.buffer, to.offset, 4 * sizeOf(s.shape));
+      if (isGpuBuffer(data)) copier().copyBufferToBuffer(data, 0, to.buffer, to.offset, 4 * sizeOf(s.shape));
       else if (data.byteLength >= MAPPED_UPLOAD_FROM) {
         const up = this.uploadFor(s, data.byteLength);
         await up.ready;
         new Uint8Array(up.buffer.getMappedRange(0, data.byteLength)).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         up.buffer.unmap();
-        encoder.copyBufferToBuffer(up.buffer, 0, to.buffer, to.offset, data.byteLength);
+        copier().copyBufferToBuffer(up.buffer, 0, to.buffer, to.offset, data.byteLength);
         remap.push(up);
       } else device.queue.writeBuffer(to.buffer, to.offset, data.buffer, data.byteOffset, data.byteLength);
     }
+    const key = `${from}:${to}:${copies}:${read}`;
+    const ahead = this.ahead?.key === key ? this.ahead.commands : undefined;
+    this.ahead = undefined;
+    const commands = ahead ?? this.encodeCall(from, to, copies, read);
+    const { slices, at } = this.readSlices(read);
+    device.queue.submit(inputEncoder ? [inputEncoder.finish(), commands] : [commands]);
+    this.submits++;
+    // Mapped again while the GPU works; the next call waits for it. Marked handled here, so a buffer
+    // destroyed before its mapping resolves raises nothing unless a call still needs it.
+    for (const up of remap) {
+      up.ready = up.buffer.mapAsync(GPUMapMode.WRITE);
+      up.ready.catch(() => undefined);
+    }
+    return { slices, at, key };
+  }
+
+  /**
+   * Encodes the command buffer of a call like the one just submitted, for the next: a predict's host
+   * waits for the GPU anyway, and recording costs 3–5 µs a step plus 12–20 µs a pass on the H100's host
+   * (bench/encode-cost.ts), time the next call then need not spend before its submit.
+   */
+  private encodeAhead(key: string, from: number, to: number, copies: boolean, read: boolean): void {
+    if (!this.destroyed) this.ahead = { key, commands: this.encodeCall(from, to, copies, read) };
+  }
+
+  /** Where each output lands in the readback buffer, and the bytes read back. */
+  private readSlices(read: boolean) {
+    let at = 0;
+    const slices = (read ? this.manifest.model.outputs : []).map((o) => {
+      const bytes = 4 * sizeOf(o.shape);
+      const slice = { o, at, bytes };
+      at += bytes;
+      return slice;
+    });
+    return { slices, at };
+  }
+
+  /** The steps [from, to), the state copies when `copies`, and the output copies when `read`, as one command buffer. */
+  private encodeCall(from: number, to: number, copies: boolean, read: boolean): GPUCommandBuffer {
+    const encoder = this.device.createCommandEncoder({ label: 'kiln predict' });
     const pass = encoder.beginComputePass();
     // Indexed, not sliced: a predict allocates nothing it can reuse.
     for (let i = from; i < to; i++) {
@@ -498,24 +546,11 @@ export class Net {
         at += c.size;
       }
     }
-    let at = 0;
-    const slices = (read ? this.manifest.model.outputs : []).map((o) => {
-      const bytes = 4 * sizeOf(o.shape);
+    for (const { o, at, bytes } of this.readSlices(read).slices) {
       const from = this.arena.at(o.offset, bytes);
       encoder.copyBufferToBuffer(from.buffer, from.offset, this.staging, at, bytes);
-      const slice = { o, at, bytes };
-      at += bytes;
-      return slice;
-    });
-    device.queue.submit([encoder.finish()]);
-    this.submits++;
-    // Mapped again while the GPU works; the next call waits for it. Marked handled here, so a buffer
-    // destroyed before its mapping resolves raises nothing unless a call still needs it.
-    for (const up of remap) {
-      up.ready = up.buffer.mapAsync(GPUMapMode.WRITE);
-      up.ready.catch(() => undefined);
     }
-    return { slices, at };
+    return encoder.finish();
   }
 }
 
