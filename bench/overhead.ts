@@ -1,6 +1,7 @@
 // Host overhead of a predict with the bundle already loaded: wall time per predict, host CPU time per
 // predict (this process, Dawn's threads included), the GPU time of its kernels, and the floor of one
-// bare Dawn round trip (write → 1 dispatch → copy → map) measured in the same process. For the 'tiny'
+// bare Dawn round trip (write → submit of 1 dispatch and a copy, encoded during the previous call's wait
+// as kiln's predict encodes → map) measured in the same process. For the 'tiny'
 // model (one near-empty kernel) `beyond_floor_us`, wall minus floor, is what kiln's host side adds.
 // Usage: node --import tsx bench/overhead.ts [--models tiny,mlp,cnn] [--batch 1] [--iters 300]
 import { parseArgs } from 'node:util';
@@ -50,8 +51,7 @@ async function floor(): Promise<{ wall: number; cpu: number }> {
   const read = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] });
   const input = new Float32Array(n).fill(1);
-  const result = await perCall(async () => {
-    device.queue.writeBuffer(buf, 0, input);
+  const encode = () => {
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
@@ -59,8 +59,16 @@ async function floor(): Promise<{ wall: number; cpu: number }> {
     pass.dispatchWorkgroups(n / 64);
     pass.end();
     encoder.copyBufferToBuffer(buf, 0, read, 0, n * 4);
-    device.queue.submit([encoder.finish()]);
-    await read.mapAsync(GPUMapMode.READ);
+    return encoder.finish();
+  };
+  // As kiln's predict does: the next call's command buffer is encoded while this one's GPU work runs.
+  let next = encode();
+  const result = await perCall(async () => {
+    device.queue.writeBuffer(buf, 0, input);
+    device.queue.submit([next]);
+    const mapping = read.mapAsync(GPUMapMode.READ);
+    next = encode();
+    await mapping;
     new Float32Array(read.getMappedRange().slice(0));
     read.unmap();
   });

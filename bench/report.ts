@@ -114,7 +114,7 @@ for (const r of rows) {
   }
   if (r.part === 'load' && who === 'kiln') loadRuns.set(c, [...(loadRuns.get(c) ?? []), r]);
   if (r.part === 'overhead' && r.system === 'kiln') c.notes.push(`host CPU ${Math.round(r.cpu_us as number)} µs, kernels ${Math.round(r.kernel_us as number)} µs, ${Math.round(r.beyond_floor_us as number)} µs beyond the bare round trip`);
-  if (r.part === 'overhead' && r.system === 'dawn-floor') c.notes.push(`write → 1 dispatch → copy → map; host CPU ${Math.round(r.cpu_us as number)} µs`);
+  if (r.part === 'overhead' && r.system === 'dawn-floor') c.notes.push(`write → submit (1 dispatch and a copy, encoded during the previous wait) → map; host CPU ${Math.round(r.cpu_us as number)} µs`);
 }
 
 // PyTorch's and TF.js's harnesses keep their input on the GPU, as kiln's [gpu-input] rows do: those rows show their numbers too.
