@@ -44,5 +44,24 @@ for (const bytes of opt.sizes.split(',').map(Number)) {
     }
     console.log(`upload ${(bytes / 1048576).toFixed(2)} MiB ${name.padEnd(12)} ${(median(ts) * 1000).toFixed(1)} µs per round trip`);
   }
+  // The host's part alone: the writeBuffer call (Dawn copies the data into its staging memory), and the
+  // copy into a mapped buffer, each without waiting for the GPU.
+  const mapped = new Float32Array(up.getMappedRange());
+  const host: Record<string, () => void> = {
+    'writeBuffer call': () => device.queue.writeBuffer(dst, 0, data.buffer, data.byteOffset, data.byteLength),
+    'mapped copy': () => mapped.set(data),
+    'host memcpy': () => new Float32Array(bytes / 4).set(data),
+  };
+  for (const [name, fn] of Object.entries(host)) {
+    const ts: number[] = [];
+    for (let i = 0; i < Number(opt.iters); i++) {
+      const t = performance.now();
+      fn();
+      ts.push(performance.now() - t);
+      if (name === 'writeBuffer call' && i % 16 === 15) await device.queue.onSubmittedWorkDone();
+    }
+    console.log(`upload ${(bytes / 1048576).toFixed(2)} MiB ${name.padEnd(16)} ${(median(ts) * 1000).toFixed(1)} µs on the host (${(bytes / median(ts) / 1e6).toFixed(1)} GB/s)`);
+  }
+  up.unmap();
 }
 process.exit(0);
