@@ -57,6 +57,8 @@ export class Net {
   private readonly uploads = new Map<TensorSignature, { ring: Upload[]; next: number }>();
   /** The command buffer of the next call, encoded while this one ran, and the kind of call it serves. */
   private ahead: { key: string; commands: GPUCommandBuffer } | undefined;
+  /** The outputs' places in the readback buffer, laid out at the first call that reads them. */
+  private readback: { slices: readonly { o: TensorSignature; at: number; bytes: number }[]; at: number } | undefined;
 
   private constructor(
     readonly manifest: Manifest,
@@ -507,16 +509,19 @@ export class Net {
     if (!this.destroyed) this.ahead = { key, commands: this.encodeCall(from, to, copies, read) };
   }
 
-  /** Where each output lands in the readback buffer, and the bytes read back. */
-  private readSlices(read: boolean) {
-    let at = 0;
-    const slices = (read ? this.manifest.model.outputs : []).map((o) => {
-      const bytes = 4 * sizeOf(o.shape);
-      const slice = { o, at, bytes };
-      at += bytes;
-      return slice;
-    });
-    return { slices, at };
+  /** Where each output lands in the readback buffer, and the bytes read back (none unless `read`). */
+  private readSlices(read: boolean): { slices: readonly { o: TensorSignature; at: number; bytes: number }[]; at: number } {
+    if (!read) return { slices: [], at: 0 };
+    if (!this.readback) {
+      let at = 0;
+      const slices = this.manifest.model.outputs.map((o) => {
+        const slice = { o, at, bytes: 4 * sizeOf(o.shape) };
+        at += slice.bytes;
+        return slice;
+      });
+      this.readback = { slices, at };
+    }
+    return this.readback;
   }
 
   /** The steps [from, to), the state copies when `copies`, and the output copies when `read`, as one command buffer. */
