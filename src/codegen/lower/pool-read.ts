@@ -92,7 +92,7 @@ export interface GlobalMeanStage {
 /**
  * Loads per unguarded pass of a global mean's pixel loop. On an H100 (the ResNet head, 32×32×32 at
  * batch 1) the fused head took 6.8–8.1 µs with 8 or 16, 11–13 µs with every load guarded, against
- * 16.4 µs for the reduction's two kernels and the head's (`…-session7-global-pool-*.log`).
+ * 15.7–16.4 µs for the reduction's two kernels and the head's (`…-session7-global-pool-*.log`).
  */
 const MEAN_UNROLL = 8;
 
