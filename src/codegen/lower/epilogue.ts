@@ -29,11 +29,12 @@ export function epilogueCode(body: Body, ins: readonly string[], outs: readonly 
   const stores = results.map((r, k) => `${outs[k]}(i, ${r});`);
   const code = [...lines, ...stores];
   // Only params read by the chain matter: the producer's own inputs never have the output's shape.
-  const paramIds = new Set(body.nodes.filter((n) => n.op === 'param').map((n) => n.id));
+  // By id: a body without its prologue (withoutPrologue) no longer has a node at every index.
+  const params = new Map(body.nodes.filter((n) => n.op === 'param').map((n) => [n.id, n.attrs.index as number]));
   const chainParams = new Set<number>();
   for (const n of body.nodes as readonly Node[]) {
     if (n.op === 'param' || n === producerOf(body)) continue;
-    for (const r of n.inputs) if (paramIds.has(r.node)) chainParams.add(body.nodes[r.node].attrs.index as number);
+    for (const r of n.inputs) if (params.has(r.node)) chainParams.add(params.get(r.node)!);
   }
   const needsCoords = [...chainParams].some((k) => !sameShape(inputTypes[k].shape as number[], outShape));
   return { lines: code, helpers: [...consts, ...helpersUsed(code.join('\n')).map((h) => WGSL_HELPERS[h])], needsCoords };
