@@ -37,6 +37,12 @@ interface Upload {
   ready: Promise<undefined>;
 }
 
+/** A GPUBuffer a call copies an input from. */
+interface GpuSource {
+  readonly s: TensorSignature;
+  readonly buffer: GPUBuffer;
+}
+
 /** Staging buffers per large input, used in turn, so a call need not wait for the previous one's GPU work. */
 const UPLOAD_RING = 2;
 
@@ -56,7 +62,7 @@ export class Net {
   private lastCheck: Promise<void> = Promise.resolve();
   private readonly uploads = new Map<TensorSignature, { ring: Upload[]; next: number }>();
   /** The command buffer of the next call, encoded while this one ran, and the kind of call it serves. */
-  private ahead: { key: string; commands: GPUCommandBuffer } | undefined;
+  private ahead: { key: string; sources: readonly GpuSource[]; commands: GPUCommandBuffer } | undefined;
   /** The outputs' places in the readback buffer, laid out at the first call that reads them. */
   private readback: { slices: readonly { o: TensorSignature; at: number; bytes: number }[]; at: number } | undefined;
 
@@ -430,7 +436,7 @@ export class Net {
       throw e;
     }
     const check = watched ? device.popErrorScope().then((error) => (error ? this.refusal(inputs, error) : undefined)) : undefined;
-    const { slices, at, key } = recorded;
+    const { slices, at, key, sources } = recorded;
     // A step with nothing to read (a training step) does not wait for the GPU, nor for the verdict.
     if (!slices.length) {
       if (check) {
@@ -441,7 +447,7 @@ export class Net {
       return {};
     }
     const mapping = this.staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, at));
-    this.encodeAhead(key, from, to, copies, read);
+    this.encodeAhead(key, from, to, copies, read, sources);
     if (check) {
       const [, error] = await Promise.all([mapping, check]);
       if (error) {
@@ -463,19 +469,25 @@ export class Net {
   }
 
   /**
-   * Records one call and submits it: the inputs (written to the queue, or copied by a small command
-   * buffer of their own), then the steps, state copies and output copies, from a command buffer
-   * encoded while the previous call's GPU work ran when one is waiting (see `encodeAhead`).
+   * Records one call and submits it: host inputs written to the queue (large ones copied by a small
+   * command buffer of their own), then the copies of GPUBuffer inputs, the steps, state copies and
+   * output copies, from a command buffer encoded while the previous call's GPU work ran when one for
+   * the same kind of call and the same GPUBuffers is waiting (see `encodeAhead`).
    */
   private async record(inputs: Map<TensorSignature, TensorData | GPUBuffer>, from: number, to: number, copies: boolean, read: boolean) {
     const { device } = this;
     let inputEncoder: GPUCommandEncoder | undefined;
     const copier = () => (inputEncoder ??= device.createCommandEncoder({ label: 'kiln inputs' }));
     const remap: Upload[] = [];
+    // GPUBuffer inputs are copied in by the call's own command buffer, so one encoded ahead serves a call with the same buffers.
+    const sources: GpuSource[] = [];
     for (const [s, data] of inputs) {
+      if (isGpuBuffer(data)) {
+        sources.push({ s, buffer: data });
+        continue;
+      }
       const to = this.arena.at(s.offset, 4 * sizeOf(s.shape));
-      if (isGpuBuffer(data)) copier().copyBufferToBuffer(data, 0, to.buffer, to.offset, 4 * sizeOf(s.shape));
-      else if (data.byteLength >= MAPPED_UPLOAD_FROM) {
+      if (data.byteLength >= MAPPED_UPLOAD_FROM) {
         const up = this.uploadFor(s, data.byteLength);
         await up.ready;
         new Uint8Array(up.buffer.getMappedRange(0, data.byteLength)).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -485,9 +497,10 @@ export class Net {
       } else device.queue.writeBuffer(to.buffer, to.offset, data.buffer, data.byteOffset, data.byteLength);
     }
     const key = `${from}:${to}:${copies}:${read}`;
-    const ahead = this.ahead?.key === key ? this.ahead.commands : undefined;
+    const ahead = this.ahead;
     this.ahead = undefined;
-    const commands = ahead ?? this.encodeCall(from, to, copies, read);
+    const reuse = ahead && ahead.key === key && ahead.sources.length === sources.length && ahead.sources.every((a, k) => a.s === sources[k].s && a.buffer === sources[k].buffer);
+    const commands = reuse ? ahead.commands : this.encodeCall(from, to, copies, read, sources);
     const { slices, at } = this.readSlices(read);
     device.queue.submit(inputEncoder ? [inputEncoder.finish(), commands] : [commands]);
     this.submits++;
@@ -497,16 +510,17 @@ export class Net {
       up.ready = up.buffer.mapAsync(GPUMapMode.WRITE);
       up.ready.catch(() => undefined);
     }
-    return { slices, at, key };
+    return { slices, at, key, sources };
   }
 
   /**
    * Encodes the command buffer of a call like the one just submitted, for the next: a predict's host
    * waits for the GPU anyway, and recording costs 3–5 µs a step plus 12–20 µs a pass on the H100's host
-   * (bench/encode-cost.ts), time the next call then need not spend before its submit.
+   * (bench/encode-cost.ts), time the next call then need not spend before its submit. It serves a call
+   * of the same kind with the same GPUBuffer inputs, if any.
    */
-  private encodeAhead(key: string, from: number, to: number, copies: boolean, read: boolean): void {
-    if (!this.destroyed) this.ahead = { key, commands: this.encodeCall(from, to, copies, read) };
+  private encodeAhead(key: string, from: number, to: number, copies: boolean, read: boolean, sources: readonly GpuSource[]): void {
+    if (!this.destroyed) this.ahead = { key, sources, commands: this.encodeCall(from, to, copies, read, sources) };
   }
 
   /** Where each output lands in the readback buffer, and the bytes read back (none unless `read`). */
@@ -524,9 +538,14 @@ export class Net {
     return this.readback;
   }
 
-  /** The steps [from, to), the state copies when `copies`, and the output copies when `read`, as one command buffer. */
-  private encodeCall(from: number, to: number, copies: boolean, read: boolean): GPUCommandBuffer {
+  /** The copies of GPUBuffer inputs, the steps [from, to), the state copies when `copies`, and the output copies when `read`, as one command buffer. */
+  private encodeCall(from: number, to: number, copies: boolean, read: boolean, sources: readonly GpuSource[]): GPUCommandBuffer {
     const encoder = this.device.createCommandEncoder({ label: 'kiln predict' });
+    for (const { s, buffer } of sources) {
+      const bytes = 4 * sizeOf(s.shape);
+      const at = this.arena.at(s.offset, bytes);
+      encoder.copyBufferToBuffer(buffer, 0, at.buffer, at.offset, bytes);
+    }
     const pass = encoder.beginComputePass();
     // Indexed, not sliced: a predict allocates nothing it can reuse.
     for (let i = from; i < to; i++) {

@@ -33,4 +33,23 @@ describe('command buffers encoded ahead', () => {
     all.forEach((out, k) => expectClose(out.p, want[k], TOL, `concurrent call ${k}`));
     expect(net.submits - before).toBe(inputs.length + 1 + 1 + inputs.length);
   });
+
+  it('serve calls with GPUBuffer inputs: the same buffer again, another one, a host value, and a buffer destroyed', async () => {
+    clearSession();
+    const x = Input({ shape: [6], name: 'x' });
+    const model = new Model({ inputs: x, outputs: layers.Dense(4, { activation: 'tanh', name: 'y' })(x) });
+    const net = await Net.create(compileBundle(model, { batch: 3 }).bundle, await testGpu());
+    nets.push(net);
+    const [a, b] = [randomData(18, 11), randomData(18, 12)];
+    const want = [a, b].map((data) => interpretModel(model, data).outputs.y.data);
+    const [bufferA, bufferB] = [net.createInputBuffer('x', a), net.createInputBuffer('x', b)];
+    for (const [k, input] of [bufferA, bufferA, bufferB, bufferB, bufferA, b, bufferB].entries()) {
+      const which = input === bufferA ? 0 : 1;
+      expectClose((await net.predict({ x: input })).y, want[which], TOL, `call ${k}`);
+    }
+    // The command buffer encoded ahead copies from bufferB; destroyed, the call is refused by name.
+    bufferB.destroy();
+    await expect(net.predict({ x: bufferB })).rejects.toThrow(/GPUBuffer input 'x'/);
+    expectClose((await net.predict({ x: bufferA })).y, want[0], TOL, 'after the refused call');
+  });
 });
