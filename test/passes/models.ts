@@ -46,6 +46,13 @@ export function resnetBlock(): Model {
   return model;
 }
 
+/** A residual block with the ResNet's head: global average pooling, then Dense softmax. */
+export function resnetWithHead(): Model {
+  const block = resnetBlock();
+  const pooled = layers.GlobalAveragePooling2D()(block.outputs[0]);
+  return new Model({ inputs: block.inputs, outputs: layers.Dense(3, { activation: 'softmax' })(pooled) });
+}
+
 /** Dense → BatchNormalization. */
 export function denseBn(): Model {
   const x = Input({ shape: [5] });

@@ -5,7 +5,7 @@ import { fusedBody } from '../../src/ir/ops/fused.js';
 import { inference, runPipeline } from '../../src/passes/pipelines.js';
 import type { Pass } from '../../src/passes/program.js';
 import { bodyOps, compileChecked, fusedOf, INFER, nodesOf, programOf } from './helpers.js';
-import { cnn, denseBn, mlp, opsModel, resnetBlock } from './models.js';
+import { cnn, denseBn, mlp, opsModel, resnetBlock, resnetWithHead } from './models.js';
 
 beforeEach(() => clearSession());
 
@@ -42,6 +42,12 @@ describe('the inference pipeline', () => {
     expect(p.graph.nodes.filter((n) => !['input', 'weight'].includes(n.op))).toHaveLength(2);
     expect([...p.weights.keys()].every((k) => /folded_(kernel|bias)$/.test(k))).toBe(true);
     if (process.env.KILN_PRINT) console.log(printGraph(p.graph), printGraph(bodyGraph(groups[1])));
+  });
+
+  it('ResNet head: the softmax Dense reads through the global average pooling, so the model is three kernels', () => {
+    const p = compileChecked(programOf(resnetWithHead()), inference);
+    expect(p.graph.nodes.filter((n) => !['input', 'weight'].includes(n.op)).map((n) => n.op)).toEqual(['fused', 'fused', 'fused']);
+    expect(fusedOf(p, 'epilogue').map(bodyOps)).toEqual([['conv2d', 'add', 'relu'], ['conv2d', 'add', 'add', 'relu'], ['reduceMean', 'matmul', 'add', 'softmax']]);
   });
 
   it('Dense → BN becomes one epilogue of matmul + bias', () => {
