@@ -130,6 +130,18 @@ describe("precision 'mixed' with subgroup matrices (tensor cores)", () => {
     }
   });
 
+  it('a conv whose tensor-core grid would not fill the GPU (the ResNet’s 32 channels at batch 1) runs the f32 implicit GEMM', () => {
+    clearSession();
+    const x = Input({ shape: [32, 32, 32] });
+    const y = layers.Dense(10)(layers.Flatten()(layers.Conv2D(32, 3, { padding: 'same', useBias: false })(x)));
+    const profile: TargetProfile = { ...PROFILES.gpu, features: ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'] };
+    const compiled = compileBundle(new Model({ inputs: x, outputs: y }), { batch: 1, precision: 'mixed', profile, check: true });
+    const conv = compiled.report.kernels.find((k) => k.name.includes('conv2d'))!;
+    expect(conv.wgsl).not.toContain('subgroupMatrix');
+    expect(conv.wgsl).not.toContain('enable f16');
+    expect(conv.features ?? []).toEqual([]);
+  });
+
   it("without shader-f16, 'mixed' falls back to float32 kernels", () => {
     clearSession();
     const x = Input({ shape: [20] });

@@ -7,7 +7,7 @@ import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 import { epilogueCode, producerParam } from './epilogue.js';
 import { gemmData, gemmDispatch } from './gemm.js';
-import { mmaGemm } from './gemm-mma.js';
+import { mmaFills, mmaGemm } from './gemm-mma.js';
 import { gemmPrecision, type TargetProfile } from '../profile.js';
 import { HALO_SHAPES, haloConv, haloTile } from './conv-halo.js';
 import { isHalo, tunedChoice } from '../tuning.js';
@@ -87,7 +87,9 @@ function directConv(g: ConvGeometry, x: string, w: string): ConvMain {
  */
 function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], profile: TargetProfile): ConvMain {
   const [M, N, K] = [g.batch * g.OH * g.OW, g.cout, g.KH * g.KW * g.cin];
-  const precision = gemmPrecision(profile);
+  // A conv whose tensor-core grid would not fill the target runs the f32 implicit GEMM, which tiles finer:
+  // the ResNet's 32-channel convs at batch 1 took 15.5 µs on tensor cores against 7.6 in f32 (H100, session 8).
+  const precision = gemmPrecision(profile) === 'mma' && !mmaFills(M, N, 1, profile.minWorkgroups, profile.workgroupStorage) ? 'f32' : gemmPrecision(profile);
   if (precision === 'mma') {
     const mma = mmaGemm(M, N, K, convLoaders(g, x, w), 1, profile.minWorkgroups, undefined, undefined, profile.workgroupStorage);
     // Staged like shaders/conv-gemm.wgsl.hbs (tap masks) where the taps fit a mask; loadA otherwise.
@@ -132,7 +134,7 @@ export function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
 /**
  * A full conv2d: what `kiln tune` measured fastest for it on this adapter (f32 bundles), else the
  * halo-tiled direct kernel where its tile fits and the grid fills the target, else the implicit GEMM
- * (in mixed precision, its f16 or tensor-core form). The halo kernel computes in f32 even in a mixed
+ * (in mixed precision, its f16 form, or its tensor-core form where that grid fills the target). The halo kernel computes in f32 even in a mixed
  * bundle: on the H200 the ResNet's mixed predict took 1.76 ms with tensor-core convs against 1.32 ms
  * in f32 with halo convs (bench run G), so f16 there bought neither speed nor accuracy.
  */

@@ -57,6 +57,11 @@ export function mmaTiles(M: number, N: number, batches: number, minWorkgroups: n
   return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
 
+/** Whether the tensor-core tiling of an M×N output runs at least `minWorkgroups` workgroups (it fills the target). */
+export function mmaFills(M: number, N: number, batches: number, minWorkgroups: number, storage = ASSUMED_STORAGE): boolean {
+  return groups(mmaTiles(M, N, batches, minWorkgroups, storage), M, N, batches) >= minWorkgroups;
+}
+
 /** Template data, workgroup size, dispatch and required features of an M×N×K tensor-core GEMM reading through `loaders`. */
 export function mmaGemm(M: number, N: number, K: number, loaders: readonly string[], batches: number, minWorkgroups: number, order: OperandOrder = { a: 'k', b: 'n' }, quads = { quadA: false, quadB: false }, storage?: number) {
   const t = mmaTiles(M, N, batches, minWorkgroups, storage);
