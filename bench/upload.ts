@@ -1,6 +1,7 @@
 // How an input reaches the GPU: queue.writeBuffer against a mapped staging buffer copied in the
 // command buffer, each timed as a whole round trip (upload → copy 4 bytes out → map the readback)
-// at the sizes of the bench models' batch-256 inputs. Decides the runtime's upload path.
+// at the sizes of the bench models' batch-256 inputs, then the host's part and the GPU's part of it
+// alone. Decides the runtime's upload path. PyTorch's copies of the same sizes: bench/peers/torch_upload.py.
 // Usage: node --import tsx bench/upload.ts [--sizes 802816,1310720,3145728] [--iters 200]
 import { parseArgs } from 'node:util';
 import { openDevice } from '../src/runtime/index.js';
@@ -63,5 +64,58 @@ for (const bytes of opt.sizes.split(',').map(Number)) {
     console.log(`upload ${(bytes / 1048576).toFixed(2)} MiB ${name.padEnd(16)} ${(median(ts) * 1000).toFixed(1)} µs on the host (${(bytes / median(ts) / 1e6).toFixed(1)} GB/s)`);
   }
   up.unmap();
+  // The mapped path phase by phase, on the host: copy in, unmap, submit (copy and readback), the
+  // readback's map, then the staging buffer's map for the next call.
+  {
+    const phases = { copy: [] as number[], unmap: [] as number[], submit: [] as number[], read: [] as number[], remap: [] as number[] };
+    for (let i = 0; i < 120; i++) {
+      await up.mapAsync(GPUMapMode.WRITE);
+      let t = performance.now();
+      const lap = (k: keyof typeof phases) => { const now = performance.now(); if (i >= 20) phases[k].push(now - t); t = now; };
+      new Float32Array(up.getMappedRange()).set(data);
+      lap('copy');
+      up.unmap();
+      lap('unmap');
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(up, 0, dst, 0, bytes);
+      encoder.copyBufferToBuffer(dst, bytes - 4, read, 0, 4);
+      device.queue.submit([encoder.finish()]);
+      lap('submit');
+      await read.mapAsync(GPUMapMode.READ);
+      read.unmap();
+      lap('read');
+      await up.mapAsync(GPUMapMode.WRITE);
+      lap('remap');
+      up.unmap();
+    }
+    console.log(`upload ${(bytes / 1048576).toFixed(2)} MiB mapped phases (µs): ${Object.entries(phases).map(([k, v]) => `${k} ${(median(v) * 1000).toFixed(1)}`).join(', ')}`);
+  }
+  // The GPU's part alone: the copy between two empty timestamped passes, from the mapped (host) buffer
+  // and, for scale, between two device buffers of the same size.
+  if (device.features.has('timestamp-query')) {
+    const twin = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+    const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const stamps = device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    for (const [name, src] of [['from host memory', up], ['device to device', twin]] as const) {
+      const ts: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const encoder = device.createCommandEncoder();
+        encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0 } }).end();
+        encoder.copyBufferToBuffer(src, 0, dst, 0, bytes);
+        encoder.beginComputePass({ timestampWrites: { querySet, endOfPassWriteIndex: 1 } }).end();
+        encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+        encoder.copyBufferToBuffer(resolve, 0, stamps, 0, 16);
+        device.queue.submit([encoder.finish()]);
+        await stamps.mapAsync(GPUMapMode.READ);
+        const [t0, t1] = new BigInt64Array(stamps.getMappedRange().slice(0));
+        stamps.unmap();
+        if (i >= 10) ts.push(Number(t1 - t0) / 1e6);
+      }
+      console.log(`upload ${(bytes / 1048576).toFixed(2)} MiB GPU copy ${name.padEnd(17)} ${(median(ts) * 1000).toFixed(1)} µs on the GPU (${(bytes / median(ts) / 1e6).toFixed(1)} GB/s)`);
+    }
+    for (const b of [twin, resolve, stamps]) b.destroy();
+    querySet.destroy();
+  }
 }
 process.exit(0);
