@@ -1,7 +1,7 @@
 // How an input reaches the GPU: queue.writeBuffer against a mapped staging buffer copied in the
 // command buffer, each timed as a whole round trip (upload → copy 4 bytes out → map the readback)
 // at the sizes of the bench models' batch-256 inputs, then the host's part and the GPU's part of it
-// alone. Decides the runtime's upload path. PyTorch's copies of the same sizes: bench/peers/torch_upload.py.
+// alone. Decides the runtime's upload path. PyTorch's copies of the same sizes: bench/torch-upload.py.
 // Usage: node --import tsx bench/upload.ts [--sizes 802816,1310720,3145728] [--iters 200]
 import { parseArgs } from 'node:util';
 import { openDevice } from '../src/runtime/index.js';

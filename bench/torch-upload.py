@@ -1,6 +1,6 @@
 # Host-to-GPU copies in PyTorch on the same machine as bench/upload.ts (kiln's uploads through Dawn):
 # what PCIe gives a CUDA copy of the same sizes, from pageable and from pinned host memory, each copy
-# synchronized as a predict's input would be. Usage: python3 bench/peers/torch_upload.py
+# synchronized as a predict's input would be. Usage: python3 bench/torch-upload.py
 import time
 import torch
 
