@@ -31,6 +31,9 @@ const gpu = await openDevice();
 const tuning = loadCachedTuning(gpu.adapter);
 emit({ part: 'info', system: 'kiln-gemm', adapter: describeAdapter(gpu.adapter), features: [...gpu.device.features].filter((f) => MIXED_FEATURES.includes(f)).join(',') || 'none' });
 
+/** Most warm-up windows a size runs before its three timed ones. */
+const WARMUP_WINDOWS = 8;
+
 /** Max |C − A·W| over `count` sampled entries, in float64, and the largest |A·W| among them. */
 function sampledError(a: Float32Array, w: Float32Array, c: Float32Array, n: number, count: number) {
   let maxErr = 0;
@@ -68,6 +71,15 @@ for (const size of opt.sizes.split(',').map(Number)) {
       // Kernel time: an estimate first, then enough repeats to fill the target time.
       const estimate = (await net.timeSteps(2)).reduce((s, t) => s + t.ms, 0);
       const repeats = Math.max(3, Math.min(100, Math.ceil(Number(opt['target-ms']) / Math.max(estimate, 0.01))));
+      // Warm up until two windows in a row agree within 5%: after a new GEMM's buffers and the host's
+      // work on its inputs, the H100 ran the first 0.1–0.3 s up to 4× slower (…-session8-gemm-windows.log).
+      const window = async () => (await net!.timeSteps(repeats)).reduce((s, t) => s + t.ms, 0);
+      const warmup = [await window()];
+      while (warmup.length < WARMUP_WINDOWS) {
+        warmup.push(await window());
+        const [a, b] = warmup.slice(-2);
+        if (Math.abs(a - b) <= 0.05 * Math.min(a, b)) break;
+      }
       // Median of three windows: some windows on the H200 ran at half speed for no reason of kiln's
       // (bench/alloc-probe.ts: the same kernel on the same buffers, 2× slower in one window of several).
       const windows: number[] = [];
@@ -78,7 +90,7 @@ for (const size of opt.sizes.split(',').map(Number)) {
       }
       const ms = [...windows].sort((x, y) => x - y)[1];
       const path = /subgroupMatrix/.test(wgsl) ? 'subgroup-matrix' : /\benable\s+f16\b/.test(wgsl) ? 'f16 tiles' : 'f32 tiles';
-      emit({ ...base, path, ms, windows_ms: windows, tflops: (2 * size ** 3) / (ms * 1e9), kernels: steps.length, repeats, ...err, error_samples: Number(opt.samples) });
+      emit({ ...base, path, ms, windows_ms: windows, warmup_ms: warmup, tflops: (2 * size ** 3) / (ms * 1e9), kernels: steps.length, repeats, ...err, error_samples: Number(opt.samples) });
     } catch (e) {
       emit({ ...base, status: 'error', reason: reason(e) });
     } finally {
