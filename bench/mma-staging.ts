@@ -1,12 +1,9 @@
 // Where the tensor-core GEMM's staging costs: its WGSL with the workgroup-memory stores of the staged
 // tiles rewritten (bank-conflict-free swizzles, or removed), each variant timed alone by GPU timestamps.
 // Usage: [SIZE=4096] [BENCH_DAWN_FLAGS=enable-dawn-features=disable_robustness] node --import tsx bench/mma-staging.ts
-import { Net } from '../src/runtime/index.js';
-import { gemmProbe, tflopsLine } from './gemm-probe.js';
+import { gemmProbe, timeVariants } from './gemm-probe.js';
 
-const { gpu, size, compiled } = await gemmProbe('mixed');
-const file = [...compiled.bundle.files.keys()].find((f) => f.endsWith('.wgsl'))!;
-const base = new TextDecoder().decode(compiled.bundle.files.get(file)!);
+const probe = await gemmProbe('mixed');
 const storeA = /tileA\[at \+ (\d)u\] = f16\(ra\[(\d+)\]\[(\d)\]\);/g;
 const storeB = /tileB\[at \+ (\d)u\] = f16\(rb\[(\d+)\]\[(\d)\]\);/g;
 // Lanes 16–31 write the other half of their quad first: a row of 32 B quads then covers all 32 banks.
@@ -22,16 +19,4 @@ const variants: Record<string, (s: string) => string> = {
   'no B stores': (s) => s.replace(storeB, ''),
   'no barriers in the k loop': (s) => s.replace(/(for \(var k0[\s\S]*?)\n\s*workgroupBarrier\(\);([\s\S]*?)\n\s*workgroupBarrier\(\);/, '$1$2'),
 };
-for (const [name, edit] of Object.entries(variants)) {
-  const files = new Map(compiled.bundle.files);
-  files.set(file, new TextEncoder().encode(edit(base)));
-  try {
-    const net = await Net.create({ ...compiled.bundle, files }, gpu);
-    await net.timeSteps(3);
-    const ms = (await net.timeSteps(20)).reduce((a, t) => a + t.ms, 0);
-    console.log(tflopsLine(`${process.env.BENCH_DAWN_FLAGS ? '[flags] ' : ''}${name}`, ms, size));
-    net.destroy();
-  } catch (e) {
-    console.log(`${name}: ${(e as Error).message.slice(0, 300)}`);
-  }
-}
+await timeVariants(probe, variants, process.env.BENCH_DAWN_FLAGS ? '[flags] ' : '');

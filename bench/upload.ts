@@ -5,6 +5,7 @@
 // Usage: node --import tsx bench/upload.ts [--sizes 802816,1310720,3145728] [--iters 200]
 import { parseArgs } from 'node:util';
 import { openDevice } from '../src/runtime/index.js';
+import { timestampRunner } from '../src/runtime/timestamps.js';
 
 const { values: opt } = parseArgs({ options: { sizes: { type: 'string', default: '802816,1310720,3145728' }, iters: { type: 'string', default: '200' } } });
 const { device } = await openDevice();
@@ -94,9 +95,8 @@ for (const bytes of opt.sizes.split(',').map(Number)) {
   // and, for scale, between two device buffers of the same size.
   if (device.features.has('timestamp-query')) {
     const twin = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
-    const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const stamps = device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    const stamps = timestampRunner(device);
+    const { querySet } = stamps.writes;
     for (const [name, src] of [['from host memory', up], ['device to device', twin]] as const) {
       const ts: number[] = [];
       for (let i = 0; i < 50; i++) {
@@ -104,18 +104,13 @@ for (const bytes of opt.sizes.split(',').map(Number)) {
         encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0 } }).end();
         encoder.copyBufferToBuffer(src, 0, dst, 0, bytes);
         encoder.beginComputePass({ timestampWrites: { querySet, endOfPassWriteIndex: 1 } }).end();
-        encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
-        encoder.copyBufferToBuffer(resolve, 0, stamps, 0, 16);
-        device.queue.submit([encoder.finish()]);
-        await stamps.mapAsync(GPUMapMode.READ);
-        const [t0, t1] = new BigInt64Array(stamps.getMappedRange().slice(0));
-        stamps.unmap();
-        if (i >= 10) ts.push(Number(t1 - t0) / 1e6);
+        const ms = await stamps.read(encoder);
+        if (i >= 10) ts.push(ms);
       }
       console.log(`upload ${(bytes / 1048576).toFixed(2)} MiB GPU copy ${name.padEnd(17)} ${(median(ts) * 1000).toFixed(1)} µs on the GPU (${(bytes / median(ts) / 1e6).toFixed(1)} GB/s)`);
     }
-    for (const b of [twin, resolve, stamps]) b.destroy();
-    querySet.destroy();
+    twin.destroy();
+    stamps.destroy();
   }
 }
 process.exit(0);
