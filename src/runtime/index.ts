@@ -1,6 +1,6 @@
 /** kiln's runtime: loads compiled bundles and runs them on WebGPU. Small: no frontend, no compiler. */
 export { loadBundle, readBundle, verifyBundle, sha256, type BundleSource, type LoadOptions } from './load.js';
-export { Net, type TensorData, type TensorMap, type PredictInput } from './net.js';
+export { Net, type NetOptions, type TensorData, type TensorMap, type PredictInput } from './net.js';
 export { openDevice, describeAdapter, type GpuContext, type AdapterDescription } from './gpu.js';
 export { packFiles, unpackFiles, isContainer } from './container.js';
 export { BundleError, AdapterError, OutOfMemoryError, PredictInputError, RunError } from './errors.js';

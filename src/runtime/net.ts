@@ -31,6 +31,14 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
  */
 export const MAPPED_UPLOAD_FROM = 2 * 1024 * 1024;
 
+/** How a Net is made: whether it owns the device it was given, and how host inputs reach the GPU. */
+export interface NetOptions {
+  /** The Net destroys the device with itself (it always does with one it opened). */
+  readonly ownsDevice?: boolean;
+  /** Host inputs from this many bytes go through mapped staging buffers, smaller ones through writeBuffer (default `MAPPED_UPLOAD_FROM`). */
+  readonly mappedUploadFrom?: number;
+}
+
 /** A mapped staging buffer for one input, and the promise of its next mapping. */
 interface Upload {
   readonly buffer: GPUBuffer;
@@ -63,6 +71,8 @@ export class Net {
   private readonly uploads = new Map<TensorSignature, { ring: Upload[]; next: number }>();
   /** The command buffer of the next call, encoded while this one ran, and the kind of call it serves. */
   private ahead: { key: string; sources: readonly GpuSource[]; commands: GPUCommandBuffer } | undefined;
+  /** Host inputs from this many bytes go through mapped staging buffers (`NetOptions.mappedUploadFrom`). */
+  private mappedUploadFrom = MAPPED_UPLOAD_FROM;
   /** The outputs' places in the readback buffer, laid out at the first call that reads them. */
   private readback: { slices: readonly { o: TensorSignature; at: number; bytes: number }[]; at: number } | undefined;
 
@@ -83,7 +93,7 @@ export class Net {
    * Creates buffers, uploads weights and builds every pipeline in parallel, on `gpu` (else a device it
    * opens). The Net destroys the device with itself when it opened it, or when `ownsDevice` hands it over.
    */
-  static async create(bundle: Bundle, gpu?: GpuContext, options: { ownsDevice?: boolean } = {}): Promise<Net> {
+  static async create(bundle: Bundle, gpu?: GpuContext, options: NetOptions = {}): Promise<Net> {
     const ctx = gpu ?? (await openDevice());
     const owns = !gpu || options.ownsDevice === true;
     const { device } = ctx;
@@ -171,7 +181,9 @@ export class Net {
     if (error) throw new BundleError(`bundle '${m.model.name}' could not be set up on this device: ${error.message}`);
     const copyBytes = (m.copies ?? []).reduce((a, c) => a + c.size, 0);
     const scratch = copyBytes ? device.createBuffer({ size: copyBytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'kiln state scratch' }) : undefined;
-    return new Net(m, device, ctx.adapter, arena, weights, staging, params, steps, owns, scratch);
+    const net = new Net(m, device, ctx.adapter, arena, weights, staging, params, steps, owns, scratch);
+    net.mappedUploadFrom = options.mappedUploadFrom ?? MAPPED_UPLOAD_FROM;
+    return net;
   }
 
   /** The model's input signature. */
@@ -487,7 +499,7 @@ export class Net {
         continue;
       }
       const to = this.arena.at(s.offset, 4 * sizeOf(s.shape));
-      if (data.byteLength >= MAPPED_UPLOAD_FROM) {
+      if (data.byteLength >= this.mappedUploadFrom) {
         const up = this.uploadFor(s, data.byteLength);
         await up.ready;
         new Uint8Array(up.buffer.getMappedRange(0, data.byteLength)).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));

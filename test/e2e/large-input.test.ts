@@ -32,4 +32,17 @@ describe('large host inputs', () => {
     const queued = await Promise.all([2, 0, 1].map((k) => net.predict({ [name]: data[k] })));
     [2, 0, 1].forEach((k, i) => expectClose(queued[i][out], want[k][out].data as ArrayLike<number>, { rtol: 1e-4, atol: 1e-5 }, `queued call ${i}`));
   });
+
+  it('take the mapped path from any size a Net is told (mappedUploadFrom), with the same results', async () => {
+    clearSession();
+    const x = Input({ shape: [20] });
+    const model = new Model({ inputs: x, outputs: layers.Dense(3)(x) });
+    const net = await Net.create(compileBundle(model, { batch: 4 }).bundle, await testGpu(), { mappedUploadFrom: 0 });
+    nets.push(net);
+    const [name, out] = [net.inputs[0].name, net.outputs[0].name];
+    for (const seed of [7, 8]) {
+      const data = randomData(4 * 20, seed);
+      expectClose((await net.predict({ [name]: data }))[out], interpretModel(model, data).outputs[out].data as ArrayLike<number>, { rtol: 1e-4, atol: 1e-5 }, `seed ${seed}`);
+    }
+  });
 });
