@@ -2,7 +2,7 @@
  * precision 'mixed': GEMMs take f16 operands and accumulate in f32. On lavapipe (shader-f16, no subgroup
  * matrices) they run in f16 tiles; with operands that f16 represents exactly the result is the float32
  * reference up to summation order, and on any operands it is within an f16 tolerance. The tensor-core
- * kernel is compiled here and checked on the GPU machine (bench/gemm.ts writes its error there).
+ * kernel is compiled here and run on the GPU machine by test/device (npm run test:device).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Product } from '../support/products.js';
@@ -10,47 +10,15 @@ import { Input, Model, Sequential, layers, clearSession } from '../../src/index.
 import { GEMM_TILINGS } from '../../src/codegen/lower/gemm.js';
 import { compileBundle } from '../../src/codegen/compile.js';
 import { PROFILES, type TargetProfile } from '../../src/codegen/profile.js';
-import { interpretModel } from '../../src/frontend/run.js';
 import { BundleError, Net } from '../../src/runtime/index.js';
 import { testGpu } from '../support/gpu.js';
-import { randomData } from '../support/random.js';
-import { expectClose } from '../support/close.js';
+import { expectMixed as expectMixedOn, mixedProfile } from '../support/mixed.js';
 
 const nets: Net[] = [];
 afterAll(() => nets.forEach((n) => n.destroy()));
 
-/** The nearest float16 value (round to nearest; ties do not occur for random data). */
-function f16round(x: number): number {
-  if (!Number.isFinite(x) || x === 0) return x;
-  const a = Math.abs(x);
-  if (a >= 65520) return Math.sign(x) * Infinity;
-  const ulp = 2 ** (Math.max(Math.floor(Math.log2(a)), -14) - 10);
-  return Math.sign(x) * Math.round(a / ulp) * ulp;
-}
-
-async function mixedProfile(): Promise<TargetProfile> {
-  const gpu = await testGpu();
-  return { ...PROFILES.cpu, features: gpu.adapter.features };
-}
-
-/** Compiles mixed, runs on the GPU with NaN-poisoned outputs, and compares with the float32 interpreter. */
-async function expectMixed(model: Model, batch: number, tolerance: { rtol: number; atol: number }, exact: boolean) {
-  if (exact) model.setWeights(model.getWeights().map((w) => Float32Array.from(w, f16round)));
-  const compiled = compileBundle(model, { batch, precision: 'mixed', profile: await mixedProfile(), check: true });
-  expect(compiled.bundle.manifest.features).toEqual(['shader-f16']);
-  const gemms = compiled.report.kernels.filter((k) => k.features?.includes('shader-f16'));
-  expect(gemms.length).toBeGreaterThan(0);
-  for (const k of gemms) expect(k.wgsl).toMatch(/^enable f16;/m);
-  const net = await Net.create(compiled.bundle, await testGpu());
-  nets.push(net);
-  const sigs = compiled.bundle.manifest.model.inputs;
-  const xs = sigs.map((sig, k) => Float32Array.from(randomData(sig.shape.reduce((a, b) => a * b, 1), 5 + k, -1, 1), exact ? f16round : (v) => v));
-  await net.fill(NaN);
-  const got = await net.predict(Object.fromEntries(sigs.map((sig, k) => [sig.name, xs[k]])));
-  const want = interpretModel(model, sigs.map((sig, k) => ({ shape: sig.shape, dtype: 'float32' as const, data: xs[k] })));
-  for (const [name, v] of Object.entries(want.outputs)) expectClose(got[name], v.data, tolerance, `output '${name}'`);
-  return { wgsl: gemms.map((k) => k.wgsl).join('\n') };
-}
+/** Checks one model mixed against the interpreter; the Nets it makes are destroyed after the file. */
+const expectMixed = (model: Model, batch: number, tolerance: { rtol: number; atol: number }, exact: boolean) => expectMixedOn(model, batch, tolerance, exact, ['shader-f16'], nets);
 
 describe("precision 'mixed' on an adapter with shader-f16 (f16 tiles, f32 accumulation)", () => {
   it('Dense + relu on f16-exact operands gives the float32 result', async () => {

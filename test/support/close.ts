@@ -1,8 +1,8 @@
-import { expect } from 'vitest';
+// No vitest import: the GPU machine's suite (test/device) runs under node:test.
 
 /** Asserts |got − want| ≤ atol + rtol·|want| elementwise, NaN only where want is NaN; reports the worst element. */
 export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: { rtol: number; atol: number }, what = 'values'): void {
-  expect(got.length, `${what}: length`).toBe(want.length);
+  if (got.length !== want.length) throw new Error(`${what}: length ${got.length}, want ${want.length}`);
   let worst = -1;
   let worstExcess = 0;
   for (let i = 0; i < want.length; i++) {

@@ -1,0 +1,107 @@
+/**
+ * The tensor-core kernels (WGSL subgroup matrices) against the float32 interpreter, on the GPU machine:
+ * lavapipe has no subgroup matrices, so CI compiles these kernels but cannot run them. Run there with
+ * `. .devpack/setup.sh && node --import tsx --test test/device/tensor-cores.device.ts` (node:test: the
+ * device pack carries no vitest); on an adapter without subgroup matrices every test fails, saying
+ * so. Operands rounded to f16 give the float32 result up to summation order; any operands give it
+ * within f16 rounding.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Input, Model, Sequential, layers, clearSession, type SymbolicTensor } from '../../src/index.js';
+import { MMA_FEATURES } from '../../src/codegen/profile.js';
+import { MMA_TILINGS } from '../../src/codegen/lower/gemm-mma.js';
+import type { Net } from '../../src/runtime/index.js';
+import { Product } from '../support/products.js';
+import { testGpu } from '../support/gpu.js';
+import { expectMixed } from '../support/mixed.js';
+
+const nets: Net[] = [];
+after(() => nets.forEach((n) => n.destroy()));
+const FEATURES = [...MMA_FEATURES].sort();
+const EXACT = { rtol: 1e-5, atol: 1e-5 };
+const tensorCores = (wgsl: string) => assert.match(wgsl, /subgroupMatrixMultiplyAccumulate/, 'no tensor-core kernel');
+
+/** Runs `body` with an experiment variable set, restoring it after. */
+async function withEnv(name: string, value: string, body: () => Promise<void>) {
+  process.env[name] = value;
+  try {
+    await body();
+  } finally {
+    delete process.env[name];
+  }
+}
+
+before(async () => {
+  const { adapter } = await testGpu();
+  const missing = MMA_FEATURES.filter((f) => !adapter.features?.includes(f));
+  if (missing.length) throw new Error(`this suite needs an adapter with subgroup matrices; ${adapter.description} lacks ${missing.join(', ')} (run it on the GPU machine)`);
+});
+
+describe('tensor-core matmuls', () => {
+  it('Dense + bias + relu with no dimension a multiple of the tiles, on f16-exact operands, gives the float32 result', async () => {
+    clearSession();
+    const x = Input({ shape: [200] });
+    tensorCores((await expectMixed(new Model({ inputs: x, outputs: layers.Dense(130, { activation: 'relu' })(x) }), 300, EXACT, true, FEATURES, nets)).wgsl);
+  });
+
+  it('every tiling of MMA_TILINGS, with both operands staged as vec4 quads, gives the float32 result', async () => {
+    for (const t of MMA_TILINGS) {
+      await withEnv('KILN_MMA_TILES', [t.GM, t.GN, t.SM, t.SN, t.KS, ...(t.R ? [t.R] : [])].join(','), async () => {
+        clearSession();
+        const x = Input({ shape: [96] });
+        const { wgsl } = await expectMixed(new Model({ inputs: x, outputs: layers.Dense(72, { activation: 'relu' })(x) }), 300, EXACT, true, FEATURES, nets);
+        tensorCores(wgsl);
+        assert.match(wgsl, /loadA4[\s\S]*loadB4/);
+      });
+    }
+  });
+
+  it('a batched matmul of two inputs gives the float32 result', async () => {
+    clearSession();
+    const [a, b] = [Input({ shape: [70, 48] }), Input({ shape: [48, 40] })];
+    tensorCores((await expectMixed(new Model({ inputs: [a, b], outputs: new Product()([a, b]) }), 5, EXACT, true, FEATURES, nets)).wgsl);
+  });
+
+  it('a Dense on any operands stays within f16 rounding of the float32 result', async () => {
+    clearSession();
+    const x = Input({ shape: [512] });
+    tensorCores((await expectMixed(new Model({ inputs: x, outputs: layers.Dense(256)(x) }), 512, { rtol: 1e-2, atol: 2e-2 }, false, FEATURES, nets)).wgsl);
+  });
+});
+
+describe('tensor-core convolutions', () => {
+  it('Conv2D 3×3 same + bias + relu (masked taps) gives the float32 result', async () => {
+    clearSession();
+    const x = Input({ shape: [16, 16, 8] });
+    tensorCores((await expectMixed(new Model({ inputs: x, outputs: layers.Conv2D(96, 3, { padding: 'same', activation: 'relu' })(x) }), 8, EXACT, true, FEATURES, nets)).wgsl);
+  });
+
+  it('Conv2D 7×7 valid, strided (more taps than a mask holds) gives the float32 result', async () => {
+    clearSession();
+    const x = Input({ shape: [30, 30, 4] });
+    tensorCores((await expectMixed(new Model({ inputs: x, outputs: layers.Conv2D(80, 7, { strides: 2 })(x) }), 16, EXACT, true, FEATURES, nets)).wgsl);
+  });
+
+  it('a residual block (conv, batch norm folded, add, relu) forced onto the implicit GEMM stays within f16 rounding (folding takes the weights off the f16 grid)', async () => {
+    await withEnv('KILN_CONV', 'gemm', async () => {
+      clearSession();
+      const x = Input({ shape: [16, 16, 64] });
+      let y: SymbolicTensor = layers.Conv2D(64, 3, { padding: 'same', useBias: false })(x);
+      y = layers.BatchNormalization()(y);
+      y = layers.Activation('relu')(layers.Add()([x, y]));
+      tensorCores((await expectMixed(new Model({ inputs: x, outputs: y }), 32, { rtol: 1e-2, atol: 2e-3 }, true, FEATURES, nets)).wgsl);
+    });
+  });
+
+  it('a CNN on any operands stays within f16 rounding of the float32 result', async () => {
+    clearSession();
+    const model = new Sequential([
+      layers.Conv2D(96, 3, { activation: 'relu', inputShape: [12, 12, 3] }),
+      layers.MaxPooling2D(2),
+      layers.Flatten(),
+      layers.Dense(10, { activation: 'softmax' }),
+    ]);
+    tensorCores((await expectMixed(model, 64, { rtol: 1e-2, atol: 2e-3 }, false, FEATURES, nets)).wgsl);
+  });
+});
