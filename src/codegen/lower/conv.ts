@@ -89,7 +89,8 @@ function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly numb
   const [M, N, K] = [g.batch * g.OH * g.OW, g.cout, g.KH * g.KW * g.cin];
   // A conv whose tensor-core grid would not fill the target runs the f32 implicit GEMM, which tiles finer:
   // the ResNet's 32-channel convs at batch 1 took 15.5 µs on tensor cores against 7.6 in f32 (H100, session 8).
-  const precision = gemmPrecision(profile) === 'mma' && !mmaFills(M, N, 1, profile.minWorkgroups, profile.workgroupStorage) ? 'f32' : gemmPrecision(profile);
+  const operands = gemmPrecision(profile);
+  const precision = operands === 'mma' && !mmaFills(M, N, 1, profile.minWorkgroups, profile.workgroupStorage) ? 'f32' : operands;
   if (precision === 'mma') {
     const mma = mmaGemm(M, N, K, convLoaders(g, x, w), 1, profile.minWorkgroups, undefined, undefined, profile.workgroupStorage);
     // Staged like shaders/conv-gemm.wgsl.hbs (tap masks) where the taps fit a mask; loadA otherwise.
@@ -134,9 +135,11 @@ export function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
 /**
  * A full conv2d: what `kiln tune` measured fastest for it on this adapter (f32 bundles), else the
  * halo-tiled direct kernel where its tile fits and the grid fills the target, else the implicit GEMM
- * (in mixed precision, its f16 form, or its tensor-core form where that grid fills the target). The halo kernel computes in f32 even in a mixed
- * bundle: on the H200 the ResNet's mixed predict took 1.76 ms with tensor-core convs against 1.32 ms
- * in f32 with halo convs (bench run G), so f16 there bought neither speed nor accuracy.
+ * (in mixed precision, its f16 form, or its tensor-core form where that grid fills the target). The
+ * halo kernel computes in f32 even in a mixed bundle: on the H200 the ResNet's mixed predict took
+ * 1.76 ms with tensor-core convs against 1.32 ms in f32 with halo convs (bench run G), so f16 there
+ * bought neither speed nor accuracy; on the H100 the tensor-core form of its 32-channel convs still
+ * ties or loses at batch 256 (0.143–0.189 against 0.144–0.153 ms, session 8).
  */
 function fullConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], profile: TargetProfile): ConvMain {
   const forced = convKernelFromEnv();
