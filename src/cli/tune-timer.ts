@@ -5,7 +5,7 @@
  */
 import { BINDING_ALIGNMENT, BINDINGS, type Bundle } from '../runtime/format.js';
 import { AdapterError, BundleError } from '../runtime/errors.js';
-import { describeDevice, getGpu, type GpuContext } from '../runtime/gpu.js';
+import { OPTIONAL_FEATURES, describeDevice, getGpu, type GpuContext } from '../runtime/gpu.js';
 import { Arena, kernelLayouts } from '../runtime/arena.js';
 import { timestampRunner } from '../runtime/timestamps.js';
 
@@ -19,14 +19,18 @@ export interface TuningDevice extends GpuContext {
 
 const LIMITS = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const;
 
-/** Opens the default adapter as openDevice does, asking for `timestamp-query` when it is there (unless `wallOnly`). */
+/**
+ * Opens the default adapter as openDevice does, with the optional features it has (a mixed bundle's
+ * f16 and subgroup matrices), `timestamp-query` left out when `wallOnly`.
+ */
 export async function openTuningDevice(options: { wallOnly?: boolean } = {}): Promise<TuningDevice> {
   const adapter = await (await getGpu()).requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new AdapterError('kiln tune needs a WebGPU adapter, and found none (see `kiln run --help` for setup)');
   const timestamps = !options.wallOnly && adapter.features.has('timestamp-query');
   const requiredLimits = Object.fromEntries(LIMITS.map((k) => [k, adapter.limits[k]]));
-  const device = await adapter.requestDevice({ requiredFeatures: timestamps ? ['timestamp-query'] : [], requiredLimits });
-  return { device, method: timestamps ? 'timestamp' : 'wall', adapter: describeDevice(adapter, device) };
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && (timestamps || f !== 'timestamp-query')) as GPUFeatureName[];
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  return { device, method: timestamps ? 'timestamp' : 'wall', adapter: { ...describeDevice(adapter, device), features: [...device.features].sort() } };
 }
 
 /** Options of timing. */

@@ -44,11 +44,12 @@ export interface TuneResult {
   readonly problems: readonly ProblemResult[];
 }
 
-/** Lowers a bundle's compiled graph again with `tuning` consulted (`onLookup` hears every GEMM problem). */
+/** Lowers a bundle's compiled graph again, in its precision, with `tuning` consulted (`onLookup` hears every GEMM problem). */
 export function rebuildBundle(bundle: Bundle, profile: TargetProfile, tuning?: TuningTable, onLookup?: (key: string) => void, source = 'bundle'): Bundle {
   const m = bundle.manifest;
   const graph = bundleGraph(bundle, source);
-  return withTuning(tuning, () => buildBundle(graph, bundleWeights(bundle), m.model.name, m.model.batch, { mode: m.mode, profile }).bundle, onLookup);
+  const target = m.precision ? { ...profile, precision: m.precision } : profile;
+  return withTuning(tuning, () => buildBundle(graph, bundleWeights(bundle), m.model.name, m.model.batch, { mode: m.mode, profile: target }).bundle, onLookup);
 }
 
 const tilesName = (t: TunedChoice) => (isHalo(t) ? `halo ${t.halo}` : `${t.WX}×${t.WY}·${t.TM}×${t.TN}·${t.BK}${t.DB ? '·db' : ''}`);

@@ -209,6 +209,7 @@ export function buildBundle(
     ...(stateNodes.length ? { state, copies } : {}),
     graph: { file: 'graph.json', sha256: sha(graphBytes) },
     ...(features.length ? { features } : {}),
+    ...(profile.precision === 'mixed' ? { precision: 'mixed' as const } : {}),
   };
   files.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
   const loader = typedLoader(manifest);

@@ -111,6 +111,8 @@ export interface Manifest {
   readonly graph?: { readonly file: string; readonly sha256: string };
   /** WebGPU features the kernels need (mixed precision: 'shader-f16', subgroup matrices); none when absent. */
   readonly features?: readonly string[];
+  /** Compiled with precision 'mixed' (float32 when absent): what a rebuild, such as `kiln tune`'s, keeps. */
+  readonly precision?: 'mixed';
 }
 
 /** A bundle in memory: the manifest and the contents of its other files, by relative path. */

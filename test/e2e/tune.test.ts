@@ -74,6 +74,30 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     tdev.device.destroy();
   });
 
+  it('a mixed-precision bundle stays mixed: its f16 GEMMs are tuned as f16 GEMMs and it still matches the interpreter within f16 rounding', async () => {
+    const model = tinyModel();
+    const tdev = await openTuningDevice();
+    expect(tdev.adapter.features).toContain('shader-f16');
+    const compiled = compileBundle(model, { batch: BATCH, precision: 'mixed', profile: { ...PROFILES.cpu, features: tdev.adapter.features } });
+    expect(compiled.bundle.manifest.precision).toBe('mixed');
+    // Two candidates keep lavapipe's f16 pipeline builds short; which ones does not matter here.
+    const result = await tuneBundle(compiled.bundle, tdev, { targetMs: 1, samples: 1, candidates: GEMM_TILINGS.slice(0, 2) });
+    expect(result.problems.length).toBeGreaterThan(0);
+    const { manifest, files } = result.bundle;
+    expect(manifest.precision).toBe('mixed');
+    expect(manifest.features).toEqual(['shader-f16']);
+    const dense = manifest.steps.find((st) => st.name.includes('dense'))!;
+    expect(new TextDecoder().decode(files.get(manifest.kernels.find((k) => k.id === dense.kernel)!.file))).toMatch(/^enable f16;/m);
+    const net = await Net.create(result.bundle, tdev);
+    const s = net.inputs[0];
+    const x = randomData(s.shape.reduce((a, b) => a * b, 1), 3);
+    const got = await net.predict({ [s.name]: x });
+    const want = interpretModel(model, [{ shape: s.shape, dtype: 'float32', data: x }]);
+    for (const [name, value] of Object.entries(want.outputs)) expectClose(got[name], value.data, { rtol: 1e-2, atol: 2e-3 }, `output '${name}'`);
+    net.destroy();
+    tdev.device.destroy();
+  });
+
   it('compile() for an adapter uses the winners cached for it', async () => {
     const model = tinyModel();
     const tdev = await openTuningDevice({ wallOnly: true });
