@@ -55,7 +55,8 @@ export async function compileOnDevices(model: Model, options: CompileOptions & D
   const batch = compileOptions.batch ?? 1;
   const program = runPipeline({ graph: model.toGraph(), weights: model.weightValues() }, inference, { phase: 'inference', batch }, { check: compileOptions.check, onPass: compileOptions.onPass });
   const placement = placeGraph(program, { devices: opened.length, warn });
-  const profile = compileOptions.profile ?? profileForAdapter(opened[0].adapter);
+  const adapterProfile = compileOptions.profile ?? profileForAdapter(opened[0].adapter);
+  const profile = compileOptions.precision ? { ...adapterProfile, precision: compileOptions.precision } : adapterProfile;
   const tuning = compileOptions.tuning ?? loadCachedTuning(opened[0].adapter);
   const parts = placement.parts.map((p, i) => ({
     bundle: withTuning(tuning, () => buildBundle(p.program.graph, p.program.weights, placement.parts.length > 1 ? `${model.name}/part${i}` : model.name, batch, { profile })).bundle,

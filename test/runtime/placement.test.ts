@@ -93,6 +93,19 @@ describe('a placed model on two devices', () => {
     unplaced.destroy();
   });
 
+  it("compiled with precision 'mixed', every part is a mixed bundle within f16 rounding of the interpreter", async () => {
+    const model = towers();
+    const devices = await twoDevices();
+    const placed = (await compile(model, { batch: 64, devices, precision: 'mixed' })) as PlacedNet;
+    expect(placed.parts.map((p) => p.net.manifest.precision)).toEqual(['mixed', 'mixed', 'mixed']);
+    expect(placed.parts.some((p) => p.net.manifest.features?.includes('shader-f16'))).toBe(true);
+    const x = randomData(64 * 5, 6);
+    const got = await placed.predict({ x });
+    const ref = interpretModel(model, [{ shape: [64, 5], dtype: 'float32', data: x }]);
+    expectClose(Object.values(got)[0], Object.values(ref.outputs)[0].data, { rtol: 1e-2, atol: 2e-3 }, 'placed mixed vs interpreter');
+    placed.destroy();
+  });
+
   it('compiled with one device (soft placement) it is one ordinary Net, with a warning, and gives the same outputs', async () => {
     const model = towers();
     const devices = await twoDevices();
