@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import { PROFILES } from '../codegen/profile.js';
+import { MMA_FEATURES, PROFILES, gemmPrecision, type Precision } from '../codegen/profile.js';
 import { compileBundle } from '../codegen/compile.js';
 import { writeBundle } from '../codegen/write.js';
 import { printGraph } from '../ir/printer.js';
@@ -14,6 +14,8 @@ import { EXPORT_HELP, intOption } from './options.js';
 
 interface CompileCliOptions {
   target: string;
+  precision: string;
+  features?: string;
   out: string;
   export?: string;
   batch: number;
@@ -24,6 +26,10 @@ interface CompileCliOptions {
 }
 
 const PASS_NAMES = inference.map((p) => p.name);
+/** What a mixed bundle assumes the device has when `--features` does not say: f16, so f16 workgroup tiles. */
+const MIXED_DEFAULT_FEATURES = ['shader-f16'];
+/** The WebGPU features `--features` may name: what mixed precision uses. */
+const KNOWN_FEATURES = [...MMA_FEATURES];
 const passList = () => [...new Set(PASS_NAMES)].join(', ');
 
 /**
@@ -39,6 +45,8 @@ export function compileCommand(): Command {
     .option('-b, --batch <n>', 'the batch size baked into every shape; the bundle runs exactly this batch', intOption(1, 1 << 20), 1)
     .option('--single-file', 'write the bundle as one file instead of a folder')
     .option('--target <profile>', "tune kernels for 'gpu' (many workgroups) or 'cpu' (software adapters such as lavapipe)", 'gpu')
+    .option('--precision <p>', "GEMM arithmetic: 'float32', or 'mixed' (f16 operands, f32 accumulation)", 'float32')
+    .option('--features <list>', `with --precision mixed: the WebGPU features the target device has, comma-separated (${KNOWN_FEATURES.join(', ')}); all three give tensor cores (default: ${MIXED_DEFAULT_FEATURES.join(',')}, f16 workgroup tiles)`)
     .option('--check', 'validate the graph after every pass')
     .option('--dump-after <pass>', `print the graph after a pass of the inference pipeline (${passList()}), or 'all'`)
     .option('-f, --force', 'replace a bundle already at the output path (anything else there is never replaced)')
@@ -61,9 +69,10 @@ export function compileCommand(): Command {
       };
       // Timed from the trace (compileBundle traces the model) to the last byte written; dumps print afterwards.
       const t0 = performance.now();
-      const profile = PROFILES[opts.target as keyof typeof PROFILES];
-      if (!profile) throw new CliError(`unknown --target '${opts.target}'; use ${Object.keys(PROFILES).join(' or ')}`);
-      const compiled = compileBundle(model, { batch: opts.batch, check: opts.check, onPass, profile });
+      const target = PROFILES[opts.target as keyof typeof PROFILES];
+      if (!target) throw new CliError(`unknown --target '${opts.target}'; use ${Object.keys(PROFILES).join(' or ')}`);
+      const { profile, precision } = precisionOf(opts, target);
+      const compiled = compileBundle(model, { batch: opts.batch, check: opts.check, onPass, profile, precision });
       await writeBundle(compiled.bundle, out, { singleFile: opts.singleFile, overwrite: existing !== 'missing' });
       const ms = performance.now() - t0;
 
@@ -75,6 +84,7 @@ export function compileCommand(): Command {
       const kernelFiles = m.kernels.length;
       console.log(`compiled model '${m.model.name}' (export '${exportName}' of ${file}) for batch ${m.model.batch}${opts.check ? ', graph validated after every pass' : ''}`);
       console.log(`  ${kernelCount(m)}, one submit per predict`);
+      console.log(`  precision     ${precisionNote(gemmPrecision({ ...profile, precision }), m.features)}`);
       console.log(`  arena         ${fmtBytes(m.arena.size)}${arenaLayoutNote(m.arena)}`);
       console.log(`  weights       ${fmtBytes(m.weights.size)}, ${weightEntries(m)}`);
       console.log(`  compile time  ${fmtMs(ms)}, from the traced graph to the written bundle`);
@@ -83,4 +93,23 @@ export function compileCommand(): Command {
         : `a folder: manifest.json, ${kernelFiles} kernel file${kernelFiles === 1 ? '' : 's'}, weights.bin, graph.json, typed loader index.ts`;
       console.log(`wrote ${resolve(out)} (${what})`);
     });
+}
+
+/** The target profile and precision `--precision` and `--features` ask for; a feature kiln does not use is refused by name. */
+function precisionOf(opts: CompileCliOptions, target: (typeof PROFILES)[keyof typeof PROFILES]) {
+  if (opts.precision !== 'float32' && opts.precision !== 'mixed') throw new CliError(`unknown --precision '${opts.precision}'; use float32 or mixed`);
+  if (opts.features !== undefined && opts.precision !== 'mixed') throw new CliError('--features describes the device for --precision mixed; add --precision mixed, or leave --features out');
+  const features = opts.features === undefined ? MIXED_DEFAULT_FEATURES : opts.features.split(',').map((f) => f.trim()).filter(Boolean);
+  const unknown = features.filter((f) => !KNOWN_FEATURES.includes(f as (typeof KNOWN_FEATURES)[number]));
+  if (unknown.length) throw new CliError(`--features: unknown feature ${unknown.map((f) => `'${f}'`).join(', ')}; kiln uses ${KNOWN_FEATURES.join(', ')}`);
+  if (opts.precision === 'mixed' && !features.includes('shader-f16')) throw new CliError(`--precision mixed needs 'shader-f16' among --features (mixed GEMMs compute on f16 operands); got ${features.join(', ') || 'none'}`);
+  const precision = opts.precision as Precision;
+  return { profile: precision === 'mixed' ? { ...target, features } : target, precision };
+}
+
+/** One line on how the bundle's GEMMs compute. */
+function precisionNote(gemms: 'f32' | 'f16' | 'mma', features: readonly string[] | undefined): string {
+  const needs = features?.length ? `; the device must have ${features.join(', ')}` : '';
+  const how = { f32: 'float32', f16: 'mixed: f16 operands in workgroup tiles, f32 accumulation', mma: 'mixed: f16 operands on tensor cores (subgroup matrices), f32 accumulation' }[gemms];
+  return `${how}${needs}`;
 }

@@ -11,7 +11,7 @@ import { ArenaPlan } from './arena-layout.js';
 import { numel } from './indexing.js';
 import { KILN_VERSION } from './version.js';
 import { typedLoader } from './loader.js';
-import { arenaLayoutBytes, PROFILES, type TargetProfile } from './profile.js';
+import { arenaLayoutBytes, gemmPrecision, PROFILES, type TargetProfile } from './profile.js';
 import { graphToJSON } from '../ir/json.js';
 import { CodegenError } from './errors.js';
 
@@ -209,7 +209,8 @@ export function buildBundle(
     ...(stateNodes.length ? { state, copies } : {}),
     graph: { file: 'graph.json', sha256: sha(graphBytes) },
     ...(features.length ? { features } : {}),
-    ...(profile.precision === 'mixed' ? { precision: 'mixed' as const } : {}),
+    // What the GEMMs compute in, not what was asked: a mixed request without shader-f16 builds float32.
+    ...(gemmPrecision(profile) !== 'f32' ? { precision: 'mixed' as const } : {}),
   };
   files.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
   const loader = typedLoader(manifest);

@@ -162,3 +162,33 @@ describe('kiln run <bundle>', () => {
     expect(fails(await kiln('run', folder, '--random-input', '--batch', '4'))).toContain('was compiled for batch 2, not 4');
   });
 });
+
+describe('kiln compile --precision mixed', () => {
+  const mixed = join(tmp, 'mlp.mixed.kiln');
+
+  it('builds f16 GEMMs for a device with shader-f16, says so, and records the precision and the feature in the manifest', async () => {
+    const out = ok(await kiln('compile', 'samples/mlp.ts', '-o', mixed, '--batch', '32', '--precision', 'mixed', '--target', 'cpu'));
+    expect(out).toContain('precision     mixed: f16 operands in workgroup tiles, f32 accumulation; the device must have shader-f16');
+    const manifest = JSON.parse(readFileSync(join(mixed, 'manifest.json'), 'utf8'));
+    expect(manifest.precision).toBe('mixed');
+    expect(manifest.features).toEqual(['shader-f16']);
+  });
+
+  it('runs on the GPU within f16 rounding of the interpreter (lavapipe has shader-f16)', async () => {
+    const out = ok(await kiln('run', mixed, '--random-input', '--check', '--rtol', '1e-2', '--atol', '2e-3'));
+    expect(out).toContain('check: PASS');
+  });
+
+  it('with the subgroup-matrix features listed, builds tensor-core kernels', async () => {
+    const out = ok(await kiln('compile', 'samples/mlp.ts', '-o', join(tmp, 'mlp.mma.kiln'), '--batch', '32', '--precision', 'mixed', '--features', 'shader-f16,subgroups,chromium-experimental-subgroup-matrix'));
+    expect(out).toContain('precision     mixed: f16 operands on tensor cores (subgroup matrices), f32 accumulation; the device must have chromium-experimental-subgroup-matrix, shader-f16, subgroups');
+  });
+
+  it('refuses features kiln does not know, features without mixed precision, and mixed precision without shader-f16', async () => {
+    const out = join(tmp, 'never.kiln');
+    expect(fails(await kiln('compile', 'samples/mlp.ts', '-o', out, '--precision', 'mixed', '--features', 'shader-f16,fast'))).toContain("--features: unknown feature 'fast'");
+    expect(fails(await kiln('compile', 'samples/mlp.ts', '-o', out, '--features', 'shader-f16'))).toContain('--features describes the device for --precision mixed');
+    expect(fails(await kiln('compile', 'samples/mlp.ts', '-o', out, '--precision', 'mixed', '--features', 'subgroups'))).toContain("--precision mixed needs 'shader-f16' among --features");
+    expect(fails(await kiln('compile', 'samples/mlp.ts', '-o', out, '--precision', 'half'))).toContain("unknown --precision 'half'");
+  });
+});
