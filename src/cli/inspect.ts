@@ -41,6 +41,7 @@ export function inspectCommand(): Command {
 
       log(`bundle ${path} (${kind === 'bundle-file' ? 'single file' : 'folder'}): ${m.format} v${m.version}, written by kiln ${m.kiln}`);
       log(`model '${m.model.name}', compiled for batch ${m.model.batch}: ${kernelCount(m)}, one submit per predict`);
+      log(`precision: ${m.precision ?? 'float32'}${m.features?.length ? `; needs the WebGPU features ${m.features.join(', ')}` : ''}`);
       log('');
       log('signature:');
       table([

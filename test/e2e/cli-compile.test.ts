@@ -117,6 +117,7 @@ describe('kiln inspect', () => {
     const out = ok(await kiln('inspect', folder));
     expect(out).toContain('3 kernels (3 distinct)');
     expect(out).toContain("model 'mlp', compiled for batch 2");
+    expect(out).toContain('precision: float32\n');
     expect(out).toMatch(/input +'input_layer' +\(2, 784\) +float32/);
     expect(out).toMatch(/output +'dense_2' +\(2, 10\) +float32/);
     expect(out).toMatch(/arena +[\d,]+ bytes/);
@@ -172,6 +173,10 @@ describe('kiln compile --precision mixed', () => {
     const manifest = JSON.parse(readFileSync(join(mixed, 'manifest.json'), 'utf8'));
     expect(manifest.precision).toBe('mixed');
     expect(manifest.features).toEqual(['shader-f16']);
+  });
+
+  it('kiln inspect names its precision and the features it needs', async () => {
+    expect(ok(await kiln('inspect', mixed))).toContain('precision: mixed; needs the WebGPU features shader-f16\n');
   });
 
   it('runs on the GPU within f16 rounding of the interpreter (lavapipe has shader-f16)', async () => {
