@@ -1,7 +1,8 @@
 /**
  * `kiln tune <bundle>`: for each register-blocked GEMM of a bundle (matmuls and convolutions), times
- * every candidate tiling of src/codegen/lower/gemm.ts on the adapter at hand (and, for convolutions,
- * each shape of the halo-tiled direct kernel, src/codegen/lower/conv-halo.ts), keeps the fastest,
+ * every candidate tiling of src/codegen/lower/gemm.ts on the adapter at hand (for convolutions, also
+ * each shape of the halo-tiled direct kernel, src/codegen/lower/conv-halo.ts; for a mixed bundle's
+ * tensor-core GEMMs, each tiling of src/codegen/lower/gemm-mma.ts's MMA_TILINGS), keeps the fastest,
  * rewrites the bundle's kernels with the winners, stores them next to its manifest (tuning.json) and
  * in the adapter's tuning cache, which `compile` reads when compiling for that adapter.
  */
@@ -11,7 +12,8 @@ import { buildBundle } from '../codegen/bundle.js';
 import { GEMM_TILINGS } from '../codegen/lower/gemm.js';
 import { HALO_SHAPES } from '../codegen/lower/conv-halo.js';
 import { profileForAdapter, type TargetProfile } from '../codegen/profile.js';
-import { adapterKey, emptyTuning, isHalo, saveCachedTuning, withTuning, type TunedChoice, type TuningTable } from '../codegen/tuning.js';
+import { adapterKey, emptyTuning, isHalo, isMma, saveCachedTuning, withTuning, type TunedChoice, type TuningTable } from '../codegen/tuning.js';
+import { MMA_TILINGS } from '../codegen/lower/gemm-mma.js';
 import { KILN_VERSION } from '../codegen/version.js';
 import { writeBundle } from '../codegen/write.js';
 import type { Bundle } from '../runtime/format.js';
@@ -52,10 +54,14 @@ export function rebuildBundle(bundle: Bundle, profile: TargetProfile, tuning?: T
   return withTuning(tuning, () => buildBundle(graph, bundleWeights(bundle), m.model.name, m.model.batch, { mode: m.mode, profile: target }).bundle, onLookup);
 }
 
-const tilesName = (t: TunedChoice) => (isHalo(t) ? `halo ${t.halo}` : `${t.WX}×${t.WY}·${t.TM}×${t.TN}·${t.BK}${t.DB ? '·db' : ''}`);
+const tilesName = (t: TunedChoice) =>
+  isHalo(t) ? `halo ${t.halo}` : isMma(t) ? `mma ${t.GM}×${t.GN}·${t.SM}×${t.SN}·${t.KS}${t.R ? `·r${t.R}` : ''}` : `${t.WX}×${t.WY}·${t.TM}×${t.TN}·${t.BK}${t.DB ? '·db' : ''}`;
 
 /** Every GEMM tiling, then every halo shape. */
 export const TUNE_CANDIDATES: readonly TunedChoice[] = [...GEMM_TILINGS, ...HALO_SHAPES.map((_, halo) => ({ halo }))];
+
+/** A problem's candidates: the tensor-core tilings for a tensor-core GEMM (`mmaKey`), else `gemm` (a tiling that does not fit the device builds the arithmetic choice, timed once). */
+const candidatesFor = (key: string, gemm: readonly TunedChoice[]): readonly TunedChoice[] => (key.startsWith('mma:') ? MMA_TILINGS : gemm);
 
 /** Times the candidates of every GEMM problem in `bundle` on `tdev`; returns the winners and the bundle rebuilt with them. */
 export async function tuneBundle(
@@ -64,7 +70,9 @@ export async function tuneBundle(
   options: TimeOptions & { candidates?: readonly TunedChoice[]; log?: (line: string) => void; source?: string } = {},
 ): Promise<TuneResult> {
   const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
-  if (env.KILN_GEMM_TILES) throw new CliError('KILN_GEMM_TILES is set, which forces one tiling everywhere: unset it to tune');
+  for (const forcing of ['KILN_GEMM_TILES', 'KILN_MMA_TILES']) {
+    if (env[forcing]) throw new CliError(`${forcing} is set, which forces one tiling everywhere: unset it to tune`);
+  }
   const profile = profileForAdapter(tdev.adapter);
   const keys = new Set<string>();
   const base = rebuildBundle(bundle, profile, undefined, (k) => keys.add(k), options.source);
@@ -73,7 +81,7 @@ export async function tuneBundle(
   const candidates = options.candidates ?? TUNE_CANDIDATES;
   for (const key of [...keys].sort()) {
     const table = (tiles: TunedChoice): TuningTable => ({ ...emptyTuning(tdev.adapter), gemm: { ...winners, [key]: tiles } });
-    const all = candidates.map((tiles) => ({ tiles, bundle: rebuildBundle(base, profile, table(tiles)) }));
+    const all = candidatesFor(key, candidates).map((tiles) => ({ tiles, bundle: rebuildBundle(base, profile, table(tiles)) }));
     const kernels = (b: Bundle, steps: readonly number[]) => steps.map((i) => b.manifest.steps[i].kernel).join();
     // The steps this problem's tiling changes: their kernel differs between candidates.
     const affected = base.manifest.steps.map((_, i) => i).filter((i) => new Set(all.map((b) => b.bundle.manifest.steps[i].kernel)).size > 1);
@@ -129,7 +137,7 @@ export function tuneCommand(): Command {
       const bundle = await readBundle(path);
       const tdev = await openTuningDevice({ wallOnly: opts.wallTime });
       for (const line of adapterLines(tdev.adapter)) console.log(line);
-      console.log(`timing by ${tdev.method === 'timestamp' ? 'GPU timestamps' : 'wall time over repeated dispatches'}; problem, winner (WX×WY·TM×TN·BK, ·db when double-buffered, or halo shape k), its time:`);
+      console.log(`timing by ${tdev.method === 'timestamp' ? 'GPU timestamps' : 'wall time over repeated dispatches'}; problem, winner (WX×WY·TM×TN·BK, ·db when double-buffered; halo shape k; or tensor cores, mma GM×GN·SM×SN·KS), its time:`);
       const t0 = performance.now();
       const result = await tuneBundle(bundle, tdev, { targetMs: Number(opts.targetMs), log: console.log, source: path });
       if (!result.problems.length) console.log('  no tunable GEMM in this bundle (its matmuls are GEMVs, softmax heads or depthwise convolutions)');

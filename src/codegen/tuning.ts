@@ -26,11 +26,24 @@ export interface TunedHalo {
   readonly halo: number;
 }
 
-/** One problem's winner: a GEMM tiling, or (convolutions only) a halo kernel shape. */
-export type TunedChoice = TunedTiles | TunedHalo;
+/** A tensor-core GEMM tiling (the shape of src/codegen/lower/gemm-mma.ts's MmaTiles, repeated for the same reason). */
+export interface TunedMma {
+  readonly GM: number;
+  readonly GN: number;
+  readonly SM: number;
+  readonly SN: number;
+  readonly KS: number;
+  readonly R?: number;
+}
+
+/** One problem's winner: a GEMM tiling, (convolutions only) a halo kernel shape, or (`mmaKey` problems) a tensor-core tiling. */
+export type TunedChoice = TunedTiles | TunedHalo | TunedMma;
 
 /** Whether a winner is a halo kernel shape. */
 export const isHalo = (c: TunedChoice): c is TunedHalo => 'halo' in c;
+
+/** Whether a winner is a tensor-core tiling. */
+export const isMma = (c: TunedChoice): c is TunedMma => 'GM' in c;
 
 /** Winners by problem key (`gemmKey`), measured on one adapter. */
 export interface TuningTable {
@@ -58,6 +71,9 @@ export class TuningError extends KilnError {}
  */
 export const gemmKey = (M: number, N: number, batches = 1, K?: number) => `gemm:${M}x${N}x${batches}${K === undefined ? '' : `:k${K}`}`;
 
+/** The key of a tensor-core GEMM problem (mixed bundles): its own namespace, as its candidates are `MMA_TILINGS`. */
+export const mmaKey = (M: number, N: number, batches: number, K: number) => `mma:${M}x${N}x${batches}:k${K}`;
+
 /** A file-name-safe key naming an adapter: vendor, architecture, device and description. */
 export function adapterKey(a: AdapterIdentity): string {
   const parts = [a.vendor, a.architecture, a.device, a.description].map((s) => (s ?? '').trim()).filter(Boolean);
@@ -78,6 +94,7 @@ export const tuningCachePath = (a: AdapterIdentity, env?: Record<string, string 
 export const emptyTuning = (a: AdapterIdentity): TuningTable => ({ adapter: adapterKey(a), kiln: KILN_VERSION, gemm: {} });
 
 const TILE_FIELDS = ['WX', 'WY', 'TM', 'TN', 'BK'] as const;
+const MMA_FIELDS = ['GM', 'GN', 'SM', 'SN', 'KS'] as const;
 
 /** Parses and checks a tuning file's text; `source` names it in errors. */
 export function parseTuning(text: string, source: string): TuningTable {
@@ -95,6 +112,11 @@ export function parseTuning(text: string, source: string): TuningTable {
     const entry = tiles as unknown as Record<string, unknown>;
     if (typeof entry === 'object' && entry !== null && 'halo' in entry) {
       if (!Number.isInteger(entry.halo) || (entry.halo as number) < 0) throw new TuningError(`${source}: entry '${key}' needs 'halo' to be a halo shape index (an integer ≥ 0), got ${JSON.stringify(entry.halo)}`, { source, key });
+      continue;
+    }
+    if (typeof entry === 'object' && entry !== null && 'GM' in entry) {
+      const badMma = [...MMA_FIELDS, ...('R' in entry ? (['R'] as const) : [])].filter((f) => !Number.isInteger(entry[f]) || (entry[f] as number) < 1);
+      if (badMma.length) throw new TuningError(`${source}: tensor-core entry '${key}' needs positive integers ${MMA_FIELDS.join(', ')} (and R if given); bad: ${badMma.join(', ')}`, { source, key });
       continue;
     }
     const bad = TILE_FIELDS.filter((f) => !Number.isInteger(entry?.[f]) || (entry[f] as number) < 1);
@@ -160,5 +182,13 @@ export function tunedChoice(M: number, N: number, batches: number, K?: number): 
 /** The tuned tiling of a GEMM problem in the active table, if any; a halo winner leaves the GEMM to the arithmetic choice. */
 export function tunedGemmTiles(M: number, N: number, batches: number, K?: number): TunedTiles | undefined {
   const choice = tunedChoice(M, N, batches, K);
-  return choice && !isHalo(choice) ? choice : undefined;
+  return choice && !isHalo(choice) && !isMma(choice) ? choice : undefined;
+}
+
+/** The tuned tensor-core tiling of a problem in the active table, if any. */
+export function tunedMmaTiles(M: number, N: number, batches: number, K: number): TunedMma | undefined {
+  const key = mmaKey(M, N, batches, K);
+  active.onLookup?.(key);
+  const choice = active.table?.gemm[key];
+  return choice && isMma(choice) ? choice : undefined;
 }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GEMM_TILINGS, gemmTiles } from '../../src/codegen/lower/gemm.js';
-import { adapterKey, emptyTuning, gemmKey, loadCachedTuning, mergeTuning, parseTuning, saveCachedTuning, tuningCacheDir, TuningError, withTuning } from '../../src/codegen/tuning.js';
+import { MMA_TILINGS, mmaGemm } from '../../src/codegen/lower/gemm-mma.js';
+import { adapterKey, emptyTuning, gemmKey, loadCachedTuning, mergeTuning, mmaKey, parseTuning, saveCachedTuning, tuningCacheDir, TuningError, withTuning } from '../../src/codegen/tuning.js';
 
 const nvidia = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200' };
 const dir = mkdtempSync(join(tmpdir(), 'kiln-tuning-'));
@@ -28,6 +29,25 @@ describe('tuning tables', () => {
     expect(() => parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'gemm:1x1x1': { WX: 16, WY: 0, TM: 1, TN: 1, BK: 8 } } }), 'b.json')).toThrow(/b\.json: entry 'gemm:1x1x1'.*bad: WY/);
     expect(() => parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'gemm:1x1x1:k9': { halo: -1 } } }), 'c.json')).toThrow(/c\.json: entry 'gemm:1x1x1:k9' needs 'halo' to be a halo shape index/);
     expect(parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'gemm:1x1x1:k9': { halo: 2 } } }), 'd.json').gemm['gemm:1x1x1:k9']).toEqual({ halo: 2 });
+    expect(() => parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'mma:1x1x1:k9': { GM: 4, GN: 2, SM: 2, SN: 0, KS: 3 } } }), 'e.json')).toThrow(/e\.json: tensor-core entry 'mma:1x1x1:k9'.*bad: SN/);
+    expect(parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'mma:1x1x1:k9': { GM: 1, GN: 1, SM: 2, SN: 1, KS: 2, R: 2 } } }), 'f.json').gemm['mma:1x1x1:k9']).toEqual({ GM: 1, GN: 1, SM: 2, SN: 1, KS: 2, R: 2 });
+  });
+
+  it('give a tensor-core GEMM its tuned tiling where it fits the device, under its own key', () => {
+    const tuned = MMA_TILINGS[3];
+    const table = { ...emptyTuning(nvidia), gemm: { [mmaKey(4096, 4096, 1, 512)]: tuned } };
+    const heard: string[] = [];
+    const plain = gemmTiles(4096, 4096, 1, 128, 512);
+    withTuning(table, () => {
+      expect(mmaGemm(4096, 4096, 512, [], 1, 128, undefined, undefined, 49152).data.BM).toBe(16 * tuned.SM * tuned.GM);
+      // Another depth is another problem; the arithmetic choice is the 48-deep 128×128 tiling.
+      expect(mmaGemm(4096, 4096, 1024, [], 1, 128, undefined, undefined, 49152).data.BK).toBe(48);
+      // An f32 GEMM of the same grid does not take the tensor-core entry.
+      expect(gemmTiles(4096, 4096, 1, 128, 512)).toEqual(plain);
+    }, (k) => heard.push(k));
+    expect(heard).toContain(mmaKey(4096, 4096, 1, 512));
+    // A tuned tiling larger than the device's workgroup memory falls back to the arithmetic choice.
+    withTuning({ ...emptyTuning(nvidia), gemm: { [mmaKey(4096, 4096, 1, 512)]: MMA_TILINGS[0] } }, () => expect(mmaGemm(4096, 4096, 512, [], 1, 128, undefined, undefined, 32768).data.BK).toBe(32));
   });
 
   it('merge into the cache file without losing other problems', () => {

@@ -2,6 +2,7 @@
 import { MMA_FEATURES } from '../profile.js';
 import { rasterData, stagingOrder, type OperandOrder } from './gemm.js';
 import { experimentEnv } from '../experiment-env.js';
+import { tunedMmaTiles } from '../tuning.js';
 
 /**
  * One tiling: GM×GN subgroups of 32, each SM×SN 16×16 results, KS 16-deep steps per staged tile; with
@@ -50,21 +51,29 @@ export function mmaStorage(t: MmaTiles): number {
  * The tiling for an M×N output: as gemmTiles, the first no wider than the output that still fills the
  * target, among those whose workgroup memory fits `storage` bytes (the device's limit).
  */
-export function mmaTiles(M: number, N: number, batches: number, minWorkgroups: number, storage = ASSUMED_STORAGE): MmaTiles {
+export function mmaTiles(M: number, N: number, batches: number, minWorkgroups: number, storage = ASSUMED_STORAGE, K?: number): MmaTiles {
   const forced = mmaTilesFromEnv();
   if (forced) return forced;
+  // Timed on this adapter by `kiln tune` (src/codegen/tuning.ts), where it still fits the device.
+  const tuned = K === undefined ? undefined : tunedMmaTiles(M, N, batches, K);
+  if (tuned && mmaStorage(tuned) <= storage) return tuned;
+  return arithmeticMmaTiles(M, N, batches, minWorkgroups, storage);
+}
+
+/** The tiling arithmetic picks: the first no wider than the output that still fills the target, among those that fit `storage`. */
+function arithmeticMmaTiles(M: number, N: number, batches: number, minWorkgroups: number, storage: number): MmaTiles {
   const fits = MMA_TILINGS.filter((t) => mmaStorage(t) <= storage && blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
   return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
 
 /** Whether the tensor-core tiling of an M×N output runs at least `minWorkgroups` workgroups (it fills the target). */
 export function mmaFills(M: number, N: number, batches: number, minWorkgroups: number, storage = ASSUMED_STORAGE): boolean {
-  return groups(mmaTiles(M, N, batches, minWorkgroups, storage), M, N, batches) >= minWorkgroups;
+  return groups(arithmeticMmaTiles(M, N, batches, minWorkgroups, storage), M, N, batches) >= minWorkgroups;
 }
 
 /** Template data, workgroup size, dispatch and required features of an M×N×K tensor-core GEMM reading through `loaders`. */
 export function mmaGemm(M: number, N: number, K: number, loaders: readonly string[], batches: number, minWorkgroups: number, order: OperandOrder = { a: 'k', b: 'n' }, quads = { quadA: false, quadB: false }, storage?: number) {
-  const t = mmaTiles(M, N, batches, minWorkgroups, storage);
+  const t = mmaTiles(M, N, batches, minWorkgroups, storage, K);
   const [BM, BN, BK] = [blockM(t), blockN(t), 16 * t.KS];
   const R = t.R ?? 1;
   const threads = 32 * t.GM * t.GN * R;
