@@ -26,7 +26,11 @@ export interface TunedHalo {
   readonly halo: number;
 }
 
-/** A tensor-core GEMM tiling (the shape of src/codegen/lower/gemm-mma.ts's MmaTiles, repeated for the same reason). */
+/**
+ * A tensor-core GEMM tiling (src/codegen/lower/gemm-mma.ts's MmaTiles): GM×GN subgroups of 32, each
+ * SM×SN 16×16 results, KS 16-deep steps per staged tile; with R > 1 (and one result block) R subgroups
+ * compute the same block so that 32·R invocations stage tiles.
+ */
 export interface TunedMma {
   readonly GM: number;
   readonly GN: number;

@@ -2,20 +2,10 @@
 import { MMA_FEATURES } from '../profile.js';
 import { rasterData, stagingOrder, type OperandOrder } from './gemm.js';
 import { experimentEnv } from '../experiment-env.js';
-import { tunedMmaTiles } from '../tuning.js';
+import { tunedMmaTiles, type TunedMma } from '../tuning.js';
 
-/**
- * One tiling: GM×GN subgroups of 32, each SM×SN 16×16 results, KS 16-deep steps per staged tile; with
- * R > 1 (and one result block) R subgroups compute the same block so that 32·R invocations stage tiles.
- */
-export interface MmaTiles {
-  readonly GM: number;
-  readonly GN: number;
-  readonly SM: number;
-  readonly SN: number;
-  readonly KS: number;
-  readonly R?: number;
-}
+/** One tensor-core tiling (its fields are documented at TunedMma, the form a tuning table stores). */
+export type MmaTiles = TunedMma;
 
 /**
  * Candidates, largest block first, then deepest staging; a tiling is used only where its workgroup
