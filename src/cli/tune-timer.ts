@@ -33,6 +33,9 @@ export async function openTuningDevice(options: { wallOnly?: boolean } = {}): Pr
   return { device, method: timestamps ? 'timestamp' : 'wall', adapter: { ...describeDevice(adapter, device), features: [...device.features].sort() } };
 }
 
+/** Most warm-up windows before the measured ones. */
+const WARMUP_WINDOWS = 8;
+
 /** Options of timing. */
 export interface TimeOptions {
   /** GPU milliseconds one measurement aims for (more dispatches for fast kernels); default 20. */
@@ -120,10 +123,19 @@ export async function timeSteps(tdev: TuningDevice, bundle: Bundle, steps: reado
     if (!(first > 0)) throw new BundleError(`steps ${steps.join(', ')} of '${m.model.name}' timed as ${first} ms: no GPU work was measured`);
     const target = options.targetMs ?? 20;
     const n = Math.max(2, Math.min(1000, Math.ceil(target / Math.max(first, 1e-3))));
+    const measure = async () => (timer ? (await run(n)) / n : ((await run(2 * n)) - (await run(n))) / n);
+    // Warm up until two windows in a row agree within 5%: a GPU that was idle ran a new kernel's first
+    // 0.1–0.3 s up to 4× slower on the H100 (bench/results/2026-11-22-h100-session8-gemm-windows.log).
+    let previous = await measure();
+    for (let w = 1; w < WARMUP_WINDOWS; w++) {
+      const current = await measure();
+      if (Math.abs(current - previous) <= 0.05 * Math.min(current, previous)) break;
+      previous = current;
+    }
     const per: number[] = [];
     for (let k = 0; k < (options.samples ?? 3); k++) {
       // Wall time: the difference of two runs cancels a submit's fixed cost and its wait.
-      per.push(timer ? (await run(n)) / n : ((await run(2 * n)) - (await run(n))) / n);
+      per.push(await measure());
     }
     return per.sort((a, b) => a - b)[per.length >> 1];
   } finally {
