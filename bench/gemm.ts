@@ -11,6 +11,7 @@ import { profileForAdapter } from '../src/codegen/profile.js';
 import { loadCachedTuning } from '../src/codegen/tuning.js';
 import { Net, describeAdapter, openDevice, type GpuContext } from '../src/runtime/index.js';
 import { dawnFlags, emit, installDawn, reason, variant } from './common.js';
+import { warmUp } from '../src/cli/tune-timer.js';
 
 const { values: opt } = parseArgs({ options: {
   sizes: { type: 'string', default: '256,512,1024,2048,4096,8192' }, precisions: { type: 'string', default: 'fp32,mixed' },
@@ -30,9 +31,6 @@ await installDawn(dawnFlags(precisions.includes('mixed') ? MIXED_TOGGLES : []));
 const gpu = await openDevice();
 const tuning = loadCachedTuning(gpu.adapter);
 emit({ part: 'info', system: 'kiln-gemm', adapter: describeAdapter(gpu.adapter), features: [...gpu.device.features].filter((f) => MIXED_FEATURES.includes(f)).join(',') || 'none' });
-
-/** Most warm-up windows a size runs before its three timed ones. */
-const WARMUP_WINDOWS = 8;
 
 /** Max |C − A·W| over `count` sampled entries, in float64, and the largest |A·W| among them. */
 function sampledError(a: Float32Array, w: Float32Array, c: Float32Array, n: number, count: number) {
@@ -74,12 +72,7 @@ for (const size of opt.sizes.split(',').map(Number)) {
       // Warm up until two windows in a row agree within 5%: after a new GEMM's buffers and the host's
       // work on its inputs, the H100 ran the first 0.1–0.3 s up to 4× slower (…-session8-gemm-windows.log).
       const window = async () => (await net!.timeSteps(repeats)).reduce((s, t) => s + t.ms, 0);
-      const warmup = [await window()];
-      while (warmup.length < WARMUP_WINDOWS) {
-        warmup.push(await window());
-        const [a, b] = warmup.slice(-2);
-        if (Math.abs(a - b) <= 0.05 * Math.min(a, b)) break;
-      }
+      const warmup = await warmUp(window);
       // Median of three windows: some windows on the H200 ran at half speed for no reason of kiln's
       // (bench/alloc-probe.ts: the same kernel on the same buffers, 2× slower in one window of several).
       const windows: number[] = [];

@@ -36,6 +36,21 @@ export async function openTuningDevice(options: { wallOnly?: boolean } = {}): Pr
 /** Most warm-up windows before the measured ones. */
 const WARMUP_WINDOWS = 8;
 
+/**
+ * Runs `measure` until two windows in a row agree within 5% (at most WARMUP_WINDOWS); returns every
+ * window's value. A GPU that was idle ran a new kernel's first 0.1–0.3 s up to 4× slower on the H100
+ * (bench/results/2026-11-22-h100-session8-gemm-windows.log).
+ */
+export async function warmUp(measure: () => Promise<number>): Promise<number[]> {
+  const windows = [await measure()];
+  while (windows.length < WARMUP_WINDOWS) {
+    windows.push(await measure());
+    const [a, b] = windows.slice(-2);
+    if (Math.abs(a - b) <= 0.05 * Math.min(a, b)) break;
+  }
+  return windows;
+}
+
 /** Options of timing. */
 export interface TimeOptions {
   /** GPU milliseconds one measurement aims for (more dispatches for fast kernels); default 20. */
@@ -124,14 +139,7 @@ export async function timeSteps(tdev: TuningDevice, bundle: Bundle, steps: reado
     const target = options.targetMs ?? 20;
     const n = Math.max(2, Math.min(1000, Math.ceil(target / Math.max(first, 1e-3))));
     const measure = async () => (timer ? (await run(n)) / n : ((await run(2 * n)) - (await run(n))) / n);
-    // Warm up until two windows in a row agree within 5%: a GPU that was idle ran a new kernel's first
-    // 0.1–0.3 s up to 4× slower on the H100 (bench/results/2026-11-22-h100-session8-gemm-windows.log).
-    let previous = await measure();
-    for (let w = 1; w < WARMUP_WINDOWS; w++) {
-      const current = await measure();
-      if (Math.abs(current - previous) <= 0.05 * Math.min(current, previous)) break;
-      previous = current;
-    }
+    await warmUp(measure);
     const per: number[] = [];
     for (let k = 0; k < (options.samples ?? 3); k++) {
       // Wall time: the difference of two runs cancels a submit's fixed cost and its wait.
