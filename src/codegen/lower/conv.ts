@@ -8,9 +8,8 @@ import { Bindings } from './bindings.js';
 import { epilogueCode, producerParam } from './epilogue.js';
 import { gemmData, gemmDispatch } from './gemm.js';
 import { mmaFills, mmaGemm } from './gemm-mma.js';
-import { DEFAULT_WORKGROUP_STORAGE, gemmPrecision, type TargetProfile } from '../profile.js';
+import { gemmPrecision, type TargetProfile } from '../profile.js';
 import { HALO_SHAPES, haloConv, haloTile } from './conv-halo.js';
-import { winogradConv, winogradTile } from './conv-winograd.js';
 import { isHalo, tunedChoice } from '../tuning.js';
 import { experimentEnv } from '../experiment-env.js';
 
@@ -125,16 +124,12 @@ function convLoaders(g: ConvGeometry, x: string, w: string): string[] {
   ];
 }
 
-/** The kernels a full conv2d may run. */
-const CONV_KERNELS = ['gemm', 'halo', 'winograd'] as const;
-type ConvKernel = (typeof CONV_KERNELS)[number];
-
-/** Which kernel a full (not depthwise) conv2d, and a stride-1 conv2dBackpropInput, runs: `KILN_CONV=gemm|halo|winograd` forces one (Node only, for tests and experiments). */
-export function convKernelFromEnv(): ConvKernel | undefined {
+/** Which kernel a full (not depthwise) conv2d, and a stride-1 conv2dBackpropInput, runs: `KILN_CONV=gemm|halo` forces one (Node only, for tests and experiments). */
+export function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
   const v = experimentEnv('KILN_CONV');
   if (v === undefined || v === '') return undefined;
-  if (!(CONV_KERNELS as readonly string[]).includes(v)) throw new Error(`KILN_CONV must be one of ${CONV_KERNELS.join(', ')}, not '${v}'`);
-  return v as ConvKernel;
+  if (v !== 'gemm' && v !== 'halo') throw new Error(`KILN_CONV must be 'gemm' or 'halo', not '${v}'`);
+  return v;
 }
 
 /**
@@ -148,11 +143,6 @@ export function convKernelFromEnv(): ConvKernel | undefined {
  */
 function fullConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], profile: TargetProfile): ConvMain {
   const forced = convKernelFromEnv();
-  if (forced === 'winograd') {
-    const tile = winogradTile(g, profile.workgroupStorage ?? DEFAULT_WORKGROUP_STORAGE);
-    if (!tile) throw new Error(`KILN_CONV=winograd, but the Winograd kernel cannot run this conv (${g.KH}×${g.KW}, strides ${g.SH}×${g.SW}, dilations ${g.DH}×${g.DW}, ${profile.workgroupStorage ?? DEFAULT_WORKGROUP_STORAGE} bytes of workgroup memory)`);
-    return winogradConv(g, tile, x, w, outShape);
-  }
   const f32 = gemmPrecision(profile) === 'f32';
   const tuned = forced || !f32 ? undefined : tunedChoice(g.batch * g.OH * g.OW, g.cout, 1, g.KH * g.KW * g.cin);
   const shape = tuned && isHalo(tuned) ? HALO_SHAPES[tuned.halo] : undefined;
