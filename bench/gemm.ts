@@ -69,8 +69,8 @@ for (const size of opt.sizes.split(',').map(Number)) {
       // Kernel time: an estimate first, then enough repeats to fill the target time.
       const estimate = (await net.timeSteps(2)).reduce((s, t) => s + t.ms, 0);
       const repeats = Math.max(3, Math.min(100, Math.ceil(Number(opt['target-ms']) / Math.max(estimate, 0.01))));
-      // Warm up until two windows in a row agree within 5%: after a new GEMM's buffers and the host's
-      // work on its inputs, the H100 ran the first 0.1–0.3 s up to 4× slower (…-session8-gemm-windows.log).
+      // Warm up for half a second and until two windows in a row agree within 5%: after a new GEMM's buffers
+      // and the host's work on its inputs, the H100 ran the first 0.1–0.3 s up to 4× slower (…-session8-gemm-windows.log).
       const window = async () => (await net!.timeSteps(repeats)).reduce((s, t) => s + t.ms, 0);
       const warmup = await warmUp(window);
       // Median of three windows: some windows on the H200 ran at half speed for no reason of kiln's

@@ -33,22 +33,26 @@ export async function openTuningDevice(options: { wallOnly?: boolean } = {}): Pr
   return { device, method: timestamps ? 'timestamp' : 'wall', adapter: { ...describeDevice(adapter, device), features: [...device.features].sort() } };
 }
 
-/** Most warm-up windows before the measured ones. */
-const WARMUP_WINDOWS = 8;
+/** Wall milliseconds of warm-up before a measurement counts, by default: a GPU that was idle ran a new kernel's first 0.1–0.3 s up to 4× slower on the H100 (bench/results/2026-11-22-h100-session8-gemm-windows.log). */
+export const WARMUP_MS = 500;
+/** Wall milliseconds after which warm-up stops even if the windows still disagree. */
+const MAX_WARMUP_MS = 5000;
 
 /**
- * Runs `measure` until two windows in a row agree within 5% (at most WARMUP_WINDOWS); returns every
- * window's value. A GPU that was idle ran a new kernel's first 0.1–0.3 s up to 4× slower on the H100
- * (bench/results/2026-11-22-h100-session8-gemm-windows.log).
+ * Runs `measure` for at least `minMs` of wall time and until two windows in a row agree within 5%
+ * (at most MAX_WARMUP_MS); returns every window's value. Agreement alone is not enough: short windows
+ * of a GPU still clocking up agree with each other (kiln tune timed a 17 µs GEMM at 82 µs that way,
+ * bench/results/2026-11-22-h100-session9-tune-vs-profile.log).
  */
-export async function warmUp(measure: () => Promise<number>): Promise<number[]> {
+export async function warmUp(measure: () => Promise<number>, minMs = WARMUP_MS): Promise<number[]> {
+  const start = performance.now();
   const windows = [await measure()];
-  while (windows.length < WARMUP_WINDOWS) {
+  for (;;) {
     windows.push(await measure());
     const [a, b] = windows.slice(-2);
-    if (Math.abs(a - b) <= 0.05 * Math.min(a, b)) break;
+    const elapsed = performance.now() - start;
+    if ((Math.abs(a - b) <= 0.05 * Math.min(a, b) && elapsed >= minMs) || elapsed >= MAX_WARMUP_MS) return windows;
   }
-  return windows;
 }
 
 /** Options of timing. */
@@ -57,6 +61,8 @@ export interface TimeOptions {
   readonly targetMs?: number;
   /** Measurements taken; the median is kept (default 3). */
   readonly samples?: number;
+  /** Wall milliseconds of warm-up before the first measurement (default WARMUP_MS). */
+  readonly warmupMs?: number;
 }
 
 /**
@@ -139,7 +145,7 @@ export async function timeSteps(tdev: TuningDevice, bundle: Bundle, steps: reado
     const target = options.targetMs ?? 20;
     const n = Math.max(2, Math.min(1000, Math.ceil(target / Math.max(first, 1e-3))));
     const measure = async () => (timer ? (await run(n)) / n : ((await run(2 * n)) - (await run(n))) / n);
-    await warmUp(measure);
+    await warmUp(measure, options.warmupMs);
     const per: number[] = [];
     for (let k = 0; k < (options.samples ?? 3); k++) {
       // Wall time: the difference of two runs cancels a submit's fixed cost and its wait.

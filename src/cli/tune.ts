@@ -63,6 +63,11 @@ export const TUNE_CANDIDATES: readonly TunedChoice[] = [...GEMM_TILINGS, ...HALO
 /** A problem's candidates: the tensor-core tilings for a tensor-core GEMM (`mmaKey`), else `gemm` (a tiling that does not fit the device builds the arithmetic choice, timed once). */
 const candidatesFor = (key: string, gemm: readonly TunedChoice[]): readonly TunedChoice[] => (key.startsWith('mma:') ? MMA_TILINGS : gemm);
 
+/** Indices of a bundle's steps that run the named layers, in order. */
+const stepsNamed = (b: Bundle, names: readonly string[]) => b.manifest.steps.flatMap((s, i) => (names.includes(s.name) ? [i] : []));
+/** The kernels a bundle runs for the named layers, as one string to compare. */
+const kernelsOf = (b: Bundle, names: readonly string[]) => stepsNamed(b, names).map((i) => b.manifest.steps[i].kernel).join();
+
 /** Times the candidates of every GEMM problem in `bundle` on `tdev`; returns the winners and the bundle rebuilt with them. */
 export async function tuneBundle(
   bundle: Bundle,
@@ -82,18 +87,19 @@ export async function tuneBundle(
   for (const key of [...keys].sort()) {
     const table = (tiles: TunedChoice): TuningTable => ({ ...emptyTuning(tdev.adapter), gemm: { ...winners, [key]: tiles } });
     const all = candidatesFor(key, candidates).map((tiles) => ({ tiles, bundle: rebuildBundle(base, profile, table(tiles)) }));
-    const kernels = (b: Bundle, steps: readonly number[]) => steps.map((i) => b.manifest.steps[i].kernel).join();
-    // The steps this problem's tiling changes: their kernel differs between candidates.
-    const affected = base.manifest.steps.map((_, i) => i).filter((i) => new Set(all.map((b) => b.bundle.manifest.steps[i].kernel)).size > 1);
+    // The layers this problem's tiling changes: their kernels differ between candidates. Steps are matched by
+    // layer name, not index: a tiling can change how many steps a layer runs (a GEMM split along K, or whole).
+    const names = [...new Set(base.manifest.steps.map((s) => s.name))];
+    const affected = names.filter((n) => new Set(all.map((b) => kernelsOf(b.bundle, [n]))).size > 1);
     if (!affected.length) continue;
     // Candidates that build the same kernels are timed once (a halo shape that cannot run a problem, or any
     // halo shape for a matmul, falls back to the GEMM's untuned tiling).
-    const builds = all.filter((b, k) => all.findIndex((o) => kernels(o.bundle, affected) === kernels(b.bundle, affected)) === k);
-    const untuned = builds.find((b) => kernels(b.bundle, affected) === kernels(base, affected))?.tiles;
+    const builds = all.filter((b, k) => all.findIndex((o) => kernelsOf(o.bundle, affected) === kernelsOf(b.bundle, affected)) === k);
+    const untuned = builds.find((b) => kernelsOf(b.bundle, affected) === kernelsOf(base, affected))?.tiles;
     const tried: { tiles: TunedChoice; ms?: number; error?: string }[] = [];
     for (const b of builds) {
       try {
-        tried.push({ tiles: b.tiles, ms: await timeSteps(tdev, b.bundle, affected, options) });
+        tried.push({ tiles: b.tiles, ms: await timeSteps(tdev, b.bundle, stepsNamed(b.bundle, affected), options) });
       } catch (e) {
         tried.push({ tiles: b.tiles, error: (e as Error).message.split('\n')[0] });
       }
@@ -102,7 +108,7 @@ export async function tuneBundle(
     if (!timed.length) throw new CliError(`no candidate tiling of ${key} ran on ${describeAdapter(tdev.adapter)}: ${tried[0]?.error}`, { key });
     const best = timed.reduce((a, b) => (b.ms! < a.ms! ? b : a));
     winners[key] = best.tiles;
-    const steps = affected.map((i) => base.manifest.steps[i].name);
+    const steps = affected;
     problems.push({ key, steps, untuned, winner: best.tiles, tried });
     const untunedMs = untuned && tried.find((t) => tilesName(t.tiles) === tilesName(untuned))?.ms;
     const gain = untuned && untunedMs !== undefined ? ` (${(untunedMs / best.ms!).toFixed(2)}× the untuned ${tilesName(untuned)}, ${untunedMs.toFixed(4)} ms)` : '';

@@ -52,7 +52,7 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     const model = tinyModel();
     const compiled = compileBundle(model, { batch: BATCH, profile: PROFILES.cpu });
     const tdev = await openTuningDevice();
-    const result = await tuneBundle(compiled.bundle, tdev, { targetMs: 1, samples: 1 });
+    const result = await tuneBundle(compiled.bundle, tdev, { targetMs: 1, samples: 1, warmupMs: 50 });
     // The conv (1 image of 4×4 pixels × 12 = 192 rows, 8 channels) and the Dense (12 rows, 24 columns).
     expect(result.problems.map((p) => p.key).sort()).toEqual([gemmKey(12, 24, 1, 128), gemmKey(192, 8, 1, 18)]);
     for (const p of result.problems) {
@@ -81,7 +81,7 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     const compiled = compileBundle(model, { batch: BATCH, precision: 'mixed', profile: { ...PROFILES.cpu, features: tdev.adapter.features } });
     expect(compiled.bundle.manifest.precision).toBe('mixed');
     // Two candidates keep lavapipe's f16 pipeline builds short; which ones does not matter here.
-    const result = await tuneBundle(compiled.bundle, tdev, { targetMs: 1, samples: 1, candidates: GEMM_TILINGS.slice(0, 2) });
+    const result = await tuneBundle(compiled.bundle, tdev, { targetMs: 1, samples: 1, warmupMs: 50, candidates: GEMM_TILINGS.slice(0, 2) });
     expect(result.problems.length).toBeGreaterThan(0);
     const { manifest, files } = result.bundle;
     expect(manifest.precision).toBe('mixed');
@@ -96,6 +96,30 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     for (const [name, value] of Object.entries(want.outputs)) expectClose(got[name], value.data, { rtol: 1e-2, atol: 2e-3 }, `output '${name}'`);
     net.destroy();
     tdev.device.destroy();
+  });
+
+  it('a GEMM split along K under one tiling and whole under another is timed with all of its steps, whatever their number', async () => {
+    // The bench mlp's first Dense at batch 256: a GPU profile splits it along K in 4 (a partial GEMM, then a
+    // reduction); a tuned tiling for the split GEMM that does not fill the GPU leaves it whole, one step.
+    clearSession();
+    const x = Input({ shape: [784] });
+    const model = new Model({ inputs: x, outputs: layers.Dense(512, { activation: 'relu' })(x) });
+    const real = await openTuningDevice();
+    // Tuned as on a GPU, whose profile (128 workgroups to fill) is the one that splits.
+    const tdev = { ...real, adapter: { ...real.adapter, isFallback: false, architecture: 'test-gpu' } };
+    const storage = real.adapter.workgroupStorage;
+    const compiled = compileBundle(model, { batch: 256, profile: { ...PROFILES.gpu, workgroupStorage: storage } });
+    expect(compiled.bundle.manifest.steps.map((s) => s.name)).toEqual(['dense/matmul', 'dense/matmul']);
+    const split = gemmTiles(256, 512, 4, 128, 196, storage);
+    const whole = GEMM_TILINGS[0];
+    const result = await tuneBundle(compiled.bundle, tdev, { targetMs: 1, samples: 1, warmupMs: 50, candidates: [split, whole] });
+    const key = gemmKey(256, 512, 4, 196);
+    expect(result.problems.map((p) => p.key)).toEqual([key]);
+    expect(result.problems[0].steps).toEqual(['dense/matmul']);
+    expect(result.problems[0].tried.map((t) => [t.tiles, t.error])).toEqual([[split, undefined], [whole, undefined]]);
+    const net = await Net.create(result.bundle, real);
+    await expectMatchesInterpreter(model, net);
+    net.destroy();
   });
 
   it('compile() for an adapter uses the winners cached for it', async () => {
@@ -120,7 +144,7 @@ describe('kiln tune', { timeout: 300_000 }, () => {
     const m = compiled.bundle.manifest;
     const steps = m.steps.map((s, i) => (i === 0 ? { ...s, dispatch: [70000, 1, 1] as [number, number, number] } : s));
     const tdev = await openTuningDevice({ wallOnly: true });
-    await expect(timeSteps(tdev, { ...compiled.bundle, manifest: { ...m, steps } }, [0], { targetMs: 1, samples: 1 })).rejects.toThrow(/refused by the device/);
+    await expect(timeSteps(tdev, { ...compiled.bundle, manifest: { ...m, steps } }, [0], { targetMs: 1, samples: 1, warmupMs: 50 })).rejects.toThrow(/refused by the device/);
     tdev.device.destroy();
   });
 
