@@ -42,7 +42,7 @@ for (const job of jobs) {
     for (const p of result.problems) {
       const untuned = p.tried.find((t) => JSON.stringify(t.tiles) === JSON.stringify(p.untuned))?.ms;
       const best = p.tried.find((t) => t.tiles === p.winner)?.ms;
-      emit({ ...base, key: p.key, winner: p.winner, ms: best, untuned_ms: untuned, steps: p.steps.length });
+      emit({ ...base, key: p.key, winner: p.winner, ms: best, untuned_ms: untuned, steps: p.steps.length, tried: p.tried.map((t) => ({ tiles: t.tiles, ms: t.ms, ...(t.error ? { error: t.error } : {}) })) });
     }
     emit({ ...base, problems: result.problems.length, seconds: (performance.now() - t0) / 1000 });
   } catch (e) {
