@@ -1,6 +1,8 @@
 /** Register-blocked GEMM tilings: which one a problem gets, given the device's workgroup memory. */
 import { describe, expect, it } from 'vitest';
-import { GEMM_TILINGS, gemmStorage, gemmTiles } from '../../src/codegen/lower/gemm.js';
+import { GEMM_TILINGS, SHALLOW_K, gemmStorage, gemmTiles } from '../../src/codegen/lower/gemm.js';
+import { haloTile } from '../../src/codegen/lower/conv-halo.js';
+import { convGeometry } from '../../src/codegen/lower/conv.js';
 import { PROFILES, profileForAdapter } from '../../src/codegen/profile.js';
 
 const [WIDE, SQUARE] = [{ WX: 16, WY: 16, TM: 8, TN: 16, BK: 16 }, { WX: 16, WY: 16, TM: 8, TN: 8, BK: 8 }];
@@ -27,5 +29,22 @@ describe('GEMM tilings', () => {
   it('a CPU adapter keeps WebGPU’s default workgroup memory, so its compiler never meets the largest tiles', () => {
     expect(profileForAdapter({ isFallback: true, workgroupStorage: 32768 }).workgroupStorage).toBeUndefined();
     expect(profileForAdapter({ isFallback: false, workgroupStorage: 32768 }).workgroupStorage).toBe(32768);
+  });
+
+  it('a shallow GEMM (one k step) gets 32×32 blocks where they fill the GPU and fit a dispatch: the bench CNN’s conv at batch 256, not at 1 or 4096', () => {
+    const SMALL = { WX: 16, WY: 16, TM: 2, TN: 2, BK: 16 };
+    const rows = (batch: number) => batch * 26 * 26;
+    expect(gemmTiles(rows(256), 32, 1, 128, 9, 49152)).toEqual(SMALL);
+    expect(gemmTiles(rows(256), 32, 1, 128, SHALLOW_K + 1, 49152)).not.toEqual(SMALL);
+    // 86528 block rows would pass WebGPU's 65535 per dispatch dimension.
+    expect(gemmTiles(rows(4096), 32, 1, 128, 9, 49152)).toEqual({ WX: 8, WY: 16, TM: 8, TN: 4, BK: 16 });
+    // 22 blocks do not fill the GPU; the arithmetic rule's smallest block does better.
+    expect(gemmTiles(rows(1), 32, 1, 128, 9, 49152)).toEqual({ WX: 16, WY: 16, TM: 1, TN: 1, BK: 32 });
+  });
+
+  it('a shallow conv runs the implicit GEMM, not the halo kernel', () => {
+    const geometry = (cin: number) => convGeometry({ op: 'conv2d', attrs: { padding: 'valid' } } as never, [256, 28, 28, cin], [3, 3, cin, 32]);
+    expect(haloTile(geometry(1), 128)).toBeUndefined();
+    expect(haloTile(geometry(3), 128)).toBeDefined();
   });
 });

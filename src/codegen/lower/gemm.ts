@@ -14,6 +14,17 @@ export interface GemmTiles {
   readonly DB?: boolean;
 }
 
+/** The deepest K one k step of the candidates stages: a GEMM no deeper (a conv over one input channel) is bound by memory latency, not arithmetic. */
+export const SHALLOW_K = 16;
+/**
+ * A shallow GEMM's tiling where its grid fills the target: 32×32 blocks of 256 invocations, 4 outputs
+ * each, so more loads are in flight per output. The bench CNN's conv (K = 9) at batch 256 took 0.0249 ms
+ * with it, against 0.0334 with 128×32 and 0.0329 with the halo kernel (H100, session 9, `…-tune-convs.log`).
+ */
+const SHALLOW_TILES: GemmTiles = { WX: 16, WY: 16, TM: 2, TN: 2, BK: 16 };
+/** WebGPU's limit on each dispatch dimension. */
+const MAX_GROUPS = 65535;
+
 /**
  * Candidates, most work per invocation first; a tiling is used only where its workgroup memory
  * (`gemmStorage`) fits the target's: the first needs 24.5 KiB, the others at most 12 KiB (WebGPU's
@@ -27,7 +38,7 @@ const CANDIDATES: readonly GemmTiles[] = [
   { WX: 16, WY: 16, TM: 4, TN: 4, BK: 16 }, // 64×64
   { WX: 8, WY: 16, TM: 8, TN: 4, BK: 16 }, // 128×32, deeper staging: narrow outputs (32 conv channels; 0.20 ms per ResNet conv at batch 256 on an H200)
   { WX: 16, WY: 16, TM: 8, TN: 1, BK: 16 }, // 128×16
-  { WX: 16, WY: 16, TM: 2, TN: 2, BK: 16 }, // 32×32
+  SHALLOW_TILES, // 32×32
   { WX: 16, WY: 16, TM: 1, TN: 1, BK: 32 }, // 16×16, deep staging: the ResNet's convs at batch 1 are a chain of k steps (7.6 µs a conv against 8.6 with BK 16 on an H100)
 ];
 
@@ -60,13 +71,17 @@ const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.cei
  * The tiling for an M×N output: the first candidate whose block is no wider than the output (rounded
  * up to 16), whose workgroup memory fits `storage` bytes (the device's limit) and that still gives
  * enough workgroups for the target (its profile's `minWorkgroups`); failing that, the one giving the
- * most (the smallest block on a tie, wasting the least work).
+ * most (the smallest block on a tie, wasting the least work). A shallow GEMM (K ≤ SHALLOW_K) takes
+ * SHALLOW_TILES first, where its grid fills the target and fits a dispatch.
  */
 export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups, K?: number, storage = DEFAULT_STORAGE): GemmTiles {
   // Forced for an experiment, else timed on this adapter (src/codegen/tuning.ts), else arithmetic.
   const chosen = tilesFromEnv() ?? tunedGemmTiles(M, N, batches, K);
   if (chosen) return chosen;
   const fits = CANDIDATES.filter((t) => gemmStorage(t) <= storage && blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
+  const dispatchable = (t: GemmTiles) => Math.ceil(M / blockM(t)) <= MAX_GROUPS && Math.ceil(N / blockN(t)) <= MAX_GROUPS;
+  const shallow = K !== undefined && K <= SHALLOW_K && fits.includes(SHALLOW_TILES) && dispatchable(SHALLOW_TILES);
+  if (shallow && groups(SHALLOW_TILES, M, N, batches) >= minWorkgroups) return SHALLOW_TILES;
   return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
 
