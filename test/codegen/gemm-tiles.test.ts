@@ -40,11 +40,14 @@ describe('GEMM tilings', () => {
     expect(gemmTiles(rows(4096), 32, 1, 128, 9, 49152)).toEqual({ WX: 8, WY: 16, TM: 8, TN: 4, BK: 16 });
     // 22 blocks do not fill the GPU; the arithmetic rule's smallest block does better.
     expect(gemmTiles(rows(1), 32, 1, 128, 9, 49152)).toEqual({ WX: 16, WY: 16, TM: 1, TN: 1, BK: 32 });
+    // A CPU adapter (2 workgroups fill it) keeps large blocks.
+    expect(gemmTiles(rows(256), 32, 1, PROFILES.cpu.minWorkgroups, 9)).not.toEqual(SMALL);
   });
 
-  it('a shallow conv runs the implicit GEMM, not the halo kernel', () => {
+  it('a shallow conv runs the implicit GEMM on a GPU, not the halo kernel; on a CPU adapter it keeps the halo kernel', () => {
     const geometry = (cin: number) => convGeometry({ op: 'conv2d', attrs: { padding: 'valid' } } as never, [256, 28, 28, cin], [3, 3, cin, 32]);
-    expect(haloTile(geometry(1), 128)).toBeUndefined();
-    expect(haloTile(geometry(3), 128)).toBeDefined();
+    expect(haloTile(geometry(1), PROFILES.gpu.minWorkgroups)).toBeUndefined();
+    expect(haloTile(geometry(3), PROFILES.gpu.minWorkgroups)).toBeDefined();
+    expect(haloTile(geometry(1), PROFILES.cpu.minWorkgroups)).toBeDefined();
   });
 });

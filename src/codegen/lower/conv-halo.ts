@@ -7,7 +7,7 @@
 import type { ConvGeometry } from './conv.js';
 import { unravel } from '../indexing.js';
 import { experimentEnv } from '../experiment-env.js';
-import { SHALLOW_K } from './gemm.js';
+import { isShallow } from './gemm.js';
 
 /** Output channels per workgroup: 8 quads. */
 const BLOCK_CHANNELS = 32;
@@ -56,8 +56,8 @@ const stagedFloats = (g: ConvGeometry, t: HaloTile) => t.chunk * haloRows(g, t.r
 
 /**
  * The tile for a conv, or undefined where the halo kernel does not pay or cannot run: depthwise convs,
- * 1×1 kernels (a plain GEMM already reads each input once), shallow convs (taps × input channels within
- * one k step, SHALLOW_K: the GEMM's small blocks keep more loads in flight), more than 64 output channels (the GEMM's
+ * 1×1 kernels (a plain GEMM already reads each input once), shallow convs on a GPU (taps × input
+ * channels within one k step, `isShallow`: the GEMM's small blocks keep more loads in flight), more than 64 output channels (the GEMM's
  * wide blocks reuse staged inputs as well), a halo too large for workgroup memory, or too many
  * workgroups for one dispatch dimension, or fewer than `minWorkgroups` (a batch of one image: the
  * GEMM's small blocks fill the GPU better). Columns per workgroup: the fewest pixel groups of a row that
@@ -65,7 +65,7 @@ const stagedFloats = (g: ConvGeometry, t: HaloTile) => t.chunk * haloRows(g, t.r
  * HALO_SHAPES (`KILN_HALO` or `kiln tune` choose another).
  */
 export function haloTile(g: ConvGeometry, minWorkgroups = 1, shape: HaloShape = haloFromEnv() ?? HALO_SHAPES[0]): HaloTile | undefined {
-  if (g.depthwise || g.KH * g.KW === 1 || g.KH * g.KW * g.cin <= SHALLOW_K || g.cout > 64) return undefined;
+  if (g.depthwise || g.KH * g.KW === 1 || isShallow(g.KH * g.KW * g.cin, minWorkgroups) || g.cout > 64) return undefined;
   const across = [1, 2, 4].find((n) => n * shape.pixels >= g.OW) ?? 4;
   const [cols, rows] = [across * shape.pixels, pixelGroups(shape) / across];
   for (let chunk = Math.min(shape.chunk, g.cin); chunk >= 1; chunk = Math.floor(chunk / 2)) {

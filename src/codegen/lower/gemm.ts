@@ -26,6 +26,14 @@ const SHALLOW_TILES: GemmTiles = { WX: 16, WY: 16, TM: 2, TN: 2, BK: 16 };
 const MAX_GROUPS = 65535;
 
 /**
+ * Whether a GEMM of depth K is shallow on a target needing `minWorkgroups` to fill: K within one k step,
+ * on a target that fills only with many workgroups (a GPU, which hides latency behind resident
+ * invocations). On lavapipe's two threads small blocks cost instead: the CNN's conv at batch 64 took
+ * 55–61 ms on 32×32 blocks against 14–17 with the halo kernel.
+ */
+export const isShallow = (K: number | undefined, minWorkgroups: number): boolean => K !== undefined && K <= SHALLOW_K && minWorkgroups >= PROFILES.gpu.minWorkgroups;
+
+/**
  * Candidates, most work per invocation first; a tiling is used only where its workgroup memory
  * (`gemmStorage`) fits the target's: the first needs 24.5 KiB, the others at most 12 KiB (WebGPU's
  * default is 16). Those with TM and TN multiples of 4 are quad tilings (vec4 reads of workgroup
@@ -71,7 +79,7 @@ const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.cei
  * The tiling for an M×N output: the first candidate whose block is no wider than the output (rounded
  * up to 16), whose workgroup memory fits `storage` bytes (the device's limit) and that still gives
  * enough workgroups for the target (its profile's `minWorkgroups`); failing that, the one giving the
- * most (the smallest block on a tie, wasting the least work). A shallow GEMM (K ≤ SHALLOW_K) takes
+ * most (the smallest block on a tie, wasting the least work). A shallow GEMM (`isShallow`) takes
  * SHALLOW_TILES first, where its grid fills the target and fits a dispatch.
  */
 export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups, K?: number, storage = DEFAULT_STORAGE): GemmTiles {
@@ -80,7 +88,7 @@ export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PRO
   if (chosen) return chosen;
   const fits = CANDIDATES.filter((t) => gemmStorage(t) <= storage && blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
   const dispatchable = (t: GemmTiles) => Math.ceil(M / blockM(t)) <= MAX_GROUPS && Math.ceil(N / blockN(t)) <= MAX_GROUPS;
-  const shallow = K !== undefined && K <= SHALLOW_K && fits.includes(SHALLOW_TILES) && dispatchable(SHALLOW_TILES);
+  const shallow = isShallow(K, minWorkgroups) && fits.includes(SHALLOW_TILES) && dispatchable(SHALLOW_TILES);
   if (shallow && groups(SHALLOW_TILES, M, N, batches) >= minWorkgroups) return SHALLOW_TILES;
   return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
