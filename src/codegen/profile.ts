@@ -21,6 +21,8 @@ export interface TargetProfile {
   readonly maxBufferBytes?: number;
 }
 
+/** WebGPU's default maxComputeWorkgroupStorageSize: what a target without a device's limit is assumed to give. */
+export const DEFAULT_WORKGROUP_STORAGE = 16384;
 /** WebGPU's default maxStorageBufferBindingSize, which every device offers: the binding window of a bundle compiled for no device in particular. */
 export const DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
 /** WebGPU's default maxBufferSize, likewise. */

@@ -29,7 +29,7 @@ const dtypeOf = (d: TensorData): DType => (d instanceof Int32Array ? 'int32' : '
  * Runs `op` on inputs fed as graph inputs a, b, …: compiles the one-op graph, runs it on the GPU with
  * a NaN-poisoned arena, and compares with the float64 interpreter. Returns the kernels' WGSL.
  */
-async function check(op: string, feeds: Feed[], attrs: Attrs, tol = TOL): Promise<string[]> {
+async function check(op: string, feeds: Feed[], attrs: Attrs, tol = TOL, kernels = 1): Promise<string[]> {
   const names = feeds.map((_, k) => String.fromCharCode(97 + k));
   const nodes: Node[] = feeds.map((f, id) => {
     const type = { shape: f.shape, dtype: dtypeOf(f.data) };
@@ -47,7 +47,7 @@ async function check(op: string, feeds: Feed[], attrs: Attrs, tol = TOL): Promis
   const got = await net.predict(inputs);
   const want = interpret(graph, inputs, { precision: 'float64' }).outputs.y;
   expectClose(got.y, want.data, tol, op);
-  expect(report.kernels).toHaveLength(1);
+  expect(report.kernels).toHaveLength(kernels);
   return report.kernels.map((k) => k.wgsl);
 }
 
@@ -85,7 +85,33 @@ describe('conv2dBackpropInput / conv2dBackpropFilter kernels match the interpret
         delete process.env.KILN_CONV;
       }
     }
-    await check('conv2dBackpropFilter', [rand(x, 5), rand(dy, 6)], { ...attrs, kernelSize: [w[0], w[1]] });
+    // Stride 1, undilated: the direct kernel's partial sums, then their sum; otherwise (and forced) the split-K GEMM.
+    const direct = [...(attrs.strides as number[]), ...(attrs.dilations as number[])].every((v) => v === 1);
+    const [wgsl] = await check('conv2dBackpropFilter', [rand(x, 5), rand(dy, 6)], { ...attrs, kernelSize: [w[0], w[1]] }, TOL, direct ? 2 : 1);
+    expect(wgsl.includes('var<workgroup> xs')).toBe(direct);
+    if (direct) {
+      process.env.KILN_CONV = 'gemm';
+      try {
+        const [split] = await check('conv2dBackpropFilter', [rand(x, 5), rand(dy, 6)], { ...attrs, kernelSize: [w[0], w[1]] });
+        expect(split).not.toContain('var<workgroup> xs');
+      } finally {
+        delete process.env.KILN_CONV;
+      }
+    }
+  });
+});
+
+describe('the direct filter gradient (stride 1, undilated) matches the interpreter', () => {
+  it.each([
+    ['37 wide (two row segments of 32, the second 5 pixels); 20 input channels (two blocks, the second partial)', [2, 4, 37, 20], [3, 3, 20, 6], conv({ padding: 'same' })],
+    ['40 output channels (two blocks of 32, the second partial), valid', [2, 6, 7, 3], [3, 3, 3, 40], conv({})],
+    ['a 9×1 kernel: 9 staged rows, 8 input channels a block to fit 16 KiB', [2, 12, 30, 9], [9, 1, 9, 4], conv({ padding: 'same' })],
+    ['1×3, one image row', [1, 1, 9, 2], [1, 3, 2, 3], conv({ padding: 'same' })],
+  ] as [string, number[], number[], Attrs][])('%s', async (_, x, w, attrs) => {
+    const dy = forward('conv2d', x, w, attrs);
+    const [wgsl] = await check('conv2dBackpropFilter', [rand(x, 21), rand(dy, 22)], { ...attrs, kernelSize: [w[0], w[1]] }, TOL, 2);
+    expect(wgsl).toContain('var<workgroup> xs');
+    if (w[0] === 9) expect(wgsl).toContain('const CB = 8u;');
   });
 });
 

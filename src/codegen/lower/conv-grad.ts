@@ -18,6 +18,7 @@ import { kChunks, splitGemm, sumChunksKernel } from './split-gemm.js';
 import { haloConv, haloTile } from './conv-halo.js';
 import { convKernelFromEnv, type ConvGeometry } from './conv.js';
 import { gemmPrecision } from '../profile.js';
+import { filterGradFits, filterGradKernel, type FilterGradGeometry } from './conv-filter-grad.js';
 
 /** Static geometry of a conv gradient: the forward op's input [n, H, W, CIN], output [n, OH, OW, C], kernel [KH, KW, CIN, LAST]. */
 interface GradGeometry {
@@ -166,14 +167,40 @@ function haloInputGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSp
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands }];
 }
 
-/** conv2dBackpropInput, conv2dBackpropFilter and their depthwise pair: one split-K GEMM kernel each (or the halo kernel, see haloInputGrad). */
+/**
+ * conv2dBackpropFilter of a stride-1, undilated conv as the direct kernel (shaders/conv-filter-grad.wgsl.hbs):
+ * partial sums per chunk of output rows, then their sum in chunk order. Undefined where it does not run
+ * (depthwise, strides or dilations, more than 9 taps, staging past the workgroup memory, `KILN_CONV=gemm`).
+ */
+function directFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSpec[] | undefined {
+  if (g.depthwise || g.SH !== 1 || g.SW !== 1 || g.DH !== 1 || g.DW !== 1 || convKernelFromEnv() === 'gemm') return undefined;
+  const fg: FilterGradGeometry = { n: g.n, H: g.H, W: g.W, CIN: g.CIN, OH: g.OH, OW: g.OW, C: g.C, KH: g.KH, KW: g.KW, TOP: g.TOP, LEFT: g.LEFT };
+  const storage = ctx.profile.workgroupStorage;
+  if (!filterGradFits(fg, storage)) return undefined;
+  const probe = filterGradKernel(fg, 'x', 'dy', 'out', storage);
+  const [M, N] = [g.KH * g.KW * g.CIN, g.C];
+  const partials = ctx.scratch(4 * probe.chunks * M * N);
+  const b = new Bindings(ctx);
+  b.output(node);
+  const [x, dy] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];
+  const sw = b.scratch(partials, 'out');
+  const k = filterGradKernel(fg, x, dy, sw, storage);
+  const first = { name: `${node.name} (partial)`, wgsl: render(k.template, { ...b.header(), ...k.data }), entryPoint: 'main', workgroupSize: k.workgroupSize, dispatch: k.dispatch, operands: b.operands };
+  return [first, sumChunksKernel(ctx, node, 0, partials, k.chunks, M * N, `${node.name} (sum)`)];
+}
+
+/** conv2dBackpropInput, conv2dBackpropFilter and their depthwise pair: one split-K GEMM kernel each (or the halo kernel, see haloInputGrad, or the direct filter gradient, see directFilterGrad). */
 export function lowerConvGrad(node: Node, ctx: LowerContext): KernelSpec[] {
   const g = geometry(node, ctx);
   if (node.op === 'conv2dBackpropInput') {
     const halo = haloInputGrad(node, ctx, g);
     if (halo) return halo;
   }
-  if (node.op === 'conv2dBackpropFilter' && kChunks(g.n * g.OH * g.OW).chunks > 2) return chunkedFilterGrad(node, ctx, g);
+  if (node.op === 'conv2dBackpropFilter') {
+    const direct = directFilterGrad(node, ctx, g);
+    if (direct) return direct;
+    if (kChunks(g.n * g.OH * g.OW).chunks > 2) return chunkedFilterGrad(node, ctx, g);
+  }
   const b = new Bindings(ctx);
   const out = b.output(node);
   const [a0, a1] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];

@@ -1,5 +1,5 @@
 /** The shared register-blocked GEMM: tile configurations, and the template data matmul and conv fill. */
-import { PROFILES } from '../profile.js';
+import { DEFAULT_WORKGROUP_STORAGE, PROFILES } from '../profile.js';
 import { tunedGemmTiles } from '../tuning.js';
 import { experimentEnv } from '../experiment-env.js';
 
@@ -65,8 +65,6 @@ export const GEMM_TILINGS: readonly GemmTiles[] = [...CANDIDATES, ...TUNE_ONLY];
 const blockM = (t: GemmTiles) => t.WY * t.TM;
 const blockN = (t: GemmTiles) => t.WX * t.TN;
 
-/** WebGPU's default maxComputeWorkgroupStorageSize: what a target without a device's limit is assumed to give. */
-const DEFAULT_STORAGE = 16384;
 
 /** Bytes of workgroup memory a tiling stages in f32 (shaders/gemm-tiles.wgsl.hbs: quad tilings pad each k row by one vec4). */
 export function gemmStorage(t: GemmTiles): number {
@@ -82,7 +80,7 @@ const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.cei
  * most (the smallest block on a tie, wasting the least work). A shallow GEMM (`isShallow`) takes
  * SHALLOW_TILES first, where its grid fills the target and fits a dispatch.
  */
-export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups, K?: number, storage = DEFAULT_STORAGE): GemmTiles {
+export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups, K?: number, storage = DEFAULT_WORKGROUP_STORAGE): GemmTiles {
   // Forced for an experiment, else timed on this adapter (src/codegen/tuning.ts), else arithmetic.
   const chosen = tilesFromEnv() ?? tunedGemmTiles(M, N, batches, K);
   if (chosen) return chosen;
