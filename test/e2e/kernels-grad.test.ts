@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { getOp, interpret, validate, type Attrs, type DType, type Graph, type Node } from '../../src/ir/index.js';
 import { buildBundle } from '../../src/codegen/bundle.js';
 import { SPLIT_TILINGS } from '../../src/codegen/lower/split-gemm.js';
+import { MIN_FILTER_GRAD_CHANNELS } from '../../src/codegen/lower/conv-filter-grad.js';
 import { Net, type TensorData } from '../../src/runtime/index.js';
 import { testGpu } from '../support/gpu.js';
 import { expectClose } from '../support/close.js';
@@ -85,8 +86,8 @@ describe('conv2dBackpropInput / conv2dBackpropFilter kernels match the interpret
         delete process.env.KILN_CONV;
       }
     }
-    // Stride 1, undilated: the direct kernel's partial sums, then their sum; otherwise (and forced) the split-K GEMM.
-    const direct = [...(attrs.strides as number[]), ...(attrs.dilations as number[])].every((v) => v === 1);
+    // Stride 1, undilated, 8 input channels or more: the direct kernel's partial sums, then their sum; otherwise (and forced) the split-K GEMM.
+    const direct = [...(attrs.strides as number[]), ...(attrs.dilations as number[])].every((v) => v === 1) && x[3] >= MIN_FILTER_GRAD_CHANNELS;
     const [wgsl] = await check('conv2dBackpropFilter', [rand(x, 5), rand(dy, 6)], { ...attrs, kernelSize: [w[0], w[1]] }, TOL, direct ? 2 : 1);
     expect(wgsl.includes('var<workgroup> xs')).toBe(direct);
     if (direct) {
@@ -104,14 +105,21 @@ describe('conv2dBackpropInput / conv2dBackpropFilter kernels match the interpret
 describe('the direct filter gradient (stride 1, undilated) matches the interpreter', () => {
   it.each([
     ['37 wide (two row segments of 32, the second 5 pixels); 20 input channels (two blocks, the second partial)', [2, 4, 37, 20], [3, 3, 20, 6], conv({ padding: 'same' })],
-    ['40 output channels (two blocks of 32, the second partial), valid', [2, 6, 7, 3], [3, 3, 3, 40], conv({})],
+    ['40 output channels (two blocks of 32, the second partial), valid', [2, 6, 7, 8], [3, 3, 8, 40], conv({})],
     ['a 9×1 kernel: 9 staged rows, 8 input channels a block to fit 16 KiB', [2, 12, 30, 9], [9, 1, 9, 4], conv({ padding: 'same' })],
-    ['1×3, one image row', [1, 1, 9, 2], [1, 3, 2, 3], conv({ padding: 'same' })],
+    ['1×3, one image row', [1, 1, 9, 8], [1, 3, 8, 3], conv({ padding: 'same' })],
+    ['1×1 kernel', [2, 5, 6, 11], [1, 1, 11, 5], conv({})],
   ] as [string, number[], number[], Attrs][])('%s', async (_, x, w, attrs) => {
     const dy = forward('conv2d', x, w, attrs);
     const [wgsl] = await check('conv2dBackpropFilter', [rand(x, 21), rand(dy, 22)], { ...attrs, kernelSize: [w[0], w[1]] }, TOL, 2);
     expect(wgsl).toContain('var<workgroup> xs');
     if (w[0] === 9) expect(wgsl).toContain('const CB = 8u;');
+  });
+
+  it('leaves convs over fewer than 8 input channels to the split-K GEMM', async () => {
+    const [x, w, attrs] = [[2, 6, 7, 7], [3, 3, 7, 4], conv({ padding: 'same' })];
+    const [wgsl] = await check('conv2dBackpropFilter', [rand(x, 23), rand(forward('conv2d', x, w, attrs), 24)], { ...attrs, kernelSize: [3, 3] });
+    expect(wgsl).not.toContain('var<workgroup> xs');
   });
 });
 
