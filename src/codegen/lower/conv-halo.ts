@@ -96,12 +96,11 @@ const LANES = 'xyzw';
 
 /**
  * Template data, workgroup size and dispatch of the halo kernel for `g` with tile `t`; `x`, `w` are the
- * input and kernel accessors, `outShape` the shape the epilogue's coordinates index. `weightIndex` is
- * the WGSL of the kernel element of tap `tap` (ky·KW + kx), input channel `c`, output channel `co`:
- * HWIO by default; the input gradient reads the forward kernel flipped and transposed. The register
+ * input and kernel (HWIO) accessors, `outShape` the shape the epilogue's coordinates index; the input
+ * gradient passes the forward kernel flipped and transposed (src/codegen/lower/conv-grad.ts). The register
  * work of one (input channel, kernel row) is straight-line WGSL (see shaders/gemm-multiply.wgsl.hbs).
  */
-export function haloConv(g: ConvGeometry, t: HaloTile, x: string, w: string, outShape: readonly number[], weightIndex = '(tap * CIN + c) * N + co') {
+export function haloConv(g: ConvGeometry, t: HaloTile, x: string, w: string, outShape: readonly number[]) {
   const [HR, HC, HS] = [haloRows(g, t.rows), haloCols(g, t.cols), haloStride(g, t.cols)];
   const [CGR, PG, QUADS] = [channelGroups(t), pixelGroups(t), t.channels / 4];
   const haloFloats = t.chunk * HR * HS;
@@ -114,7 +113,7 @@ export function haloConv(g: ConvGeometry, t: HaloTile, x: string, w: string, out
   return {
     template: 'conv-halo',
     data: {
-      ...g, x, w, weightIndex, ...t, HR, HC, HS, CGR, PG, QUADS, coords: unravel('i', outShape),
+      ...g, x, w, ...t, HR, HC, HS, CGR, PG, QUADS, coords: unravel('i', outShape),
       CG: t.cols / t.pixels, NCB: Math.ceil(g.cout / BLOCK_CHANNELS),
       haloQuads: haloFloats / 4, weightFloats, weightQuads: weightFloats / 4,
       loadsX: range(Math.ceil((t.chunk * HR * HC) / t.threads)), loadsW: range(Math.ceil(weightFloats / t.threads)),
