@@ -6,6 +6,8 @@
  * TFLOP/s there (0.677 ms each on an H100, `…-session9-train-profile.log`).
  */
 import { DEFAULT_WORKGROUP_STORAGE } from '../profile.js';
+import type { GradGeometry } from './conv-grad.js';
+import { MAX_GROUPS } from '../indexing.js';
 
 /** Output channels per workgroup (8 invocations of a quad each). */
 const BLOCK_CHANNELS = 32;
@@ -19,24 +21,9 @@ const UNROLL = 4;
 const MAX_TAPS = 9;
 /** Workgroups to aim for across the K chunks: enough waves to fill a GPU without a sea of partial sums. */
 const TARGET_WORKGROUPS = 1024;
-/** WebGPU's limit on each dispatch dimension. */
-const MAX_GROUPS = 65535;
 
-/** The forward conv as the filter gradient sees it. */
-export interface FilterGradGeometry {
-  readonly n: number;
-  readonly H: number;
-  readonly W: number;
-  readonly CIN: number;
-  readonly OH: number;
-  readonly OW: number;
-  /** Output channels (dy's last dimension). */
-  readonly C: number;
-  readonly KH: number;
-  readonly KW: number;
-  readonly TOP: number;
-  readonly LEFT: number;
-}
+/** The forward conv as the filter gradient sees it (stride 1, undilated; C is dy's channel count). */
+export type FilterGradGeometry = Pick<GradGeometry, 'n' | 'H' | 'W' | 'CIN' | 'OH' | 'OW' | 'C' | 'KH' | 'KW' | 'TOP' | 'LEFT'>;
 
 const range = (n: number) => Array.from({ length: n }, (_, k) => k);
 const LANES = 'xyzw';

@@ -5,14 +5,12 @@
  * for 3×3) and pays the tap arithmetic per element; narrow convs (32 output channels) were bound by it.
  */
 import type { ConvGeometry } from './conv.js';
-import { unravel } from '../indexing.js';
+import { MAX_GROUPS, unravel } from '../indexing.js';
 import { experimentEnv } from '../experiment-env.js';
 import { isShallow } from './gemm.js';
 
 /** Output channels per workgroup: 8 quads. */
 const BLOCK_CHANNELS = 32;
-/** WebGPU's limit on each dispatch dimension. */
-const MAX_GROUPS = 65535;
 
 /**
  * How a workgroup splits its work. `pixels` adjacent output pixels of one row per invocation: their

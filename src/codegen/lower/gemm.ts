@@ -2,6 +2,7 @@
 import { DEFAULT_WORKGROUP_STORAGE, PROFILES } from '../profile.js';
 import { tunedGemmTiles } from '../tuning.js';
 import { experimentEnv } from '../experiment-env.js';
+import { MAX_GROUPS } from '../indexing.js';
 
 /** One tiling: WX×WY invocations, each a TM×TN tile, BK-deep staging. */
 export interface GemmTiles {
@@ -22,8 +23,6 @@ export const SHALLOW_K = 16;
  * with it, against 0.0334 with 128×32 and 0.0329 with the halo kernel (H100, session 9, `…-tune-convs.log`).
  */
 const SHALLOW_TILES: GemmTiles = { WX: 16, WY: 16, TM: 2, TN: 2, BK: 16 };
-/** WebGPU's limit on each dispatch dimension. */
-const MAX_GROUPS = 65535;
 
 /**
  * Whether a GEMM of depth K is shallow on a target needing `minWorkgroups` to fill: K within one k step,

@@ -14,6 +14,7 @@ import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 import { UnsupportedOpError } from './index.js';
 import { experimentEnv } from '../experiment-env.js';
+import { MAX_GROUPS } from '../indexing.js';
 
 /** The batch from which the loop kernel takes 4 or 2 rows per workgroup (still filling a large GPU's units). */
 const ROWS_PER_WORKGROUP_FROM: Record<number, number> = { 4: 512, 2: 256, 1: 0 };
@@ -23,7 +24,6 @@ const grid = (n: number): [number, number] => (n > MAX_GROUPS ? [MAX_GROUPS, Mat
 
 /** Floats of workgroup memory a kernel may use (WebGPU guarantees 16 KiB). */
 const SHARED_FLOATS = 3840;
-const MAX_GROUPS = 65535;
 /** From this many units, x·W for all steps runs first as one GEMM. */
 export const PROJECT_UNITS = 128;
 
