@@ -115,12 +115,29 @@ export function kChunks(K: number, chunkK = CHUNK_K): { chunks: number; kc: numb
   return { chunks, kc: Math.ceil(K / chunks) };
 }
 
-/** The kernel that sums `chunks` partial results of `count` values (scratch `partials`, chunk-major) in chunk order (deterministic) into output `output` of `node`. */
+/** Partial sums a thread of sumChunksKernel keeps apart, so that as many of its loads are in flight at once. */
+const SUM_LANES = 8;
+
+/**
+ * The kernel that sums `chunks` partial results of `count` values (scratch `partials`, chunk-major) into
+ * output `output` of `node`, in a fixed order (deterministic): chunk q into lane q mod SUM_LANES, then
+ * the lanes pairwise. One running sum kept each thread's loads one at a time: the ResNet's filter
+ * gradients at batch 256 spent 0.093 ms each summing 512 chunks (H100).
+ */
 export function sumChunksKernel(ctx: LowerContext, node: Node, output: number, partials: Operand, chunks: number, count: number, name: string): KernelSpec {
   const f = new Bindings(ctx);
   const out = f.output(node, output);
   const sr = f.scratch(partials, 'in');
   const { dispatch, flatIndex } = dispatch1d(count, 64);
-  const lines = [`var v = 0.0;`, `for (var q = 0u; q < ${chunks}u; q = q + 1u) { v = v + ${sr}(q * ${count}u + i); }`, `${out}(i, v);`];
+  const lanes = Array.from({ length: SUM_LANES }, (_, k) => k);
+  const whole = Math.floor(chunks / SUM_LANES) * SUM_LANES;
+  let sums = lanes.map((k) => `v${k}`);
+  while (sums.length > 1) sums = sums.filter((_, k) => k % 2 === 0).map((a, k) => `(${a} + ${sums[2 * k + 1]})`);
+  const lines = [
+    `var v0 = 0.0;${lanes.slice(1).map((k) => ` var v${k} = 0.0;`).join('')}`,
+    `for (var q = 0u; q < ${whole}u; q = q + ${SUM_LANES}u) {${lanes.map((k) => ` v${k} = v${k} + ${sr}((q + ${k}u) * ${count}u + i);`).join('')} }`,
+    ...lanes.filter((k) => whole + k < chunks).map((k) => `v${k} = v${k} + ${sr}(${(whole + k) * count}u + i);`),
+    `${out}(i, ${sums[0]});`,
+  ];
   return { name, wgsl: render('elementwise', { ...f.header(), wg: 64, flatIndex, count, coords: [], epilogue: lines }), entryPoint: 'main', workgroupSize: [64, 1, 1], dispatch, operands: f.operands };
 }
