@@ -28,13 +28,19 @@ export type FilterGradGeometry = Pick<GradGeometry, 'n' | 'H' | 'W' | 'CIN' | 'O
 const range = (n: number) => Array.from({ length: n }, (_, k) => k);
 const LANES = 'xyzw';
 
-/** How the kernel walks a problem: input channels per workgroup, segment width, and the staged floats. */
-function plan(g: FilterGradGeometry, storageBytes: number) {
-  const OWB = Math.min(MAX_SEGMENT, Math.ceil(g.OW / UNROLL) * UNROLL);
-  const HC = OWB + g.KW - 1;
-  const dyFloats = OWB * BLOCK_CHANNELS;
-  const CB = CHANNEL_BLOCKS.find((cb) => 4 * (g.KH * HC * cb + dyFloats) <= storageBytes);
-  return CB === undefined ? undefined : { OWB, HC, CB, xFloats: g.KH * HC * CB, dyFloats, SEGS: Math.ceil(g.OW / OWB) };
+/** How the kernel walks a problem: input channels per workgroup, the segment of a row a step stages, and the K chunks. */
+export interface FilterGradPlan {
+  /** Output pixels a step stages (a multiple of the unroll), columns of input they see, input channels per workgroup. */
+  readonly OWB: number;
+  readonly HC: number;
+  readonly CB: number;
+  readonly xFloats: number;
+  readonly dyFloats: number;
+  /** Segments per output row, steps in all (rows × segments), steps per chunk, and chunks: the partial sums a second kernel adds up. */
+  readonly SEGS: number;
+  readonly steps: number;
+  readonly CH: number;
+  readonly chunks: number;
 }
 
 /**
@@ -44,32 +50,38 @@ function plan(g: FilterGradGeometry, storageBytes: number) {
  */
 export const MIN_FILTER_GRAD_CHANNELS = 8;
 
-/** Whether the direct filter-gradient kernel runs this conv's filter gradient within `storageBytes` of workgroup memory. */
-export function filterGradFits(g: FilterGradGeometry, storageBytes = DEFAULT_WORKGROUP_STORAGE): boolean {
-  return g.CIN >= MIN_FILTER_GRAD_CHANNELS && g.KH * g.KW <= MAX_TAPS && plan(g, storageBytes) !== undefined;
+/**
+ * The plan of the direct filter gradient for `g` within `storageBytes` of workgroup memory, or undefined
+ * where it does not run: fewer than MIN_FILTER_GRAD_CHANNELS input channels, more than MAX_TAPS taps, or
+ * a step's staging past the memory.
+ */
+export function filterGradPlan(g: FilterGradGeometry, storageBytes = DEFAULT_WORKGROUP_STORAGE): FilterGradPlan | undefined {
+  if (g.CIN < MIN_FILTER_GRAD_CHANNELS || g.KH * g.KW > MAX_TAPS) return undefined;
+  const OWB = Math.min(MAX_SEGMENT, Math.ceil(g.OW / UNROLL) * UNROLL);
+  const HC = OWB + g.KW - 1;
+  const dyFloats = OWB * BLOCK_CHANNELS;
+  const CB = CHANNEL_BLOCKS.find((cb) => 4 * (g.KH * HC * cb + dyFloats) <= storageBytes);
+  if (CB === undefined) return undefined;
+  const SEGS = Math.ceil(g.OW / OWB);
+  const steps = g.n * g.OH * SEGS;
+  const blocks = Math.ceil(g.C / BLOCK_CHANNELS) * Math.ceil(g.CIN / CB);
+  const CH = Math.ceil(steps / Math.min(MAX_GROUPS, steps, Math.ceil(TARGET_WORKGROUPS / blocks)));
+  return { OWB, HC, CB, xFloats: g.KH * HC * CB, dyFloats, SEGS, steps, CH, chunks: Math.ceil(steps / CH) };
 }
 
 /**
- * Template data, workgroup size and dispatch of the direct filter gradient, and its chunk count (the
- * partial sums, `chunks` × M × N floats, that a second kernel adds up). `x`, `dy` read the operands,
- * `out` writes the partials.
+ * Template data, workgroup size and dispatch of the direct filter gradient for `g` as `p` plans it; `x`,
+ * `dy` read the operands, `out` writes the partial sums (`p.chunks` × M × N floats).
  */
-export function filterGradKernel(g: FilterGradGeometry, x: string, dy: string, out: string, storageBytes = DEFAULT_WORKGROUP_STORAGE) {
-  const p = plan(g, storageBytes);
-  if (!p || g.KH * g.KW > MAX_TAPS) throw new Error(`the direct filter gradient cannot run a ${g.KH}×${g.KW} kernel over ${g.OW} columns in ${storageBytes} bytes of workgroup memory`);
+export function filterGradKernel(g: FilterGradGeometry, p: FilterGradPlan, x: string, dy: string, out: string) {
   const threads = 8 * p.CB;
-  const steps = g.n * g.OH * p.SEGS;
-  const blocks = Math.ceil(g.C / BLOCK_CHANNELS) * Math.ceil(g.CIN / p.CB);
-  const chunks = Math.min(MAX_GROUPS, Math.max(1, Math.min(steps, Math.ceil(TARGET_WORKGROUPS / blocks))));
-  const CH = Math.ceil(steps / chunks);
+  const NCO = Math.ceil(g.C / BLOCK_CHANNELS);
   const taps = g.KH * g.KW;
   const xName = (ky: number, c: number) => `x${ky}_${c}`;
   return {
-    chunks: Math.ceil(steps / CH),
     template: 'conv-filter-grad',
     data: {
-      ...g, ...p, x, dy, out, threads, steps, CH, taps, U: UNROLL, M: taps * g.CIN, N: g.C,
-      NCO: Math.ceil(g.C / BLOCK_CHANNELS), dyQuads: p.dyFloats / 4,
+      ...g, ...p, x, dy, out, threads, taps, U: UNROLL, M: taps * g.CIN, N: g.C, NCO, dyQuads: p.dyFloats / 4,
       loadsX: range(Math.ceil(p.xFloats / threads)), loadsD: range(Math.ceil(p.dyFloats / threads)),
       xLoads: range(g.KH).flatMap((ky) => range(UNROLL + g.KW - 1).map((c) => `let ${xName(ky, c)} = xs[(${ky}u * HC + p0 + ${c}u) * CB + lid.y];`)),
       dLoads: range(UNROLL).map((q) => `let d${q} = ds[(p0 + ${q}u) * 8u + lid.x];`),
@@ -77,6 +89,6 @@ export function filterGradKernel(g: FilterGradGeometry, x: string, dy: string, o
       stores: range(taps).flatMap((tap) => range(4).map((lane) => ({ tap, lane, laneName: LANES[lane] }))),
     },
     workgroupSize: [8, p.CB, 1] as [number, number, number],
-    dispatch: [blocks, Math.ceil(steps / CH), 1] as [number, number, number],
+    dispatch: [NCO * Math.ceil(g.CIN / p.CB), p.chunks, 1] as [number, number, number],
   };
 }

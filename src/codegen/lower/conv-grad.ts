@@ -18,7 +18,7 @@ import { kChunks, splitGemm, sumChunksKernel } from './split-gemm.js';
 import { haloConv, haloTile } from './conv-halo.js';
 import { convKernelFromEnv, type ConvGeometry } from './conv.js';
 import { gemmPrecision } from '../profile.js';
-import { filterGradFits, filterGradKernel } from './conv-filter-grad.js';
+import { filterGradKernel, filterGradPlan } from './conv-filter-grad.js';
 
 /** Static geometry of a conv gradient: the forward op's input [n, H, W, CIN], output [n, OH, OW, C], kernel [KH, KW, CIN, LAST]. */
 export interface GradGeometry {
@@ -188,18 +188,17 @@ function haloInputGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSp
  */
 function directFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSpec[] | undefined {
   if (g.depthwise || g.SH !== 1 || g.SW !== 1 || g.DH !== 1 || g.DW !== 1 || convKernelFromEnv() === 'gemm') return undefined;
-  const storage = ctx.profile.workgroupStorage;
-  if (!filterGradFits(g, storage)) return undefined;
-  const probe = filterGradKernel(g, 'x', 'dy', 'out', storage);
+  const plan = filterGradPlan(g, ctx.profile.workgroupStorage);
+  if (!plan) return undefined;
   const [M, N] = [g.KH * g.KW * g.CIN, g.C];
-  const partials = ctx.scratch(4 * probe.chunks * M * N);
+  const partials = ctx.scratch(4 * plan.chunks * M * N);
   const b = new Bindings(ctx);
   b.output(node);
   const [x, dy] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];
   const sw = b.scratch(partials, 'out');
-  const k = filterGradKernel(g, x, dy, sw, storage);
+  const k = filterGradKernel(g, plan, x, dy, sw);
   const first = { name: `${node.name} (partial)`, wgsl: render(k.template, { ...b.header(), ...k.data }), entryPoint: 'main', workgroupSize: k.workgroupSize, dispatch: k.dispatch, operands: b.operands };
-  return [first, sumChunksKernel(ctx, node, 0, partials, k.chunks, M * N, `${node.name} (sum)`)];
+  return [first, sumChunksKernel(ctx, node, 0, partials, plan.chunks, M * N, `${node.name} (sum)`)];
 }
 
 /** conv2dBackpropInput, conv2dBackpropFilter and their depthwise pair: one split-K GEMM kernel each (or the halo kernel, see haloInputGrad, or the direct filter gradient, see directFilterGrad). */
