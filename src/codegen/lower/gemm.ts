@@ -64,7 +64,6 @@ export const GEMM_TILINGS: readonly GemmTiles[] = [...CANDIDATES, ...TUNE_ONLY];
 const blockM = (t: GemmTiles) => t.WY * t.TM;
 const blockN = (t: GemmTiles) => t.WX * t.TN;
 
-
 /** Bytes of workgroup memory a tiling stages in f32 (shaders/gemm-tiles.wgsl.hbs: quad tilings pad each k row by one vec4). */
 export function gemmStorage(t: GemmTiles): number {
   const rows = isQuad(t) ? blockM(t) + blockN(t) + 8 : blockM(t) + blockN(t);
