@@ -118,8 +118,11 @@ describe('the direct filter gradient (stride 1, undilated) matches the interpret
     if (w[0] === 9) expect(wgsl).toContain('const CB = 8u;');
   });
 
-  it('leaves convs over fewer than 8 input channels to the split-K GEMM', async () => {
-    const [x, w, attrs] = [[2, 6, 7, 7], [3, 3, 7, 4], conv({ padding: 'same' })];
+  it.each([
+    ['fewer than 8 input channels', [2, 6, 7, 7], [3, 3, 7, 4]],
+    ['more than 64 output channels', [2, 6, 7, 8], [3, 3, 8, 65]],
+  ] as [string, number[], number[]][])('leaves convs with %s to the split-K GEMM', async (_, x, w) => {
+    const attrs = conv({ padding: 'same' });
     const [wgsl] = await check('conv2dBackpropFilter', [rand(x, 23), rand(forward('conv2d', x, w, attrs), 24)], { ...attrs, kernelSize: [3, 3] });
     expect(wgsl).not.toContain('var<workgroup> xs');
   });

@@ -51,12 +51,18 @@ export interface FilterGradPlan {
 export const MIN_FILTER_GRAD_CHANNELS = 8;
 
 /**
+ * Output channels a conv may have for the direct kernel, as for the forward halo kernel: wider GEMMs
+ * reuse each staged element across more output channels, and this kernel was measured on 32.
+ */
+export const MAX_FILTER_GRAD_OUTPUTS = 64;
+
+/**
  * The plan of the direct filter gradient for `g` within `storageBytes` of workgroup memory, or undefined
- * where it does not run: fewer than MIN_FILTER_GRAD_CHANNELS input channels, more than MAX_TAPS taps, or
- * a step's staging past the memory.
+ * where it does not run: fewer than MIN_FILTER_GRAD_CHANNELS input channels, more than
+ * MAX_FILTER_GRAD_OUTPUTS output channels, more than MAX_TAPS taps, or a step's staging past the memory.
  */
 export function filterGradPlan(g: FilterGradGeometry, storageBytes = DEFAULT_WORKGROUP_STORAGE): FilterGradPlan | undefined {
-  if (g.CIN < MIN_FILTER_GRAD_CHANNELS || g.KH * g.KW > MAX_TAPS) return undefined;
+  if (g.CIN < MIN_FILTER_GRAD_CHANNELS || g.C > MAX_FILTER_GRAD_OUTPUTS || g.KH * g.KW > MAX_TAPS) return undefined;
   const OWB = Math.min(MAX_SEGMENT, Math.ceil(g.OW / UNROLL) * UNROLL);
   const HC = OWB + g.KW - 1;
   const dyFloats = OWB * BLOCK_CHANNELS;
