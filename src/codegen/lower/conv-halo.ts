@@ -55,8 +55,8 @@ const stagedFloats = (g: ConvGeometry, t: HaloTile) => t.chunk * haloRows(g, t.r
 /**
  * The tile for a conv, or undefined where the halo kernel does not pay or cannot run: depthwise convs,
  * 1×1 kernels (a plain GEMM already reads each input once), shallow convs on a GPU (taps × input
- * channels within one k step, `isShallow`: the GEMM's small blocks keep more loads in flight), more than 64 output channels (the GEMM's
- * wide blocks reuse staged inputs as well), a halo too large for workgroup memory, or too many
+ * channels within one k step, `isShallow`: the GEMM's small blocks keep more loads in flight), more
+ * than 64 output channels (the GEMM's wide blocks reuse staged inputs as well), a halo too large for workgroup memory, or too many
  * workgroups for one dispatch dimension, or fewer than `minWorkgroups` (a batch of one image: the
  * GEMM's small blocks fill the GPU better). Columns per workgroup: the fewest pixel groups of a row that
  * cover the output width, up to 4 (less masked work on narrow outputs). `shape` defaults to the first of
