@@ -132,6 +132,11 @@ const CASES: Record<string, Case[]> = {
   ...convCases('depthwiseConv2d'),
   maxPool2d: poolCases('maxPool2d'), avgPool2d: poolCases('avgPool2d'), avgPool2dGrad: avgPoolGradCases,
   batchNorm: [bn([4, 3], -1, true), bn([2, 3, 4], 1, true), bn([4, 3], -1, false)],
+  // The batch mean and variance outputs feed only the moving statistics, so the loss reads y alone.
+  batchNormTraining: [
+    { inputs: [f([4, 3]), f([3], 0.5, 1.5), f([3])], outputs: [0] },
+    { inputs: [f([2, 3, 4]), f([3], 0.5, 1.5), f([3])], attrs: { axis: 1, epsilon: 0.01 }, outputs: [0] },
+  ],
   dropout: [{ inputs: [f([4, 5]), flag(true)], attrs: { rate: 0.3, seed: 7 } }, { inputs: [f([4, 5]), flag(false)], attrs: { rate: 0.3, seed: 7 } }],
   layerNorm: [
     { inputs: [f([3, 5]), f([5], 0.5, 1.5), f([5])] },
@@ -166,6 +171,7 @@ const REJECTED: Record<string, () => Case> = {
   ], outputs: [{ node: 1, output: 0 }] }) } }),
   maxPool2dGrad: () => ({ inputs: [f([1, 4, 4, 1]), f([1, 2, 2, 1])], attrs: { poolSize: [2, 2], strides: [2, 2] } }),
   layerNormGrad: () => ({ inputs: [f([3, 4]), f([4]), f([3, 4])] }),
+  batchNormTrainingGrad: () => ({ inputs: [f([3, 4]), f([4]), f([4]), f([4], 0.5, 2), f([3, 4])] }),
   attentionGrad: () => ({ inputs: [f([1, 2, 1, 2]), f([1, 3, 1, 2]), f([1, 3, 1, 2]), f([1, 2, 1, 2])] }),
   rnnSequenceGrad: () => ({ inputs: [f([1, 2, 1]), f([1, 1]), f([1, 1]), f([1]), f([1, 1])], attrs: { cell: 'simple' } }),
 };

@@ -17,6 +17,7 @@ import { lowerConcat, lowerGather, lowerOneHot, lowerPad, lowerSlice, lowerTrans
 import { lowerRecurrent } from './recurrent.js';
 import { lowerRecurrentGrad } from './recurrent-grad.js';
 import { lowerLayerNorm, lowerLayerNormGrad } from './layer-norm.js';
+import { lowerBatchNormTraining, lowerBatchNormTrainingGrad } from './batch-norm.js';
 import { lowerAttention, lowerAttentionGrad } from './attention.js';
 import { lowerSegments } from './segments.js';
 
@@ -55,6 +56,8 @@ export const LOWERINGS: Record<string, Lowering> = {
   rnnSequenceGrad: lowerRecurrentGrad,
   layerNorm: lowerLayerNorm,
   layerNormGrad: lowerLayerNormGrad,
+  batchNormTraining: lowerBatchNormTraining,
+  batchNormTrainingGrad: lowerBatchNormTrainingGrad,
   attention: lowerAttention,
   attentionGrad: lowerAttentionGrad,
   fusedSegments: lowerSegments,

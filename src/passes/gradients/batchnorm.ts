@@ -1,6 +1,7 @@
 /** batchNorm's gradient, in either learning phase, through the normalized input x̂. */
 import type { ValueRef } from '../../ir/types.js';
 import type { GradientRule } from '../../ir/registry.js';
+import { GraphError } from '../../ir/errors.js';
 import { normalizeAxis } from '../../ir/ops/common.js';
 import { gradRule, type Ops } from './expr.js';
 
@@ -33,3 +34,21 @@ export const batchNormGrad: GradientRule = gradRule((e: Ops, ctx) => {
   const dx = e.mul(e.mul(channels(gamma), r), centered);
   return [dx, e.sum(dyXHat, axes, false), e.sum(dy, axes, false), null, null, null];
 });
+
+/**
+ * batchNormTraining's gradient: one batchNormTrainingGrad node over the forward's batch statistics
+ * (the same formula as above with t = 1), which the GPU runs as one reduction and one elementwise pass.
+ * The batch mean and variance outputs feed only the moving statistics, state outside the loss.
+ */
+export const batchNormTrainingGrad: GradientRule = (ctx) => {
+  const dy = ctx.grads[0];
+  if (!dy) return ctx.inputs.map(() => null);
+  const [x, gamma] = ctx.inputs;
+  const [, mean, variance] = ctx.outputs;
+  return ctx.emit('batchNormTrainingGrad', [x, gamma, mean, variance, dy], { axis: ctx.attrs.axis, epsilon: ctx.attrs.epsilon });
+};
+
+/** Second derivatives through a training batch norm are not written yet. */
+export const batchNormTrainingGradGrad: GradientRule = (ctx) => {
+  throw new GraphError(`autodiff: second derivatives through batch normalization in training are not supported (node '${ctx.node.name}', batchNormTrainingGrad)`, { node: ctx.node.name, op: ctx.node.op });
+};

@@ -11,7 +11,7 @@ import { concatGrad, gatherGrad, padGrad, reshapeGrad, scatterAddGrad, sliceGrad
 import { REDUCTION_GRADS, logSoftmaxGrad, softmaxGrad } from './reduce.js';
 import { CONV_GRADS } from './conv.js';
 import { avgPoolGrad, avgPoolGradGrad, maxPoolGrad, maxPoolGradGrad } from './pool.js';
-import { batchNormGrad } from './batchnorm.js';
+import { batchNormGrad, batchNormTrainingGrad, batchNormTrainingGradGrad } from './batchnorm.js';
 import { dropoutGrad } from './dropout.js';
 import { layerNormGrad, layerNormGradGrad } from './layer-norm.js';
 import { attentionGrad, attentionGradGrad } from './attention.js';
@@ -70,6 +70,8 @@ export const GRADIENTS: Readonly<Record<string, GradientEntry>> = {
   avgPool2dGrad: avgPoolGradGrad,
   maxPool2dGrad: maxPoolGradGrad,
   batchNorm: batchNormGrad,
+  batchNormTraining: batchNormTrainingGrad,
+  batchNormTrainingGrad: batchNormTrainingGradGrad,
   dropout: dropoutGrad,
   layerNorm: layerNormGrad,
   layerNormGrad: layerNormGradGrad,

@@ -21,7 +21,7 @@ const CATALOG = [
   ...'add sub mul div pow maximum minimum squaredDifference equal notEqual less lessEqual greater greaterEqual logicalAnd logicalOr'.split(' '),
   'cast', 'where', 'matmul', 'reshape', 'transpose', 'concat', 'slice', 'pad', 'gather', 'oneHot',
   'reduceSum', 'reduceMean', 'reduceMax', 'reduceMin', 'reduceProd', 'argMax', 'softmax', 'logSoftmax',
-  'conv2d', 'depthwiseConv2d', 'maxPool2d', 'avgPool2d', 'batchNorm', 'dropout',
+  'conv2d', 'depthwiseConv2d', 'maxPool2d', 'avgPool2d', 'batchNorm', 'batchNormTraining', 'batchNormTrainingGrad', 'dropout',
 ];
 
 const ALL_ROWS = [sourceOps, unaryOps, binaryOps, selectOps, matmulOps, shapeOps, reduceOps, convOps, poolOps, batchNormOps, dropoutOps].flat();
@@ -51,6 +51,8 @@ const NULL_BATCH: Record<string, [TensorType[], Attrs, (number | null)[][]]> = {
   maxPool2d: [[tt([B, 8, 8, 3])], { poolSize: [2, 2], strides: [2, 2] }, [[B, 4, 4, 3]]],
   avgPool2d: [[tt([B, 8, 8, 3])], { poolSize: [3, 3], strides: [2, 2], padding: 'same' }, [[B, 4, 4, 3]]],
   batchNorm: [[tt([B, 4, 8]), vec, vec, vec, vec, bool], {}, [[B, 4, 8], [8], [8]]],
+  batchNormTraining: [[tt([B, 4, 8]), vec, vec], {}, [[B, 4, 8], [8], [8]]],
+  batchNormTrainingGrad: [[tt([B, 4, 8]), vec, vec, vec, tt([B, 4, 8])], {}, [[B, 4, 8], [8], [8]]],
   dropout: [[tt([B, 8]), bool], { rate: 0.5 }, [[B, 8]]],
 };
 for (const [name, row] of Object.entries(UNARY)) NULL_BATCH[name] = [[tt([B, 8], row.dtype === 'bool' ? 'bool' : 'float32')], {}, [[B, 8]]];
