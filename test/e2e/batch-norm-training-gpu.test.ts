@@ -52,6 +52,7 @@ describe('training batch norm kernels match the interpreter', () => {
       it('NHWC images with many chunks of rows (70·32·32 rows of 3 channels)', () => check(op, [70, 32, 32, 3], -1));
       it('channels wider than a workgroup (300) in a column block of 256 and one of 44', () => check(op, [64, 300], -1));
       it('channels on axis 1 (NCHW: rows contiguous, one channel at a time)', () => check(op, [5, 4, 9, 7], 1));
+      it('channels on axis 1 with many chunks of rows (64·32·32 rows of 8 channels)', () => check(op, [64, 8, 32, 32], 1));
       it('a mean far from zero (the partials shift their data)', () => check(op, [40, 16, 16, 8], -1, 100));
     });
   }

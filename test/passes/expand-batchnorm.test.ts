@@ -8,7 +8,7 @@ const TRAIN: PassContext = { phase: 'training', batch: 3 };
 
 describe('expandBatchNorm', () => {
   for (const [what, shape, axis] of [['dense features, last axis', [6], -1], ['images, channels last', [4, 5, 3], -1], ['images, axis 1', [3, 4, 5], 1]] as const) {
-    it(`turns a training batchNorm into primitive ops with the same y and moving statistics: ${what}`, () => {
+    it(`turns a training batchNorm into batchNormTraining and vector moving averages, with the same y and moving statistics: ${what}`, () => {
       clearSession();
       const x = Input({ shape: [...shape] });
       const bn = layers.BatchNormalization({ axis, momentum: 0.9 });
@@ -18,6 +18,7 @@ describe('expandBatchNorm', () => {
       const before = runPipeline(programOf(model), [specializeBatch, foldLearningPhase], TRAIN, { check: true });
       const after = runPipeline(before, [expandBatchNorm], TRAIN, { check: true });
       expect(after.graph.nodes.some((n) => n.op === 'batchNorm')).toBe(false);
+      expect(after.graph.nodes.filter((n) => n.op === 'batchNormTraining')).toHaveLength(1);
       expect(after.graph.updates).toHaveLength(2);
       expectSameResults(before, after, randomFeeds(before.graph, 3), what, true);
     });

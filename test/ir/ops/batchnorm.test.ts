@@ -74,3 +74,34 @@ describe('batchNorm', () => {
     expectShapeError(() => infer('batchNorm', [tt([null, 16]), v, v, v, v, b], { axis: 2 }), 'batchNorm', 'axis 2', '(None, 16)');
   });
 });
+
+describe('batchNormTraining', () => {
+  for (const axis of [3, 1]) {
+    it(`gives batchNorm's training y, and the batch mean and biased variance as tf.moments (axis ${axis})`, () => {
+      const p = setup(20 + axis, axis);
+      const [y, mean, variance] = run('batchNormTraining', [p.x, p.gamma, p.beta], { axis });
+      const [want] = run('batchNorm', [p.x, p.gamma, p.beta, p.mean, p.variance, phase(true)], { axis });
+      expectClose(y.data, want.data, { rtol: 1e-12, atol: 1e-12 });
+      const reduce = [0, 1, 2, 3].filter((i) => i !== axis);
+      expectClose(mean.data, tfValues(() => tf.moments(toTf(p.x), reduce).mean), { rtol: 1e-5, atol: 1e-6 });
+      expectClose(variance.data, tfValues(() => tf.moments(toTf(p.x), reduce).variance), { rtol: 1e-5, atol: 1e-6 });
+    });
+  }
+
+  it('rejects parameters of the wrong length, a bad axis and ε ≤ 0', () => {
+    const v = tt([16]);
+    expectShapeError(() => infer('batchNormTraining', [tt([null, 8]), v, v]), 'batchNormTraining', 'gamma (16,)', '(None, 8)');
+    expectShapeError(() => infer('batchNormTraining', [tt([null, 16]), v, tt([15])]), 'batchNormTraining', 'beta (15,)');
+    expectShapeError(() => infer('batchNormTraining', [tt([null, 16]), v, v], { axis: 2 }), 'batchNormTraining', 'axis 2', '(None, 16)');
+    expectShapeError(() => infer('batchNormTraining', [tt([null, 16]), v, v], { epsilon: 0 }), 'batchNormTraining', 'epsilon');
+  });
+});
+
+describe('batchNormTrainingGrad', () => {
+  it('infers dx like x and dγ, dβ like the channels; rejects a dy not shaped like x and a bad statistics vector', () => {
+    const v = tt([16]);
+    expect(infer('batchNormTrainingGrad', [tt([null, 4, 16]), v, v, v, tt([null, 4, 16])])).toEqual([tt([null, 4, 16]), v, v]);
+    expectShapeError(() => infer('batchNormTrainingGrad', [tt([null, 16]), v, v, v, tt([null, 15])]), 'batchNormTrainingGrad', 'dy (None, 15)', 'x (None, 16)');
+    expectShapeError(() => infer('batchNormTrainingGrad', [tt([null, 16]), v, tt([8]), v, tt([null, 16])]), 'batchNormTrainingGrad', 'mean (8,)');
+  });
+});
