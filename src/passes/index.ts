@@ -15,4 +15,5 @@ export { GRADIENTS, type GradientEntry } from './gradients/index.js';
 export { inference, runPipeline, type PipelineOptions } from './pipelines.js';
 export { isElementwise, isUnary, isBinary, PRODUCERS } from './util.js';
 export { expandBatchNorm } from './expand-batchnorm.js';
+export { fuseBatchNormActivation } from './fuse-batchnorm-activation.js';
 export { applyOptimizer, optimizerPass, ITERATIONS, LEARNING_RATE, type ApplyOptimizerOptions, type OptimizerSpec } from './optimizer.js';

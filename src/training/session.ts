@@ -8,6 +8,7 @@ import { specializeBatch } from '../passes/bind-batch.js';
 import { foldLearningPhase } from '../passes/learning-phase.js';
 import { constantFold } from '../passes/constant-fold.js';
 import { expandBatchNorm } from '../passes/expand-batchnorm.js';
+import { fuseBatchNormActivation } from '../passes/fuse-batchnorm-activation.js';
 import { cse } from '../passes/cse.js';
 import { dce } from '../passes/dce.js';
 import { fuseEpilogues } from '../passes/fuse-epilogues.js';
@@ -26,7 +27,7 @@ import { trainingObjective } from './program.js';
 import type { CompiledConfig } from './config.js';
 
 /** The passes that settle a training step's forward graph before differentiation. */
-export const FORWARD_PASSES: readonly Pass[] = [specializeBatch, foldLearningPhase, constantFold, expandBatchNorm, cse, dce];
+export const FORWARD_PASSES: readonly Pass[] = [specializeBatch, foldLearningPhase, constantFold, expandBatchNorm, cse, dce, fuseBatchNormActivation];
 /** The passes that clean up and fuse a training step once its updates are in. */
 export const FUSION_PASSES: readonly Pass[] = [constantFold, cse, dce, fuseEpilogues, fuseElementwise, fuseOptimizer, dce];
 

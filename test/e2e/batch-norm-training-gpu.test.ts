@@ -21,12 +21,12 @@ afterAll(() => nets.forEach((n) => n.destroy()));
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Runs one node over graph inputs on the GPU and in the interpreter; compares every output. */
-async function check(op: 'batchNormTraining' | 'batchNormTrainingGrad', x: number[], axis: number, offset = 0): Promise<void> {
+async function check(op: 'batchNormTraining' | 'batchNormTrainingGrad', x: number[], axis: number, offset = 0, extra: Record<string, string> = {}): Promise<void> {
   const C = x[axis < 0 ? x.length + axis : axis];
   const names = op === 'batchNormTraining' ? ['x', 'gamma', 'beta'] : ['x', 'gamma', 'mean', 'variance', 'dy'];
   const shapes = names.map((n) => (n === 'x' || n === 'dy' ? x : [C]));
   const nodes: Node[] = shapes.map((shape, id) => ({ id, op: 'input', inputs: [], attrs: { name: names[id], shape, dtype: 'float32' }, outputs: [{ shape, dtype: 'float32' }], name: names[id] }));
-  const attrs = { axis, epsilon: 1e-3 };
+  const attrs = { axis, epsilon: 1e-3, ...extra };
   const outputs = getOp(op).infer(nodes.map((n) => n.outputs[0]), attrs);
   const id = nodes.length;
   nodes.push({ id, op, inputs: names.map((_, node) => ({ node, output: 0 })), attrs, outputs, name: 'bn' });
@@ -49,8 +49,13 @@ describe('training batch norm kernels match the interpreter', () => {
   for (const op of ['batchNormTraining', 'batchNormTrainingGrad'] as const) {
     describe(op, () => {
       it('dense features, last axis (one chunk)', () => check(op, [6, 5], -1));
+      it('NHWC images of 32 channels, read as vec4s (16·8·8 rows)', () => check(op, [16, 8, 8, 32], -1));
       it('NHWC images with many chunks of rows (70·32·32 rows of 3 channels)', () => check(op, [70, 32, 32, 3], -1));
-      it('channels wider than a workgroup (300) in a column block of 256 and one of 44', () => check(op, [64, 300], -1));
+      it('300 channels: 75 quads of lanes side by side, 2 rows at once', () => check(op, [64, 300], -1));
+      it('column blocks: 1030 channels one by one (blocks of 256), 1100 in quads (blocks of 256 quads)', async () => {
+        await check(op, [8, 1030], -1);
+        await check(op, [6, 1100], -1);
+      });
       it('channels on axis 1 (NCHW: rows contiguous, one channel at a time)', () => check(op, [5, 4, 9, 7], 1));
       it('channels on axis 1 with many chunks of rows (64·32·32 rows of 8 channels)', () => check(op, [64, 8, 32, 32], 1));
       it('a mean far from zero (the partials shift their data)', () => check(op, [40, 16, 16, 8], -1, 100));
@@ -58,13 +63,21 @@ describe('training batch norm kernels match the interpreter', () => {
   }
 });
 
+describe('batchNormTraining with a fused relu matches the interpreter', () => {
+  it('NHWC, read as vec4s', () => check('batchNormTraining', [16, 8, 8, 32], -1, 0, { activation: 'relu' }));
+  it('channels one by one', () => check('batchNormTraining', [70, 32, 32, 3], -1, 0, { activation: 'relu' }));
+});
+
 describe('batchNormSplit', () => {
-  it('gives NHWC channels side by side, and many chunks to a large batch', () => {
+  it('gives NHWC channels side by side in quads, and many chunks to a large batch', () => {
     const s = batchNormSplit(channelLayout('t', [256, 32, 32, 32], -1));
-    expect(s).toMatchObject({ M: 256 * 1024, cols: 32, rows: 8, G: 512 });
+    expect(s).toMatchObject({ M: 256 * 1024, cols: 8, rows: 32, G: 512, quads: true });
     expect(s.chunk * s.G).toBeGreaterThanOrEqual(s.M);
   });
+  it('gives single channels side by side where they are not a multiple of 4', () => {
+    expect(batchNormSplit(channelLayout('t', [70, 32, 32, 3], -1))).toMatchObject({ cols: 3, rows: 64, quads: false });
+  });
   it('gives a channel on axis 1 every lane, one row each', () => {
-    expect(batchNormSplit(channelLayout('t', [5, 4, 9, 7], 1))).toMatchObject({ M: 5 * 63, cols: 1, rows: 256, G: 1 });
+    expect(batchNormSplit(channelLayout('t', [5, 4, 9, 7], 1))).toMatchObject({ M: 5 * 63, cols: 1, rows: 256, G: 1, quads: false });
   });
 });

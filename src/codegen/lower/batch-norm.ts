@@ -21,21 +21,29 @@ interface Split {
   readonly M: number;
   readonly chunk: number;
   readonly G: number;
+  /** Lanes side by side in a row: each takes a channel, or four (`quads`). */
   readonly cols: number;
   readonly rows: number;
+  readonly quads: boolean;
 }
 
+/** Whether the passes read and write four channels at once: channels innermost, a multiple of 4. */
+const byQuads = ({ C, inner }: ChannelLayout) => inner === 1 && C % 4 === 0;
+
 /**
- * Chunks of rows for the first pass, and its lanes: channels side by side where they are innermost
- * (NHWC), else one channel at a time with every lane on its own row (rows are then contiguous).
+ * Chunks of rows for the first pass, and its lanes: channels (or quads of them) side by side where
+ * they are innermost (NHWC), else one channel at a time with every lane on its own row (rows are then
+ * contiguous).
  */
-export function batchNormSplit({ outer, C, inner }: ChannelLayout): Split {
+export function batchNormSplit(layout: ChannelLayout): Split {
+  const { outer, C, inner } = layout;
   const M = outer * inner;
-  const cols = inner === 1 ? Math.min(C, PARTIAL_WG) : 1;
+  const quads = byQuads(layout);
+  const cols = inner === 1 ? Math.min(quads ? C / 4 : C, PARTIAL_WG) : 1;
   const rows = 2 ** Math.floor(Math.log2(PARTIAL_WG / cols));
   const wanted = Math.max(1, Math.min(MAX_PARTIALS, Math.floor((M * C) / PER_GROUP)));
   const chunk = Math.max(Math.ceil(M / wanted), 1);
-  return { M, chunk, G: Math.ceil(M / chunk), cols, rows };
+  return { M, chunk, G: Math.ceil(M / chunk), cols, rows, quads };
 }
 
 /** WGSL for the offset of reduction row m of channel c. */
@@ -55,11 +63,13 @@ function combineLanes(G: number): number {
   return 2 ** Math.floor(Math.log2(Math.min(G, COMBINE_LANES)));
 }
 
-/** The elementwise pass's grid and its WGSL for the channel of flat index i. */
-function applyGrid({ outer, C, inner }: ChannelLayout) {
+/** The elementwise pass's grid (an invocation per element, or per four with `quads`) and its WGSL for the channel of flat index i. */
+function applyGrid(layout: ChannelLayout) {
+  const { outer, C, inner } = layout;
   const count = outer * C * inner;
-  const { dispatch, flatIndex } = dispatch1d(count, ELEMENTWISE_WORKGROUP);
-  return { count, dispatch, flatIndex, channel: inner === 1 ? `i % ${C}u` : `(i / ${inner}u) % ${C}u` };
+  const quads = byQuads(layout);
+  const { dispatch, flatIndex } = dispatch1d(quads ? count / 4 : count, ELEMENTWISE_WORKGROUP);
+  return { count, dispatch, flatIndex, quads, C, channel: inner === 1 ? `i % ${C}u` : `(i / ${inner}u) % ${C}u` };
 }
 
 /**
@@ -80,7 +90,7 @@ function lowerBatchNormPasses(node: Node, ctx: LowerContext, forward: boolean): 
   const s = p.scratch(partials, 'out');
   const x = p.input(ctx, node, 0);
   const extra = forward ? {} : { mean: p.input(ctx, node, 2), dy: p.input(ctx, node, DY) };
-  const first = render('batch-norm-partial', { ...p.header(), ...split, ...extra, C, wg: PARTIAL_WG, forward, x, s, offset: offsetOf(layout) });
+  const first = render('batch-norm-partial', { ...p.header([], { quads: split.quads }), ...split, ...extra, C, wg: PARTIAL_WG, forward, x, s, offset: offsetOf(layout) });
 
   const f = new Bindings(ctx);
   const outs = forward ? { meanOut: f.output(node, 1), varOut: f.output(node, 2) } : { dGamma: f.output(node, 1), dBeta: f.output(node, 2) };
@@ -101,16 +111,17 @@ function lowerBatchNormPasses(node: Node, ctx: LowerContext, forward: boolean): 
   const ax = a.input(ctx, node, 0);
   const ady = forward ? {} : { dy: a.input(ctx, node, DY) };
   const grid = applyGrid(layout);
-  const third = render('batch-norm-apply', { ...a.header(), ...ady, ...grid, wg: ELEMENTWISE_WORKGROUP, forward, x: ax, y, coef: coefIn });
+  const relu = forward && withDefaults(getOp(node.op), node.attrs).activation === 'relu';
+  const third = render('batch-norm-apply', { ...a.header([], { quads: grid.quads }), ...ady, ...grid, wg: ELEMENTWISE_WORKGROUP, forward, relu, x: ax, y, coef: coefIn });
 
   return [
-    { name: node.name, wgsl: first, entryPoint: 'main', workgroupSize: [PARTIAL_WG, 1, 1], dispatch: [split.G, 1, 1], operands: p.operands },
+    { name: node.name, wgsl: first, entryPoint: 'main', workgroupSize: [PARTIAL_WG, 1, 1], dispatch: [split.G, 1, 1], operands: p.operands, quads: split.quads },
     { name: node.name, wgsl: second, entryPoint: 'main', workgroupSize: [lanes, 1, 1], dispatch: [groups, Math.ceil(C / groups), 1], operands: f.operands },
-    { name: node.name, wgsl: third, entryPoint: 'main', workgroupSize: [ELEMENTWISE_WORKGROUP, 1, 1], dispatch: grid.dispatch, operands: a.operands },
+    { name: node.name, wgsl: third, entryPoint: 'main', workgroupSize: [ELEMENTWISE_WORKGROUP, 1, 1], dispatch: grid.dispatch, operands: a.operands, quads: grid.quads },
   ];
 }
 
-/** batchNormTraining: batch statistics per channel, then y = x·scale + shift. */
+/** batchNormTraining: batch statistics per channel, then y = x·scale + shift (and its relu, when fused). */
 export function lowerBatchNormTraining(node: Node, ctx: LowerContext): KernelSpec[] {
   return lowerBatchNormPasses(node, ctx, true);
 }

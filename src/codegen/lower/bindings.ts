@@ -6,7 +6,7 @@ import { wgslType } from '../wgsl-ops.js';
 
 /** How a kernel declares the arena and the weights: arrays of f32, or of vec4<f32> (`quads`) so it can also read four at once. */
 export interface HeaderOptions {
-  /** Declares both buffers as `array<vec4<f32>>` and adds `in0q(i)`, the vec4 at element i (a multiple of 4), to every input. */
+  /** Declares both buffers as `array<vec4<f32>>` and adds `in0q(i)`, the vec4 at element i (a multiple of 4), to every input, and `out0q(i, v)` to every output. */
   readonly quads?: boolean;
 }
 
@@ -93,7 +93,12 @@ function scalarAccessor(a: Named): string {
 
 /** Accessors over vec4 arrays: element j is component j % 4 of vec4 j / 4 (operand offsets are multiples of 4). */
 function quadAccessor(a: Named): string[] {
-  if (a.role === 'out') return [`fn ${a.name}(i: u32, v: ${a.T}) { let j = p.${a.field} + i; ${a.buffer}[j >> 2u][j & 3u] = ${toF32(a.T, 'v')}; }`];
+  if (a.role === 'out') {
+    return [
+      `fn ${a.name}(i: u32, v: ${a.T}) { let j = p.${a.field} + i; ${a.buffer}[j >> 2u][j & 3u] = ${toF32(a.T, 'v')}; }`,
+      `fn ${a.name}q(i: u32, v: vec4<${a.T}>) { ${a.buffer}[(p.${a.field} + i) >> 2u] = ${a.T === 'f32' ? 'v' : 'bitcast<vec4<f32>>(v)'}; }`,
+    ];
+  }
   return [
     `fn ${a.name}(i: u32) -> ${a.T} { let j = p.${a.field} + i; return ${fromF32(a.T, `${a.buffer}[j >> 2u][j & 3u]`)}; }`,
     `fn ${a.name}q(i: u32) -> vec4<${a.T}> { let q = ${a.buffer}[(p.${a.field} + i) >> 2u]; return ${a.T === 'f32' ? 'q' : `bitcast<vec4<${a.T}>>(q)`}; }`,

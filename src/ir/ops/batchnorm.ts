@@ -57,6 +57,9 @@ function checkChannelVectors(op: string, x: TensorType, axis: number, vectors: r
 
 const TRAINING_ATTRS = { axis: { kind: 'int', default: -1 }, epsilon: { kind: 'float', default: 1e-3 } } as const;
 
+/** Activations a batchNormTraining can apply to y (fuseBatchNormActivation puts them there). */
+export const BATCH_NORM_ACTIVATIONS = ['linear', 'relu'] as const;
+
 /** x's checks shared by the training pair: a float tensor of rank ≥ 1, and ε > 0; returns the channel axis. */
 function checkTrainingX(op: string, x: TensorType, attrs: Attrs): number {
   expectDtype(op, 'x', x, 'float');
@@ -136,7 +139,7 @@ export const batchNormOps: OpDef[] = [
   defineOp({
     name: 'batchNormTraining',
     arity: 3,
-    attrs: TRAINING_ATTRS,
+    attrs: { ...TRAINING_ATTRS, activation: { kind: 'string', default: 'linear', oneOf: BATCH_NORM_ACTIVATIONS } },
     infer: ([x, gamma, beta], attrs) => {
       const axis = checkTrainingX('batchNormTraining', x, attrs);
       const channels = checkChannelVectors('batchNormTraining', x, axis, [['gamma', gamma], ['beta', beta]]);
@@ -148,13 +151,15 @@ export const batchNormOps: OpDef[] = [
       const eps = attrFloat('batchNormTraining', attrs, 'epsilon');
       const { outer, C, inner } = layout;
       const { mean, variance } = batchMoments(x, layout);
+      const relu = attrs.activation === 'relu';
       const y = alloc(ctx, x.shape, x.dtype);
       for (let o = 0; o < outer; o++) {
         for (let c = 0; c < C; c++) {
           const scale = gamma.data[c] / Math.sqrt(variance[c] + eps);
           for (let i = 0; i < inner; i++) {
             const k = (o * C + c) * inner + i;
-            y.data[k] = (x.data[k] - mean[c]) * scale + beta.data[c];
+            const v = (x.data[k] - mean[c]) * scale + beta.data[c];
+            y.data[k] = relu ? Math.max(v, 0) : v;
           }
         }
       }

@@ -40,13 +40,15 @@ export const batchNormGrad: GradientRule = gradRule((e: Ops, ctx) => {
  * (the same formula as above with t = 1), which the GPU runs as one reduction and one elementwise pass.
  * The batch mean and variance outputs feed only the moving statistics, state outside the loss.
  */
-export const batchNormTrainingGrad: GradientRule = (ctx) => {
+export const batchNormTrainingGrad: GradientRule = gradRule((e: Ops, ctx) => {
   const dy = ctx.grads[0];
   if (!dy) return ctx.inputs.map(() => null);
   const [x, gamma] = ctx.inputs;
-  const [, mean, variance] = ctx.outputs;
-  return ctx.emit('batchNormTrainingGrad', [x, gamma, mean, variance, dy], { axis: ctx.attrs.axis, epsilon: ctx.attrs.epsilon });
-};
+  const [y, mean, variance] = ctx.outputs;
+  // A fused relu passes dy where y > 0, as relu's own rule does (y > 0 ⟺ its input > 0).
+  const dyNorm = ctx.attrs.activation === 'relu' ? e.where(e.cmp('greater', y, 0), dy, 0) : dy;
+  return ctx.emit('batchNormTrainingGrad', [x, gamma, mean, variance, dyNorm], { axis: ctx.attrs.axis, epsilon: ctx.attrs.epsilon });
+});
 
 /** Second derivatives through a training batch norm are not written yet. */
 export const batchNormTrainingGradGrad: GradientRule = (ctx) => {
