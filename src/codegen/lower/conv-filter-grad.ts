@@ -8,6 +8,7 @@
 import { DEFAULT_WORKGROUP_STORAGE } from '../profile.js';
 import type { GradGeometry } from './conv-grad.js';
 import { MAX_GROUPS } from '../indexing.js';
+import { experimentEnv } from '../experiment-env.js';
 
 /** Output channels per workgroup (8 invocations of a quad each). */
 const BLOCK_CHANNELS = 32;
@@ -15,12 +16,39 @@ const BLOCK_CHANNELS = 32;
 const CHANNEL_BLOCKS = [16, 8] as const;
 /** Output pixels a step stages at most: a row, or a segment of a wider one. */
 const MAX_SEGMENT = 32;
-/** Pixels multiplied per unrolled group; a segment is padded to a multiple. */
-const UNROLL = 4;
+/** A segment is padded to a multiple of this many pixels. */
+const SEGMENT_QUANTUM = 4;
+/**
+ * Pixels multiplied per unrolled group, largest first: the first that divides the segment. Each group
+ * reads KH·(U + KW − 1) staged inputs for U·KH·KW vec4 fmas, so larger groups read less per fma: the
+ * ResNet's 3×3 filter gradient at batch 256 took 0.2199 ms with 4, 0.2075 with 8, 0.1950 with 16 on an
+ * H100 (`bench/filter-grad.ts`, `…-session10-filter-grad-unroll.log`).
+ */
+const UNROLLS = [16, 8, 4] as const;
+/** Registers a group's staged values may take (KH·(U + KW − 1) inputs and U vec4s of dy), beside 4·KH·KW accumulators. */
+const GROUP_REGISTERS = 128;
 /** Taps an invocation accumulates at most (one vec4 each). */
 const MAX_TAPS = 9;
+/** The unroll for a segment of OWB pixels of a KH×KW kernel; `KILN_FILTER_GRAD_UNROLL=u` forces u (Node only, for experiments). */
+function unrollOf(OWB: number, KH: number, KW: number): number {
+  const v = experimentEnv('KILN_FILTER_GRAD_UNROLL');
+  if (v === undefined) return UNROLLS.find((u) => OWB % u === 0 && (KH * (u + KW - 1) + 4 * u <= GROUP_REGISTERS || u === 4))!;
+  const u = Number(v);
+  if (![1, 2, 4].includes(u) && !(u <= OWB && OWB % u === 0)) throw new Error(`KILN_FILTER_GRAD_UNROLL must be 1, 2, 4 or divide the segment (${OWB} pixels), not '${v}'`);
+  return u;
+}
+
 /** Workgroups to aim for across the K chunks: enough waves to fill a GPU without a sea of partial sums. */
 const TARGET_WORKGROUPS = 1024;
+
+/** `KILN_FILTER_GRAD_GROUPS=n` aims for n workgroups instead (Node only, for experiments). */
+function targetWorkgroups(): number {
+  const v = experimentEnv('KILN_FILTER_GRAD_GROUPS');
+  if (v === undefined) return TARGET_WORKGROUPS;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`KILN_FILTER_GRAD_GROUPS must be a positive integer, not '${v}'`);
+  return n;
+}
 
 /** The forward conv as the filter gradient sees it (stride 1, undilated; C is dy's channel count). */
 export type FilterGradGeometry = Pick<GradGeometry, 'n' | 'H' | 'W' | 'CIN' | 'OH' | 'OW' | 'C' | 'KH' | 'KW' | 'TOP' | 'LEFT'>;
@@ -30,7 +58,8 @@ const LANES = 'xyzw';
 
 /** How the kernel walks a problem: input channels per workgroup, the segment of a row a step stages, and the K chunks. */
 export interface FilterGradPlan {
-  /** Output pixels a step stages (a multiple of the unroll), columns of input they see, input channels per workgroup. */
+  /** Pixels per unrolled group; output pixels a step stages (a multiple of it), columns of input they see, input channels per workgroup. */
+  readonly U: number;
   readonly OWB: number;
   readonly HC: number;
   readonly CB: number;
@@ -63,7 +92,8 @@ export const MAX_FILTER_GRAD_OUTPUTS = 64;
  */
 export function filterGradPlan(g: FilterGradGeometry, storageBytes = DEFAULT_WORKGROUP_STORAGE): FilterGradPlan | undefined {
   if (g.CIN < MIN_FILTER_GRAD_CHANNELS || g.C > MAX_FILTER_GRAD_OUTPUTS || g.KH * g.KW > MAX_TAPS) return undefined;
-  const OWB = Math.min(MAX_SEGMENT, Math.ceil(g.OW / UNROLL) * UNROLL);
+  const OWB = Math.min(MAX_SEGMENT, Math.ceil(g.OW / SEGMENT_QUANTUM) * SEGMENT_QUANTUM);
+  const U = unrollOf(OWB, g.KH, g.KW);
   const HC = OWB + g.KW - 1;
   const dyFloats = OWB * BLOCK_CHANNELS;
   const CB = CHANNEL_BLOCKS.find((cb) => 4 * (g.KH * HC * cb + dyFloats) <= storageBytes);
@@ -71,8 +101,8 @@ export function filterGradPlan(g: FilterGradGeometry, storageBytes = DEFAULT_WOR
   const SEGS = Math.ceil(g.OW / OWB);
   const steps = g.n * g.OH * SEGS;
   const blocks = Math.ceil(g.C / BLOCK_CHANNELS) * Math.ceil(g.CIN / CB);
-  const CH = Math.ceil(steps / Math.min(MAX_GROUPS, steps, Math.ceil(TARGET_WORKGROUPS / blocks)));
-  return { OWB, HC, CB, xFloats: g.KH * HC * CB, dyFloats, SEGS, steps, CH, chunks: Math.ceil(steps / CH) };
+  const CH = Math.ceil(steps / Math.min(MAX_GROUPS, steps, Math.ceil(targetWorkgroups() / blocks)));
+  return { U, OWB, HC, CB, xFloats: g.KH * HC * CB, dyFloats, SEGS, steps, CH, chunks: Math.ceil(steps / CH) };
 }
 
 /**
@@ -87,11 +117,11 @@ export function filterGradKernel(g: FilterGradGeometry, p: FilterGradPlan, x: st
   return {
     template: 'conv-filter-grad',
     data: {
-      ...g, ...p, x, dy, out, threads, taps, U: UNROLL, M: taps * g.CIN, N: g.C, NCO, dyQuads: p.dyFloats / 4,
+      ...g, ...p, x, dy, out, threads, taps, M: taps * g.CIN, N: g.C, NCO, dyQuads: p.dyFloats / 4,
       loadsX: range(Math.ceil(p.xFloats / threads)), loadsD: range(Math.ceil(p.dyFloats / threads)),
-      xLoads: range(g.KH).flatMap((ky) => range(UNROLL + g.KW - 1).map((c) => `let ${xName(ky, c)} = xs[(${ky}u * HC + p0 + ${c}u) * CB + lid.y];`)),
-      dLoads: range(UNROLL).map((q) => `let d${q} = ds[(p0 + ${q}u) * 8u + lid.x];`),
-      fmas: range(UNROLL).flatMap((q) => range(g.KH).flatMap((ky) => range(g.KW).map((kx) => `acc[${ky * g.KW + kx}] = fma(vec4<f32>(${xName(ky, q + kx)}), d${q}, acc[${ky * g.KW + kx}]);`))),
+      xLoads: range(g.KH).flatMap((ky) => range(p.U + g.KW - 1).map((c) => `let ${xName(ky, c)} = xs[(${ky}u * HC + p0 + ${c}u) * CB + lid.y];`)),
+      dLoads: range(p.U).map((q) => `let d${q} = ds[(p0 + ${q}u) * 8u + lid.x];`),
+      fmas: range(p.U).flatMap((q) => range(g.KH).flatMap((ky) => range(g.KW).map((kx) => `acc[${ky * g.KW + kx}] = fma(vec4<f32>(${xName(ky, q + kx)}), d${q}, acc[${ky * g.KW + kx}]);`))),
       stores: range(taps).flatMap((tap) => range(4).map((lane) => ({ tap, lane, laneName: LANES[lane] }))),
     },
     workgroupSize: [8, p.CB, 1] as [number, number, number],
