@@ -23,10 +23,11 @@ const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 /** Runs one node over graph inputs on the GPU and in the interpreter; compares every output. */
 async function check(op: 'batchNormTraining' | 'batchNormTrainingGrad', x: number[], axis: number, offset = 0, extra: Record<string, string> = {}): Promise<void> {
   const C = x[axis < 0 ? x.length + axis : axis];
-  const names = op === 'batchNormTraining' ? ['x', 'gamma', 'beta'] : ['x', 'gamma', 'mean', 'variance', 'dy'];
-  const shapes = names.map((n) => (n === 'x' || n === 'dy' ? x : [C]));
+  const names = op === 'batchNormTraining' ? ['x', 'gamma', 'beta', ...(extra.side ? ['side'] : [])] : ['x', 'gamma', 'mean', 'variance', 'dy'];
+  const shapes = names.map((n) => (n === 'x' || n === 'dy' || n === 'side' ? x : [C]));
   const nodes: Node[] = shapes.map((shape, id) => ({ id, op: 'input', inputs: [], attrs: { name: names[id], shape, dtype: 'float32' }, outputs: [{ shape, dtype: 'float32' }], name: names[id] }));
-  const attrs = { axis, epsilon: 1e-3, ...extra };
+  const { side: _, ...rest } = extra;
+  const attrs = { axis, epsilon: 1e-3, ...rest };
   const outputs = getOp(op).infer(nodes.map((n) => n.outputs[0]), attrs);
   const id = nodes.length;
   nodes.push({ id, op, inputs: names.map((_, node) => ({ node, output: 0 })), attrs, outputs, name: 'bn' });
@@ -37,7 +38,7 @@ async function check(op: 'batchNormTraining' | 'batchNormTrainingGrad', x: numbe
   expect(report.kernels, 'partials, combine, elementwise').toHaveLength(3);
   const net = await Net.create(bundle, await testGpu());
   nets.push(net);
-  const ranges: Record<string, [number, number]> = { x: [offset - 2, offset + 2], gamma: [0.5, 1.5], beta: [-1, 1], mean: [offset - 0.3, offset + 0.3], variance: [0.5, 2], dy: [-1, 1] };
+  const ranges: Record<string, [number, number]> = { x: [offset - 2, offset + 2], gamma: [0.5, 1.5], beta: [-1, 1], mean: [offset - 0.3, offset + 0.3], variance: [0.5, 2], dy: [-1, 1], side: [-1, 1] };
   const feeds = Object.fromEntries(names.map((n, k) => [n, randomData(size(shapes[k]), 60 + k, ...ranges[n])]));
   await net.fill(NaN);
   const got = await net.predict(feeds);
@@ -63,9 +64,13 @@ describe('training batch norm kernels match the interpreter', () => {
   }
 });
 
-describe('batchNormTraining with a fused relu matches the interpreter', () => {
+describe('batchNormTraining with a fused relu and side input matches the interpreter', () => {
   it('NHWC, read as vec4s', () => check('batchNormTraining', [16, 8, 8, 32], -1, 0, { activation: 'relu' }));
   it('channels one by one', () => check('batchNormTraining', [70, 32, 32, 3], -1, 0, { activation: 'relu' }));
+  it('plus a side input (a residual), NHWC as vec4s and channels one by one', async () => {
+    await check('batchNormTraining', [16, 8, 8, 32], -1, 0, { activation: 'relu', side: 'yes' });
+    await check('batchNormTraining', [10, 6, 6, 3], -1, 0, { side: 'yes' });
+  });
 });
 
 describe('batchNormSplit', () => {

@@ -12,7 +12,10 @@ function fused(outputs: (x: SymbolicTensor) => SymbolicTensor | SymbolicTensor[]
   const model = new Model({ inputs: x, outputs: outputs(x) });
   const before = runPipeline(programOf(model), [specializeBatch, foldLearningPhase, expandBatchNorm], TRAIN, { check: true });
   const after = runPipeline(before, [fuseBatchNormActivation], TRAIN, { check: true });
-  return { before, after, count: (op: string) => after.graph.nodes.filter((n) => n.op === op).length };
+  const countIn = (p: typeof before, op: string) => p.graph.nodes.filter((n) => n.op === op).length;
+  // How many `op` nodes the pass removed.
+  const removed = (op: string) => countIn(before, op) - countIn(after, op);
+  return { before, after, count: (op: string) => countIn(after, op), removed };
 }
 
 describe('fuseBatchNormActivation', () => {
@@ -31,6 +34,32 @@ describe('fuseBatchNormActivation', () => {
     });
     expect(count('relu')).toBe(1);
     expect(after.graph.nodes.find((n) => n.op === 'batchNormTraining')?.attrs.activation ?? 'linear').toBe('linear');
+  });
+
+  it('takes in a residual add and the relu after it (a ResNet block\'s end): relu(bn(x) + side)', () => {
+    const { before, after, count, removed } = fused((x) => {
+      const r = layers.Activation('tanh')(x);
+      return layers.Activation('relu')(layers.Add()([layers.BatchNormalization()(layers.Dense(3)(r)), r]));
+    });
+    expect([removed('add'), count('relu')]).toEqual([1, 0]);
+    const bn = after.graph.nodes.find((n) => n.op === 'batchNormTraining')!;
+    expect([bn.inputs.length, bn.attrs.activation]).toEqual([4, 'relu']);
+    expectSameResults(before, after, randomFeeds(before.graph, 4), 'relu(bn + side)', true);
+  });
+
+  it('takes in a residual add with no relu after it', () => {
+    const { before, after, removed } = fused((x) => layers.Add()([x, layers.BatchNormalization()(layers.Dense(3)(x))]));
+    expect(removed('add')).toBe(1);
+    expect(after.graph.nodes.find((n) => n.op === 'batchNormTraining')?.attrs.activation).toBe('linear');
+    expectSameResults(before, after, randomFeeds(before.graph, 4), 'bn + side', true);
+  });
+
+  it('leaves an add whose other operand comes after the batch norm alone (the fused node stands where the batch norm was)', () => {
+    const later = fused((x) => {
+      const y = layers.BatchNormalization()(x);
+      return layers.Add()([y, layers.Activation('tanh')(x)]);
+    });
+    expect(later.removed('add')).toBe(0);
   });
 
   it('leaves other activations alone (their gradients need the input, which the fused op would not keep)', () => {

@@ -138,6 +138,8 @@ const CASES: Record<string, Case[]> = {
     { inputs: [f([2, 3, 4]), f([3], 0.5, 1.5), f([3])], attrs: { axis: 1, epsilon: 0.01 }, outputs: [0] },
     // beta near 0 keeps normalized values off relu's kink at 0 for these inputs.
     { inputs: [f([4, 3]), f([3], 0.5, 1.5), f([3], -0.1, 0.1)], attrs: { activation: 'relu' }, outputs: [0] },
+    { inputs: [f([4, 3]), f([3], 0.5, 1.5), f([3], -0.1, 0.1), f([4, 3])], attrs: { activation: 'relu' }, outputs: [0] },
+    { inputs: [f([2, 3, 2]), f([3], 0.5, 1.5), f([3]), f([2, 3, 2])], attrs: { axis: 1 }, outputs: [0] },
   ],
   dropout: [{ inputs: [f([4, 5]), flag(true)], attrs: { rate: 0.3, seed: 7 } }, { inputs: [f([4, 5]), flag(false)], attrs: { rate: 0.3, seed: 7 } }],
   layerNorm: [

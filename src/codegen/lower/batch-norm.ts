@@ -109,7 +109,8 @@ function lowerBatchNormPasses(node: Node, ctx: LowerContext, forward: boolean): 
   const y = a.output(node, 0);
   const coefIn = a.scratch(coefs, 'in');
   const ax = a.input(ctx, node, 0);
-  const ady = forward ? {} : { dy: a.input(ctx, node, DY) };
+  const SIDE = 3;
+  const ady = forward ? (node.inputs.length > SIDE ? { side: a.input(ctx, node, SIDE) } : {}) : { dy: a.input(ctx, node, DY) };
   const grid = applyGrid(layout);
   const relu = forward && withDefaults(getOp(node.op), node.attrs).activation === 'relu';
   const third = render('batch-norm-apply', { ...a.header([], { quads: grid.quads }), ...ady, ...grid, wg: ELEMENTWISE_WORKGROUP, forward, relu, x: ax, y, coef: coefIn });

@@ -138,15 +138,18 @@ export const batchNormOps: OpDef[] = [
   }),
   defineOp({
     name: 'batchNormTraining',
-    arity: 3,
+    arity: [3, 4],
     attrs: { ...TRAINING_ATTRS, activation: { kind: 'string', default: 'linear', oneOf: BATCH_NORM_ACTIVATIONS } },
-    infer: ([x, gamma, beta], attrs) => {
+    infer: ([x, gamma, beta, side], attrs) => {
       const axis = checkTrainingX('batchNormTraining', x, attrs);
       const channels = checkChannelVectors('batchNormTraining', x, axis, [['gamma', gamma], ['beta', beta]]);
+      if (side && (side.dtype !== x.dtype || side.shape.length !== x.shape.length || !side.shape.every((d, i) => dimsCompatible(d, x.shape[i])))) {
+        fail('batchNormTraining', `side ${formatShape(side.shape)} ${side.dtype} must be shaped like x ${formatShape(x.shape)} ${x.dtype}`, { x: x.shape, side: side.shape });
+      }
       const stats = tensor([channels], x.dtype);
       return [tensor(x.shape, x.dtype), stats, { ...stats }];
     },
-    reference: ([x, gamma, beta], attrs, ctx) => {
+    reference: ([x, gamma, beta, side], attrs, ctx) => {
       const layout = channelLayout('batchNormTraining', x.shape, attrInt('batchNormTraining', attrs, 'axis'));
       const eps = attrFloat('batchNormTraining', attrs, 'epsilon');
       const { outer, C, inner } = layout;
@@ -158,7 +161,7 @@ export const batchNormOps: OpDef[] = [
           const scale = gamma.data[c] / Math.sqrt(variance[c] + eps);
           for (let i = 0; i < inner; i++) {
             const k = (o * C + c) * inner + i;
-            const v = (x.data[k] - mean[c]) * scale + beta.data[c];
+            const v = (x.data[k] - mean[c]) * scale + beta.data[c] + (side ? side.data[k] : 0);
             y.data[k] = relu ? Math.max(v, 0) : v;
           }
         }
