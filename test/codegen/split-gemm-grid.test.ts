@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MAX_GROUPS } from '../../src/codegen/indexing.js';
-import { splitGemm, splitGrid } from '../../src/codegen/lower/split-gemm.js';
+import { splitGemm, splitGrid, sumLanes } from '../../src/codegen/lower/split-gemm.js';
 
 const covers = (dispatch: readonly number[], blocks: number) => dispatch[0] * dispatch[1] * dispatch[2] >= blocks && dispatch.every((d) => d >= 1 && d <= MAX_GROUPS);
 
@@ -36,5 +36,17 @@ describe('the split GEMM grid', () => {
 
   it('refuses only a grid past 65535² workgroups, naming it', () => {
     expect(() => splitGrid(MAX_GROUPS + 1, MAX_GROUPS, 2)).toThrow(/split GEMM grid 65536×65535×2 has 8589803520 blocks/);
+  });
+});
+
+describe('sumLanes', () => {
+  it('shares few outputs among lanes, at least 4 chunks a lane, at most 64 lanes', () => {
+    expect(sumLanes(288, 169)).toBe(32);
+    expect(sumLanes(864, 256)).toBe(64);
+    expect(sumLanes(9216, 512)).toBe(8);
+  });
+  it('keeps one thread an output for many outputs or few chunks', () => {
+    expect(sumLanes(131072, 512)).toBe(1);
+    expect(sumLanes(288, 7)).toBe(1);
   });
 });

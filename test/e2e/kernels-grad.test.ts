@@ -118,6 +118,12 @@ describe('the direct filter gradient (stride 1, undilated) matches the interpret
     if (w[0] === 9) expect(wgsl).toContain('const CB = 8u;');
   });
 
+  it('sums 192 chunks with 32 lanes an output, six chunks a lane (the few-output chunk sum)', async () => {
+    const [x, w, attrs] = [[16, 12, 12, 8], [3, 3, 8, 4], conv({ padding: 'same' })] as const;
+    const wgsls = await check('conv2dBackpropFilter', [rand([...x], 25), rand(forward('conv2d', [...x], [...w], attrs), 26)], { ...attrs, kernelSize: [3, 3] }, TOL, 2);
+    expect(wgsls[1]).toContain('const COUNT = 288u; const CHUNKS = 192u; const L = 32u;');
+  });
+
   it.each([
     ['fewer than 8 input channels', [2, 6, 7, 7], [3, 3, 7, 4]],
     ['more than 64 output channels', [2, 6, 7, 8], [3, 3, 8, 65]],

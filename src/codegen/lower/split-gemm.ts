@@ -117,17 +117,41 @@ export function kChunks(K: number, chunkK = CHUNK_K): { chunks: number; kc: numb
 
 /** Partial sums a thread of sumChunksKernel keeps apart, so that as many of its loads are in flight at once. */
 const SUM_LANES = 8;
+/** Invocations a chunk sum aims for: fewer outputs than this share each output among lanes. */
+const SUM_THREADS = 65536;
+/** Lanes per output at most (a workgroup of 64), and chunks each lane folds at least. */
+const MAX_SUM_LANES = 64;
+const CHUNKS_PER_LANE = 4;
+
+/**
+ * Lanes per output of a chunk sum: the fewest (a power of two) giving SUM_THREADS invocations, within
+ * MAX_SUM_LANES and CHUNKS_PER_LANE chunks a lane; 1 for many outputs. The CNN's filter gradient at batch
+ * 256 (288 outputs, 169 chunks) spent 0.031 ms in one thread per output's chain of loads (H100).
+ */
+export function sumLanes(count: number, chunks: number): number {
+  let lanes = 1;
+  while (count * lanes < SUM_THREADS && lanes * 2 <= MAX_SUM_LANES && lanes * 2 * CHUNKS_PER_LANE <= chunks) lanes *= 2;
+  return lanes;
+}
 
 /**
  * The kernel that sums `chunks` partial results of `count` values (scratch `partials`, chunk-major) into
- * output `output` of `node`, in a fixed order (deterministic): chunk q into lane q mod SUM_LANES, then
- * the lanes pairwise. One running sum kept each thread's loads one at a time: the ResNet's filter
- * gradients at batch 256 spent 0.093 ms each summing 512 chunks (H100).
+ * output `output` of `node`, in a fixed order (deterministic). Many outputs: a thread each, chunk q into
+ * running sum q mod SUM_LANES, then those pairwise (one running sum kept each thread's loads one at a
+ * time: the ResNet's filter gradients at batch 256 spent 0.093 ms each summing 512 chunks, H100). Few
+ * outputs: lanes share each (shaders/sum-chunks.wgsl.hbs, see sumLanes).
  */
 export function sumChunksKernel(ctx: LowerContext, node: Node, output: number, partials: Operand, chunks: number, count: number, name: string): KernelSpec {
   const f = new Bindings(ctx);
   const out = f.output(node, output);
   const sr = f.scratch(partials, 'in');
+  const lanesPerOutput = sumLanes(count, chunks);
+  if (lanesPerOutput > 1) {
+    const opw = 64 / lanesPerOutput;
+    const { dispatch } = dispatch1d(Math.ceil(count / opw) * 64, 64);
+    const wgsl = render('sum-chunks', { ...f.header(), count, chunks, lanes: lanesPerOutput, opw, s: sr, out, groupIndex: `(wid.x + wid.y * ${dispatch[0]}u)` });
+    return { name, wgsl, entryPoint: 'main', workgroupSize: [64, 1, 1], dispatch, operands: f.operands };
+  }
   const { dispatch, flatIndex } = dispatch1d(count, 64);
   const lanes = Array.from({ length: SUM_LANES }, (_, k) => k);
   const whole = Math.floor(chunks / SUM_LANES) * SUM_LANES;
