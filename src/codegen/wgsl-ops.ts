@@ -55,6 +55,7 @@ export const BINARY_WGSL: Readonly<Record<string, string>> = {
   lessEqual: 'select(0i, 1i, {a} <= {b})',
   greater: 'select(0i, 1i, {a} > {b})',
   greaterEqual: 'select(0i, 1i, {a} >= {b})',
+  reluGrad: 'select(0.0, {a}, {b} > 0.0)',
   logicalAnd: 'select(0i, 1i, {a} != 0i && {b} != 0i)',
   logicalOr: 'select(0i, 1i, {a} != 0i || {b} != 0i)',
 };

@@ -103,6 +103,8 @@ const CASES: Record<string, Case[]> = {
   swish: unary(-4, 4), erf: unary(-2.5, 2.5), leakyRelu: [...unary(-2, 2, near(0)), ...unary(-2, 2, near(0), { alpha: 0.1 })],
   add: binary(), sub: binary(), mul: binary(), div: binary([-2, 2], [0.5, 2]), pow: binary([0.5, 2], [-2, 2]),
   maximum: binary(), minimum: binary(), squaredDifference: binary(),
+  // b away from relu's kink at 0.
+  reluGrad: binary([-2, 2], [-2, 2]).map((c) => ({ ...c, inputs: [c.inputs[0], { ...c.inputs[1], avoid: near(0) }] })),
   cast: [{ inputs: [f([3, 4])], attrs: { dtype: 'float32' } }],
   where: [{ inputs: [bools([3, 4], [1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0]), f([3, 4]), f([4])] }, { inputs: [bools([3, 1], [1, 0, 1]), f([]), f([1, 4])] }],
   matmul: [

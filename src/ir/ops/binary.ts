@@ -39,6 +39,8 @@ export const BINARY: Readonly<Record<string, BinaryRow>> = {
   lessEqual: { fn: (a, b) => b01(a <= b), dtype: 'any', out: 'bool' },
   greater: { fn: (a, b) => b01(a > b), dtype: 'any', out: 'bool' },
   greaterEqual: { fn: (a, b) => b01(a >= b), dtype: 'any', out: 'bool' },
+  // relu's gradient: dy (a) where relu's output (b) is positive, as TF's ReluGrad; one op, so it fuses into epilogues.
+  reluGrad: { fn: (a, b) => (b > 0 ? a : 0), dtype: 'float' },
   logicalAnd: { fn: (a, b) => b01(a !== 0 && b !== 0), dtype: 'bool' },
   logicalOr: { fn: (a, b) => b01(a !== 0 || b !== 0), dtype: 'bool' },
 };

@@ -46,7 +46,7 @@ export const batchNormTrainingGrad: GradientRule = gradRule((e: Ops, ctx) => {
   const [x, gamma] = ctx.inputs;
   const [y, mean, variance] = ctx.outputs;
   // A fused relu passes dy where y > 0, as relu's own rule does (y > 0 ⟺ its input > 0).
-  const dyNorm = ctx.attrs.activation === 'relu' ? e.where(e.cmp('greater', y, 0), dy, 0) : dy;
+  const dyNorm = ctx.attrs.activation === 'relu' ? e.op('reluGrad', [dy, y]) : dy;
   const [dx, dGamma, dBeta] = ctx.emit('batchNormTrainingGrad', [x, gamma, mean, variance, dyNorm], { axis: ctx.attrs.axis, epsilon: ctx.attrs.epsilon });
   // A side input (a residual added before the activation) gets the activation's gradient as it is.
   return ctx.inputs.length === 4 ? [dx, dGamma, dBeta, dyNorm] : [dx, dGamma, dBeta];

@@ -30,6 +30,8 @@ export const BINARY_GRADS: Readonly<Record<string, BinaryGrad>> = {
   // Ties go to a, as TF.js: a gets a ≥ b, b gets a < b.
   maximum: (e, { a, b, dy }) => [e.where(e.cmp('greaterEqual', a, b), dy, 0), e.where(e.cmp('less', a, b), dy, 0)],
   minimum: (e, { a, b, dy }) => [e.where(e.cmp('lessEqual', a, b), dy, 0), e.where(e.cmp('greater', a, b), dy, 0)],
+  // Piecewise linear in dy; the mask's input gets none (its derivative is 0 almost everywhere).
+  reluGrad: (e, { b, dy }) => [e.op('reluGrad', [dy, b]), e.broadcastLike(e.scalar(0, e.type(dy).dtype), dy)],
   squaredDifference: (e, { a, b, dy }) => {
     const d = e.mul(dy, e.mul(e.sub(a, b), 2));
     return [d, e.f('neg', d)];

@@ -46,7 +46,7 @@ export const UNARY_GRADS: Readonly<Record<string, UnaryGrad>> = {
   sigmoid: (e, { y, dy }) => e.mul(dy, e.mul(y, e.sub(1, y))),
   // The step at 0 takes the left side, as TF: relu'(0) = 0. Read from y (y > 0 ⟺ x > 0), so the
   // pre-activation need not be kept and relu fuses into the matmul or conv epilogue in training too.
-  relu: (e, { y, dy }) => e.where(e.cmp('greater', y, 0), dy, 0),
+  relu: (e, { y, dy }) => e.op('reluGrad', [dy, y]),
   relu6: (e, { x, dy }) => e.where(e.op('logicalAnd', [e.cmp('greater', x, 0), e.cmp('lessEqual', x, 6)]), dy, 0),
   // For x ≤ 0: y = α(eˣ − 1), so y' = y + α.
   elu: (e, { x, y, dy, alpha }) => e.where(e.cmp('greater', x, 0), dy, e.mul(dy, e.add(y, alpha))),

@@ -15,6 +15,7 @@ const FLOAT_ORACLES: Record<string, () => Fn> = {
   maximum: () => tf.maximum, minimum: () => tf.minimum, squaredDifference: () => tf.squaredDifference,
   equal: () => tf.equal, notEqual: () => tf.notEqual, less: () => tf.less, lessEqual: () => tf.lessEqual,
   greater: () => tf.greater, greaterEqual: () => tf.greaterEqual,
+  reluGrad: () => (a, b) => tf.mul(a, tf.step(b)),
 };
 
 /** Shape pairs that exercise broadcasting: equal, trailing vector, column, scalar, both sides stretching. */

@@ -18,7 +18,7 @@ import { tt } from './helpers.js';
 const CATALOG = [
   'input', 'weight', 'constant',
   ...'identity neg abs sign exp log sqrt rsqrt square reciprocal floor ceil round sin cos tanh sigmoid relu relu6 elu selu gelu geluTanh softplus softsign hardSigmoid swish erf leakyRelu logicalNot'.split(' '),
-  ...'add sub mul div pow maximum minimum squaredDifference equal notEqual less lessEqual greater greaterEqual logicalAnd logicalOr'.split(' '),
+  ...'add sub mul div pow maximum minimum squaredDifference equal notEqual less lessEqual greater greaterEqual logicalAnd logicalOr reluGrad'.split(' '),
   'cast', 'where', 'matmul', 'reshape', 'transpose', 'concat', 'slice', 'pad', 'gather', 'oneHot',
   'reduceSum', 'reduceMean', 'reduceMax', 'reduceMin', 'reduceProd', 'argMax', 'softmax', 'logSoftmax',
   'conv2d', 'depthwiseConv2d', 'maxPool2d', 'avgPool2d', 'batchNorm', 'batchNormTraining', 'batchNormTrainingGrad', 'dropout',
