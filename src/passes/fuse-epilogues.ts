@@ -16,6 +16,12 @@ function endsWithRowSoftmax(p: Node, next: Node | undefined): boolean {
 
 const sameType = (a: TensorType, b: TensorType) => a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 
+/**
+ * Ops that start an epilogue group: the forward producers, and the input gradient of a conv, whose
+ * chain in a training step is the gradient's accumulation and relu's mask (reluGrad).
+ */
+export const EPILOGUE_PRODUCERS: readonly string[] = [...PRODUCERS, 'conv2dBackpropInput'];
+
 /** Poolings a matmul reads through (its A operand gathers each window's max or mean). */
 const READ_THROUGH = new Set(['maxPool2d', 'avgPool2d']);
 
@@ -50,7 +56,7 @@ export function planEpilogues(graph: Graph): Group[] {
   const readers = consumersOf(graph);
   const claimed = new Set<number>();
   const groups: Group[] = [];
-  const producers = graph.nodes.filter((n) => PRODUCERS.includes(n.op)).reverse();
+  const producers = graph.nodes.filter((n) => EPILOGUE_PRODUCERS.includes(n.op)).reverse();
   for (const p of producers) {
     const chain: Node[] = [p];
     for (;;) {
@@ -74,8 +80,9 @@ export function planEpilogues(graph: Graph): Group[] {
 }
 
 /**
- * fuseEpilogues: matmul/conv2d/depthwiseConv2d plus its following elementwise chain (bias add,
- * activation, residual add, …) becomes one `fused` node of kind 'epilogue'; a matmul's chain may end
+ * fuseEpilogues: matmul/conv2d/depthwiseConv2d/conv2dBackpropInput plus its following elementwise
+ * chain (bias add, activation, residual add, a gradient's accumulation and mask, …) becomes one `fused`
+ * node of kind 'epilogue'; a matmul's chain may end
  * in a softmax over its rows (the classifier head), which then needs no kernel of its own, and may
  * start with the pooling that feeds it (the CNN's max-pool, read through by the Dense after Flatten; the
  * ResNet's global average pooling, staged per row by its softmax head).

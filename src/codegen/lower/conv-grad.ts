@@ -19,6 +19,9 @@ import { haloConv, haloTile } from './conv-halo.js';
 import { convKernelFromEnv, type ConvGeometry } from './conv.js';
 import { gemmPrecision } from '../profile.js';
 import { filterGradKernel, filterGradPlan } from './conv-filter-grad.js';
+import { bodyOf, producerOf, type Body } from '../chain.js';
+import { epilogueCode, producerParam } from './epilogue.js';
+import { unravel } from '../indexing.js';
 
 /** Static geometry of a conv gradient: the forward op's input [n, H, W, CIN], output [n, OH, OW, C], kernel [KH, KW, CIN, LAST]. */
 export interface GradGeometry {
@@ -145,11 +148,46 @@ function chunkedFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): Kern
 }
 
 /**
+ * A conv2dBackpropInput alone, or as the producer of a fused epilogue (the gradient's accumulation,
+ * relu's mask: fuseEpilogues): which node inputs are dy and w, and the body when fused.
+ */
+interface InputGradTarget {
+  readonly node: Node;
+  /** The conv2dBackpropInput itself, with dy and w as inputs of `node` (for its geometry). */
+  readonly view: Node;
+  readonly dy: number;
+  readonly w: number;
+  readonly body?: Body;
+}
+
+function inputGradTarget(node: Node, ctx: LowerContext): InputGradTarget {
+  if (node.op !== 'fused') return { node, view: node, dy: 0, w: 1 };
+  const body = bodyOf(node, node.inputs.map((r) => ctx.type(r)));
+  const producer = producerOf(body)!;
+  const [dy, w] = [producerParam(body, 0), producerParam(body, 1)];
+  return { node, view: { ...producer, inputs: [node.inputs[dy], node.inputs[w]] }, dy, w, body };
+}
+
+/**
+ * Binds a target's outputs, then every input, on `b`; returns the inputs' accessors and the WGSL that
+ * stores accumulation `acc` at flat output index `i` (the epilogue's chain, or the plain store).
+ */
+function bindInputGrad(t: InputGradTarget, ctx: LowerContext, b: Bindings): { ins: string[]; lines: string[]; helpers: string[]; coords: string[] } {
+  const outs = t.node.outputs.map((_, k) => b.output(t.node, k));
+  const ins = t.node.inputs.map((_, k) => b.input(ctx, t.node, k));
+  if (!t.body) return { ins, lines: [`${outs[0]}(i, acc);`], helpers: [], coords: [] };
+  const outShape = t.node.outputs[0].shape as number[];
+  const epi = epilogueCode(t.body, ins, outs, t.node.inputs.map((r) => ctx.type(r)), outShape);
+  return { ins, lines: epi.lines, helpers: epi.helpers, coords: epi.needsCoords ? unravel('i', outShape) : [] };
+}
+
+/**
  * conv2dBackpropInput of a stride-1 conv as the forward halo kernel (shaders/conv-halo.wgsl.hbs): dx is
  * dy convolved with the kernel flipped in both taps and transposed in channels, padded by what the
  * forward window left over ((K − 1)·D − pad). Undefined where the halo kernel would not run it.
  */
-function haloInputGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSpec[] | undefined {
+function haloInputGrad(target: InputGradTarget, ctx: LowerContext, g: GradGeometry): KernelSpec[] | undefined {
+  const node = target.node;
   if (g.depthwise || g.SH !== 1 || g.SW !== 1 || gemmPrecision(ctx.profile) !== 'f32' || convKernelFromEnv() === 'gemm') return undefined;
   const fg: ConvGeometry = {
     depthwise: false, batch: g.n, H: g.OH, W: g.OW, cin: g.LAST, OH: g.H, OW: g.W, cout: g.CIN,
@@ -166,18 +204,17 @@ function haloInputGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSp
   const flipped = ctx.scratch(4 * count);
   const t = new Bindings(ctx);
   t.output(node);
-  const w0 = t.input(ctx, node, 1);
+  const w0 = t.input(ctx, node, target.w);
   const sw = t.scratch(flipped, 'out');
   const { dispatch, flatIndex } = dispatch1d(count, 64);
   // Element i of the flipped kernel [tap][c][co] (c: dy's channel, co: dx's) is the forward kernel's [TAPS − 1 − tap][co][c].
-  const lines = [`let co = i % ${g.CIN}u; let c = (i / ${g.CIN}u) % ${g.LAST}u; let tap = i / ${g.CIN * g.LAST}u;`, `${sw}(i, ${w0}(((${taps - 1}u - tap) * ${g.CIN}u + co) * ${g.LAST}u + c));`];
-  const flip = { name: `${node.name} (flipped kernel)`, wgsl: render('elementwise', { ...t.header(), wg: 64, flatIndex, count, coords: [], epilogue: lines }), entryPoint: 'main', workgroupSize: [64, 1, 1] as [number, number, number], dispatch, operands: t.operands };
+  const flipLines = [`let co = i % ${g.CIN}u; let c = (i / ${g.CIN}u) % ${g.LAST}u; let tap = i / ${g.CIN * g.LAST}u;`, `${sw}(i, ${w0}(((${taps - 1}u - tap) * ${g.CIN}u + co) * ${g.LAST}u + c));`];
+  const flip = { name: `${node.name} (flipped kernel)`, wgsl: render('elementwise', { ...t.header(), wg: 64, flatIndex, count, coords: [], epilogue: flipLines }), entryPoint: 'main', workgroupSize: [64, 1, 1] as [number, number, number], dispatch, operands: t.operands };
   const b = new Bindings(ctx);
-  const out = b.output(node);
-  const dy = b.input(ctx, node, 0);
+  const { ins, lines, helpers, coords } = bindInputGrad(target, ctx, b);
   const w = b.scratch(flipped, 'in');
-  const main = haloConv(fg, tile, dy, w, [g.n, g.H, g.W, g.CIN]);
-  const wgsl = render(main.template, { ...b.header(), ...main.data, coords: [], epilogue: [`${out}(i, acc);`] });
+  const main = haloConv(fg, tile, ins[target.dy], w, [g.n, g.H, g.W, g.CIN]);
+  const wgsl = render(main.template, { ...b.header(helpers), ...main.data, coords, epilogue: lines });
   return [flip, { name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands }];
 }
 
@@ -203,11 +240,8 @@ function directFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): Kerne
 
 /** conv2dBackpropInput, conv2dBackpropFilter and their depthwise pair: one split-K GEMM kernel each (or the halo kernel, see haloInputGrad, or the direct filter gradient, see directFilterGrad). */
 export function lowerConvGrad(node: Node, ctx: LowerContext): KernelSpec[] {
+  if (node.op === 'fused' || node.op === 'conv2dBackpropInput') return lowerInputGrad(inputGradTarget(node, ctx), ctx);
   const g = geometry(node, ctx);
-  if (node.op === 'conv2dBackpropInput') {
-    const halo = haloInputGrad(node, ctx, g);
-    if (halo) return halo;
-  }
   if (node.op === 'conv2dBackpropFilter') {
     const direct = directFilterGrad(node, ctx, g);
     if (direct) return direct;
@@ -227,4 +261,18 @@ export function lowerConvGrad(node: Node, ctx: LowerContext): KernelSpec[] {
   const kernel = splitGemm(M, N, K, batches, loaders, ctx.profile.minWorkgroups);
   const wgsl = render('split-gemm', { ...b.header(), ...kernel.data });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: b.operands }];
+}
+
+/** conv2dBackpropInput, alone or with a fused epilogue: the halo kernel where it runs, else the split-K GEMM with the epilogue in its store. */
+function lowerInputGrad(target: InputGradTarget, ctx: LowerContext): KernelSpec[] {
+  const g = geometry(target.view, ctx);
+  const halo = haloInputGrad(target, ctx, g);
+  if (halo) return halo;
+  const b = new Bindings(ctx);
+  const { ins, lines, helpers, coords } = bindInputGrad(target, ctx, b);
+  const [loadA, loadB] = inputLoaders(g, ins[target.dy], ins[target.w], 'unused');
+  const store = [`fn store(batch: u32, row: u32, col: u32, v: f32) {`, `    let i = row * ${g.CIN}u + col;`, `    let acc = v;`, ...[...coords, ...lines].map((l) => `    ${l}`), `}`].join('\n');
+  const kernel = splitGemm(g.n * g.H * g.W, g.CIN, g.KH * g.KW * g.LAST, 1, [loadA, loadB, store], ctx.profile.minWorkgroups);
+  const wgsl = render('split-gemm', { ...b.header(helpers), ...kernel.data });
+  return [{ name: target.node.name, wgsl, entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: b.operands }];
 }

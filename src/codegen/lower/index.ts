@@ -69,6 +69,7 @@ export const FUSED_LOWERINGS: Record<string, Lowering> = {
   matmul: lowerMatmul,
   conv2d: lowerConv,
   depthwiseConv2d: lowerConv,
+  conv2dBackpropInput: lowerConvGrad,
 };
 
 /** A node that kiln cannot compile yet. */
