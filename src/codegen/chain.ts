@@ -10,7 +10,7 @@ export interface Body {
 }
 
 /** Ops a chain evaluates per element. */
-export const PRODUCERS = new Set(['matmul', 'conv2d', 'depthwiseConv2d', 'conv2dBackpropInput']);
+export const PRODUCERS = new Set(['matmul', 'conv2d', 'depthwiseConv2d', 'conv2dBackpropInput', 'maxPool2dGrad', 'avgPool2dGrad']);
 
 /** One op as a body: its inputs become params 0..n-1. */
 export function asBody(node: Node, inputTypes: readonly TensorType[]): Body {

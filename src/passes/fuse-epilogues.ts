@@ -17,10 +17,10 @@ function endsWithRowSoftmax(p: Node, next: Node | undefined): boolean {
 const sameType = (a: TensorType, b: TensorType) => a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 
 /**
- * Ops that start an epilogue group: the forward producers, and the input gradient of a conv, whose
- * chain in a training step is the gradient's accumulation and relu's mask (reluGrad).
+ * Ops that start an epilogue group: the forward producers, and the input gradients of a conv and a
+ * pooling, whose chains in a training step are the gradient's accumulation and relu's mask (reluGrad).
  */
-export const EPILOGUE_PRODUCERS: readonly string[] = [...PRODUCERS, 'conv2dBackpropInput'];
+export const EPILOGUE_PRODUCERS: readonly string[] = [...PRODUCERS, 'conv2dBackpropInput', 'maxPool2dGrad', 'avgPool2dGrad'];
 
 /** Poolings a matmul reads through (its A operand gathers each window's max or mean). */
 const READ_THROUGH = new Set(['maxPool2d', 'avgPool2d']);

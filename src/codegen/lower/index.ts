@@ -70,6 +70,8 @@ export const FUSED_LOWERINGS: Record<string, Lowering> = {
   conv2d: lowerConv,
   depthwiseConv2d: lowerConv,
   conv2dBackpropInput: lowerConvGrad,
+  maxPool2dGrad: lowerPoolGrad,
+  avgPool2dGrad: lowerPoolGrad,
 };
 
 /** A node that kiln cannot compile yet. */

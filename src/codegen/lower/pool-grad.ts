@@ -5,6 +5,8 @@ import type { KernelSpec, LowerContext } from '../kernel.js';
 import { dispatch1d, numel, unravel } from '../indexing.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
+import { bodyOf, producerOf } from '../chain.js';
+import { epilogueCode, producerParam } from './epilogue.js';
 
 const WORKGROUP = 64;
 
@@ -12,28 +14,35 @@ const WORKGROUP = 64;
  * maxPool2dGrad (inputs x, dy) / avgPool2dGrad (input dy) over NHWC with TF padding: one invocation
  * per dx element sums the share of every window containing it (shaders/pool2d-grad.wgsl.hbs), with
  * the reference's rules (src/ir/ops/pool-grad.ts): the first maximum takes a max window's dy, an
- * average window divides by its real (unpadded) elements.
+ * average window divides by its real (unpadded) elements. A fused node runs its epilogue's chain at
+ * each dx element.
  */
 export function lowerPoolGrad(node: Node, ctx: LowerContext): KernelSpec[] {
-  const max = node.op === 'maxPool2dGrad';
-  const dyShape = ctx.type(node.inputs[max ? 1 : 0]).shape as number[];
+  const inputTypes = node.inputs.map((r) => ctx.type(r));
+  // Alone, or leading a fused epilogue (relu's mask after it in a training step).
+  const body = bodyOf(node, inputTypes);
+  const pool = producerOf(body)!;
+  const max = pool.op === 'maxPool2dGrad';
+  const [xi, dyi] = max ? [producerParam(body, 0), producerParam(body, 1)] : [-1, producerParam(body, 0)];
+  const dyShape = inputTypes[dyi].shape as number[];
   const dxShape = node.outputs[0].shape as number[];
-  const [KH, KW] = node.attrs.poolSize as [number, number];
-  const strides = node.attrs.strides as [number, number];
-  const padding = (node.attrs.padding as Padding | undefined) ?? 'valid';
+  const [KH, KW] = pool.attrs.poolSize as [number, number];
+  const strides = pool.attrs.strides as [number, number];
+  const padding = (pool.attrs.padding as Padding | undefined) ?? 'valid';
   const { oh, ow, top, left } = concreteWindow(dxShape, { kernel: [KH, KW], strides, dilations: [1, 1], padding });
   if (oh !== dyShape[1] || ow !== dyShape[2]) throw new Error(`'${node.name}': dy [${dyShape}] is not the pool output for input [${dxShape}]`);
   const b = new Bindings(ctx);
-  const dx = b.output(node);
-  const x = max ? b.input(ctx, node, 0) : '';
-  const dy = b.input(ctx, node, max ? 1 : 0);
+  const outs = node.outputs.map((_, k) => b.output(node, k));
+  const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
+  const epi = epilogueCode(body, ins, outs, inputTypes, dxShape);
   const count = numel(dxShape);
   const { dispatch, flatIndex } = dispatch1d(count, WORKGROUP);
   const wgsl = render('pool2d-grad', {
-    ...b.header(),
+    ...b.header(epi.helpers),
     H: dxShape[1], W: dxShape[2], C: dxShape[3], OH: oh, OW: ow, KH, KW, SH: strides[0], SW: strides[1], top, left,
-    max, x, dy, dx, count, wg: WORKGROUP, flatIndex,
+    max, x: max ? ins[xi] : '', dy: ins[dyi], count, wg: WORKGROUP, flatIndex,
     coords: unravel('i', dxShape),
+    epilogue: epi.lines,
   });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [WORKGROUP, 1, 1], dispatch, operands: b.operands }];
 }

@@ -1,7 +1,8 @@
 /**
- * conv2dBackpropInput leading a fused epilogue (a gradient's accumulation, then relu's mask), on both
- * of its kernels: the halo kernel (stride 1) and the split-K GEMM (stride 2). The fused graph runs on
- * the GPU, NaN-poisoned, against the float64 interpreter on the unfused one.
+ * Gradient ops leading a fused epilogue (a gradient's accumulation, then relu's mask):
+ * conv2dBackpropInput on both of its kernels, the halo kernel (stride 1) and the split-K GEMM (stride
+ * 2), and the pooling gradients. The fused graph runs on the GPU, NaN-poisoned, against the float64
+ * interpreter on the unfused one.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { getOp, interpret, validate } from '../../src/ir/index.js';
@@ -70,4 +71,35 @@ describe('conv2dBackpropInput with a fused epilogue matches the interpreter', ()
     await check([2, 9, 10, 8], [3, 3, 8, 16], [1, 1], true);
     await check([2, 9, 10, 4], [3, 3, 4, 6], [2, 2], true);
   });
+});
+
+/** reluGrad(poolGrad + other, y) for a 2×2 pooling with stride 2 over x. */
+async function checkPool(op: 'maxPool2dGrad' | 'avgPool2dGrad', x: number[]): Promise<void> {
+  const attrs = { poolSize: [2, 2], strides: [2, 2], padding: 'valid' };
+  const dyShape = [x[0], Math.floor(x[1] / 2), Math.floor(x[2] / 2), x[3]];
+  const b = new GraphBuilder();
+  const input = (name: string, shape: number[]) => b.add('input', [], { name, shape, dtype: 'float32' }, name)[0];
+  const [xv, dy, other, y] = [input('x', x), input('dy', dyShape), input('other', x), input('y', x)];
+  let v = op === 'maxPool2dGrad' ? b.add(op, [xv, dy], attrs, 'dx')[0] : b.add(op, [dy], { ...attrs, inputSize: x.slice(1, 3) }, 'dx')[0];
+  v = b.add('add', [v, other], {}, 'accumulate')[0];
+  v = b.add('reluGrad', [v, y], {}, 'mask')[0];
+  const graph = b.build([{ name: 'out', value: v }], []);
+  const fused = fuseEpilogues.run({ graph, weights: new Map() }, { phase: 'training', batch: x[0] }).graph;
+  validate(fused);
+  expect(fused.nodes.filter((n) => n.op === 'fused'), 'one fused node').toHaveLength(1);
+  const { bundle, report } = buildBundle(fused, new Map(), 'dx', x[0]);
+  expect(report.kernels).toHaveLength(1);
+  const net = await Net.create(bundle, await testGpu());
+  nets.push(net);
+  const shapes: Record<string, number[]> = { x, dy: dyShape, other: x, y: x };
+  const feeds = Object.fromEntries(Object.entries(shapes).map(([n, s], i) => [n, randomData(size(s), 80 + i, -1, 1)]));
+  await net.fill(NaN);
+  const got = await net.predict(feeds);
+  const want = interpret(graph, feeds, { precision: 'float64' }).outputs.out;
+  expectClose(got.out, want.data, TOL, op);
+}
+
+describe('pooling gradients with a fused epilogue match the interpreter', () => {
+  it('maxPool2dGrad', () => checkPool('maxPool2dGrad', [2, 6, 8, 3]));
+  it('avgPool2dGrad', () => checkPool('avgPool2dGrad', [2, 6, 8, 3]));
 });
