@@ -1,3 +1,8 @@
+/**
+ * The training batch norm's kernels (shaders/batch-norm-*.wgsl.hbs): batchNormTraining and
+ * batchNormTrainingGrad each run a first pass of partial sums per chunk of rows and channel, a
+ * per-channel combine in a fixed order, and one elementwise pass over the tensor.
+ */
 import type { Node } from '../../ir/types.js';
 import { getOp, withDefaults } from '../../ir/registry.js';
 import { channelLayout, type ChannelLayout } from '../../ir/ops/batchnorm.js';
@@ -15,6 +20,10 @@ const PER_GROUP = 16384;
 const MAX_PARTIALS = 512;
 /** Widest lane count of the combine pass's workgroup per channel. */
 const COMBINE_LANES = 64;
+
+/** Where each operand sits among a node's inputs (docs/ops.md). */
+const FORWARD_INPUTS = { x: 0, gamma: 1, beta: 2, side: 3 } as const;
+const GRAD_INPUTS = { x: 0, gamma: 1, mean: 2, variance: 3, dy: 4 } as const;
 
 /** How the first pass splits the M = outer·inner reduction rows of a batch norm over its C channels. */
 interface Split {
@@ -83,21 +92,20 @@ function lowerBatchNormPasses(node: Node, ctx: LowerContext, forward: boolean): 
   const { C } = layout;
   const partials = ctx.scratch(4 * 2 * split.G * C);
   const coefs = ctx.scratch(4 * (forward ? 2 : 3) * C);
-  // Inputs: batchNormTraining (x, gamma, beta); batchNormTrainingGrad (x, gamma, mean, variance, dy).
-  const DY = 4;
+  const [F, G] = [FORWARD_INPUTS, GRAD_INPUTS];
 
   const p = new Bindings(ctx);
   const s = p.scratch(partials, 'out');
-  const x = p.input(ctx, node, 0);
-  const extra = forward ? {} : { mean: p.input(ctx, node, 2), dy: p.input(ctx, node, DY) };
+  const x = p.input(ctx, node, F.x);
+  const extra = forward ? {} : { mean: p.input(ctx, node, G.mean), dy: p.input(ctx, node, G.dy) };
   const first = render('batch-norm-partial', { ...p.header([], { quads: split.quads }), ...split, ...extra, C, wg: PARTIAL_WG, forward, x, s, offset: offsetOf(layout) });
 
   const f = new Bindings(ctx);
   const outs = forward ? { meanOut: f.output(node, 1), varOut: f.output(node, 2) } : { dGamma: f.output(node, 1), dBeta: f.output(node, 2) };
   const sr = f.scratch(partials, 'in');
   const coef = f.scratch(coefs, 'out');
-  const gamma = f.input(ctx, node, 1);
-  const params = forward ? { beta: f.input(ctx, node, 2) } : { mean: f.input(ctx, node, 2), variance: f.input(ctx, node, 3) };
+  const gamma = f.input(ctx, node, F.gamma);
+  const params = forward ? { beta: f.input(ctx, node, F.beta) } : { mean: f.input(ctx, node, G.mean), variance: f.input(ctx, node, G.variance) };
   const lanes = combineLanes(split.G);
   const groups = Math.min(C, MAX_GROUPS);
   const second = render('batch-norm-combine', {
@@ -108,9 +116,8 @@ function lowerBatchNormPasses(node: Node, ctx: LowerContext, forward: boolean): 
   const a = new Bindings(ctx);
   const y = a.output(node, 0);
   const coefIn = a.scratch(coefs, 'in');
-  const ax = a.input(ctx, node, 0);
-  const SIDE = 3;
-  const ady = forward ? (node.inputs.length > SIDE ? { side: a.input(ctx, node, SIDE) } : {}) : { dy: a.input(ctx, node, DY) };
+  const ax = a.input(ctx, node, F.x);
+  const ady = forward ? (node.inputs.length > F.side ? { side: a.input(ctx, node, F.side) } : {}) : { dy: a.input(ctx, node, G.dy) };
   const grid = applyGrid(layout);
   const relu = forward && withDefaults(getOp(node.op), node.attrs).activation === 'relu';
   const third = render('batch-norm-apply', { ...a.header([], { quads: grid.quads }), ...ady, ...grid, wg: ELEMENTWISE_WORKGROUP, forward, relu, x: ax, y, coef: coefIn });

@@ -160,6 +160,7 @@ interface InputGradTarget {
   readonly body?: Body;
 }
 
+/** The target of a conv2dBackpropInput node, or of a fused node it leads. */
 function inputGradTarget(node: Node, ctx: LowerContext): InputGradTarget {
   if (node.op !== 'fused') return { node, view: node, dy: 0, w: 1 };
   const body = bodyOf(node, node.inputs.map((r) => ctx.type(r)));
