@@ -15,7 +15,13 @@ describe('filterGradPlan', () => {
   it('keeps a tall kernel\'s staged values within the register budget: 8 pixels a group for 9×1', () => {
     expect(filterGradPlan(same(2, 12, 30, 9, 4, 9, 1))).toMatchObject({ OWB: 32, U: 8, CB: 8 });
   });
-  it('leaves out convs with fewer than 8 input channels, more than 64 outputs or more than 9 taps', () => {
+  it('splits the pixels of a step over 8 invocation rows below 8 input channels, each row its own partial sums', () => {
+    expect(filterGradPlan(same(256, 32, 32, 3, 32, 3, 3))).toMatchObject({ CB: 3, U: 4, R: 8, partialSets: 2048 });
+    const cnn = filterGradPlan({ ...same(256, 28, 28, 1, 32, 3, 3), OH: 26, OW: 26, TOP: 0, LEFT: 0 })!;
+    expect(cnn).toMatchObject({ OWB: 28, R: 7 });
+    expect(cnn.partialSets).toBe(cnn.chunks * 7);
+  });
+  it('leaves out convs with more accumulators than pixel rows keep, more than 64 outputs or more than 9 taps', () => {
     expect(filterGradPlan(same(2, 8, 8, 7, 8, 3, 3))).toBeUndefined();
     expect(filterGradPlan(same(2, 8, 8, 8, 65, 3, 3))).toBeUndefined();
     expect(filterGradPlan(same(2, 8, 8, 8, 8, 5, 5))).toBeUndefined();

@@ -38,6 +38,13 @@ function unrollOf(OWB: number, KH: number, KW: number): number {
   return u;
 }
 
+/** Invocation rows over a step's pixel groups at most (pixel-rows mode, fewer than 8 input channels). */
+const PIXEL_ROWS = 8;
+/** Accumulators (vec4s: taps × input channels) an invocation keeps at most in pixel-rows mode: 3×3 over 3 channels. */
+const MAX_ROW_ACCUMULATORS = 27;
+/** Partial sums to aim for in pixel-rows mode (each invocation row writes its own), which the chunk sum adds up. */
+const TARGET_ROW_PARTIALS = 2048;
+
 /** Workgroups to aim for across the K chunks: enough waves to fill a GPU without a sea of partial sums. */
 const TARGET_WORKGROUPS = 1024;
 
@@ -70,12 +77,19 @@ export interface FilterGradPlan {
   readonly steps: number;
   readonly CH: number;
   readonly chunks: number;
+  /**
+   * Invocation rows over pixel groups, for convs with fewer than MIN_FILTER_GRAD_CHANNELS input channels
+   * (CB is then all of them and every invocation takes each); 0 where the rows are input channels.
+   */
+  readonly R: number;
+  /** Partial sums written: one per chunk, or per chunk and invocation row. */
+  readonly partialSets: number;
 }
 
 /**
- * Input channels a conv needs for the direct kernel: fewer leave most of a block's invocation rows idle,
- * and the split-K GEMM does better (the bench CNN's one-channel conv at batch 256: 0.244 ms direct,
- * partials and sum, against 0.077).
+ * Input channels from which the workgroup's rows are input channels: with fewer, most rows would idle
+ * (the bench CNN's one-channel conv at batch 256: 0.244 ms direct, partials and sum, against 0.077 for
+ * the split-K GEMM), so the rows split each step's pixels instead (pixel rows).
  */
 export const MIN_FILTER_GRAD_CHANNELS = 8;
 
@@ -87,11 +101,12 @@ export const MAX_FILTER_GRAD_OUTPUTS = 64;
 
 /**
  * The plan of the direct filter gradient for `g` within `storageBytes` of workgroup memory, or undefined
- * where it does not run: fewer than MIN_FILTER_GRAD_CHANNELS input channels, more than
- * MAX_FILTER_GRAD_OUTPUTS output channels, more than MAX_TAPS taps, or a step's staging past the memory.
+ * where it does not run: more than MAX_FILTER_GRAD_OUTPUTS output channels, more than MAX_TAPS taps, a
+ * step's staging past the memory, or (pixel rows) more accumulators than an invocation keeps.
  */
 export function filterGradPlan(g: FilterGradGeometry, storageBytes = DEFAULT_WORKGROUP_STORAGE): FilterGradPlan | undefined {
-  if (g.CIN < MIN_FILTER_GRAD_CHANNELS || g.C > MAX_FILTER_GRAD_OUTPUTS || g.KH * g.KW > MAX_TAPS) return undefined;
+  if (g.C > MAX_FILTER_GRAD_OUTPUTS || g.KH * g.KW > MAX_TAPS) return undefined;
+  if (g.CIN < MIN_FILTER_GRAD_CHANNELS) return pixelRowsPlan(g, storageBytes);
   const OWB = Math.min(MAX_SEGMENT, Math.ceil(g.OW / SEGMENT_QUANTUM) * SEGMENT_QUANTUM);
   const U = unrollOf(OWB, g.KH, g.KW);
   const HC = OWB + g.KW - 1;
@@ -102,7 +117,30 @@ export function filterGradPlan(g: FilterGradGeometry, storageBytes = DEFAULT_WOR
   const steps = g.n * g.OH * SEGS;
   const blocks = Math.ceil(g.C / BLOCK_CHANNELS) * Math.ceil(g.CIN / CB);
   const CH = Math.ceil(steps / Math.min(MAX_GROUPS, steps, Math.ceil(targetWorkgroups() / blocks)));
-  return { U, OWB, HC, CB, xFloats: g.KH * HC * CB, dyFloats, SEGS, steps, CH, chunks: Math.ceil(steps / CH) };
+  const chunks = Math.ceil(steps / CH);
+  return { U, OWB, HC, CB, xFloats: g.KH * HC * CB, dyFloats, SEGS, steps, CH, chunks, R: 0, partialSets: chunks };
+}
+
+/**
+ * The pixel-rows plan for fewer than MIN_FILTER_GRAD_CHANNELS input channels: every invocation takes all
+ * of them, and the workgroup's rows split each step's pixel groups. Undefined past MAX_ROW_ACCUMULATORS,
+ * the register budget, or the workgroup memory.
+ */
+function pixelRowsPlan(g: FilterGradGeometry, storageBytes: number): FilterGradPlan | undefined {
+  if (g.KH * g.KW * g.CIN > MAX_ROW_ACCUMULATORS) return undefined;
+  const OWB = Math.min(MAX_SEGMENT, Math.ceil(g.OW / SEGMENT_QUANTUM) * SEGMENT_QUANTUM);
+  const U = [4, 2, 1].find((u) => g.KH * (u + g.KW - 1) * g.CIN + 4 * u <= GROUP_REGISTERS);
+  const HC = OWB + g.KW - 1;
+  const dyFloats = OWB * BLOCK_CHANNELS;
+  const CB = g.CIN;
+  if (U === undefined || 4 * (g.KH * HC * CB + dyFloats) > storageBytes) return undefined;
+  const R = Math.min(PIXEL_ROWS, OWB / U);
+  const SEGS = Math.ceil(g.OW / OWB);
+  const steps = g.n * g.OH * SEGS;
+  const NCO = Math.ceil(g.C / BLOCK_CHANNELS);
+  const CH = Math.ceil(steps / Math.min(MAX_GROUPS, steps, Math.ceil(TARGET_ROW_PARTIALS / (R * NCO))));
+  const chunks = Math.ceil(steps / CH);
+  return { U, OWB, HC, CB, xFloats: g.KH * HC * CB, dyFloats, SEGS, steps, CH, chunks, R, partialSets: chunks * R };
 }
 
 /**
@@ -110,21 +148,36 @@ export function filterGradPlan(g: FilterGradGeometry, storageBytes = DEFAULT_WOR
  * `dy` read the operands, `out` writes the partial sums (`p.chunks` × M × N floats).
  */
 export function filterGradKernel(g: FilterGradGeometry, p: FilterGradPlan, x: string, dy: string, out: string) {
-  const threads = 8 * p.CB;
+  const rows = p.R > 0;
+  const WY = rows ? p.R : p.CB;
+  const threads = 8 * WY;
   const NCO = Math.ceil(g.C / BLOCK_CHANNELS);
   const taps = g.KH * g.KW;
-  const xName = (ky: number, c: number) => `x${ky}_${c}`;
+  // Input channels an invocation accumulates: its row's one, or (pixel rows) all of them.
+  const CI = rows ? g.CIN : 1;
+  const xName = (ky: number, c: number, ci: number) => `x${ky}_${c}_${ci}`;
+  const accOf = (tap: number, ci: number) => tap * CI + ci;
+  const co = (lane: number) => `co0 + lid.x * 4u + ${lane}u`;
+  const store = (set: string, tap: number, ci: string, a: number, lane: number) =>
+    `if (${co(lane)} < C) { ${out}((${set} * M + ${tap}u * CIN + ${ci}) * N + ${co(lane)}, acc[${a}].${LANES[lane]}); }`;
+  const storeLines = rows
+    ? [`let q = chunk * ${p.R}u + lid.y;`, ...range(taps).flatMap((tap) => range(CI).flatMap((ci) => range(4).map((lane) => store('q', tap, `${ci}u`, accOf(tap, ci), lane))))]
+    : ['let ci = ci0 + lid.y;', 'if (ci < CIN) {', ...range(taps).flatMap((tap) => range(4).map((lane) => `    ${store('chunk', tap, 'ci', tap, lane)}`)), '}'];
   return {
     template: 'conv-filter-grad',
     data: {
-      ...g, ...p, x, dy, out, threads, taps, M: taps * g.CIN, N: g.C, NCO, dyQuads: p.dyFloats / 4,
+      ...g, ...p, x, dy, out, threads, taps, WY, accs: taps * CI, M: taps * g.CIN, N: g.C, NCO, dyQuads: p.dyFloats / 4,
+      p0Start: rows ? `lid.y * ${p.U}u` : '0u', p0Step: rows ? p.R * p.U : p.U,
       loadsX: range(Math.ceil(p.xFloats / threads)), loadsD: range(Math.ceil(p.dyFloats / threads)),
-      xLoads: range(g.KH).flatMap((ky) => range(p.U + g.KW - 1).map((c) => `let ${xName(ky, c)} = xs[(${ky}u * HC + p0 + ${c}u) * CB + lid.y];`)),
+      xLoads: range(g.KH).flatMap((ky) => range(p.U + g.KW - 1).flatMap((c) => range(CI).map((ci) => `let ${xName(ky, c, ci)} = xs[(${ky}u * HC + p0 + ${c}u) * CB + ${rows ? `${ci}u` : 'lid.y'}];`))),
       dLoads: range(p.U).map((q) => `let d${q} = ds[(p0 + ${q}u) * 8u + lid.x];`),
-      fmas: range(p.U).flatMap((q) => range(g.KH).flatMap((ky) => range(g.KW).map((kx) => `acc[${ky * g.KW + kx}] = fma(vec4<f32>(${xName(ky, q + kx)}), d${q}, acc[${ky * g.KW + kx}]);`))),
-      stores: range(taps).flatMap((tap) => range(4).map((lane) => ({ tap, lane, laneName: LANES[lane] }))),
+      fmas: range(p.U).flatMap((q) => range(g.KH).flatMap((ky) => range(g.KW).flatMap((kx) => range(CI).map((ci) => {
+        const a = accOf(ky * g.KW + kx, ci);
+        return `acc[${a}] = fma(vec4<f32>(${xName(ky, q + kx, ci)}), d${q}, acc[${a}]);`;
+      })))),
+      storeLines,
     },
-    workgroupSize: [8, p.CB, 1] as [number, number, number],
+    workgroupSize: [8, WY, 1] as [number, number, number],
     dispatch: [NCO * Math.ceil(g.CIN / p.CB), p.chunks, 1] as [number, number, number],
   };
 }

@@ -229,14 +229,14 @@ function directFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): Kerne
   const plan = filterGradPlan(g, ctx.profile.workgroupStorage);
   if (!plan) return undefined;
   const [M, N] = [g.KH * g.KW * g.CIN, g.C];
-  const partials = ctx.scratch(4 * plan.chunks * M * N);
+  const partials = ctx.scratch(4 * plan.partialSets * M * N);
   const b = new Bindings(ctx);
   b.output(node);
   const [x, dy] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];
   const sw = b.scratch(partials, 'out');
   const k = filterGradKernel(g, plan, x, dy, sw);
   const first = { name: `${node.name} (partial)`, wgsl: render(k.template, { ...b.header(), ...k.data }), entryPoint: 'main', workgroupSize: k.workgroupSize, dispatch: k.dispatch, operands: b.operands };
-  return [first, sumChunksKernel(ctx, node, 0, partials, plan.chunks, M * N, `${node.name} (sum)`)];
+  return [first, sumChunksKernel(ctx, node, 0, partials, plan.partialSets, M * N, `${node.name} (sum)`)];
 }
 
 /** conv2dBackpropInput, conv2dBackpropFilter and their depthwise pair: one split-K GEMM kernel each (or the halo kernel, see haloInputGrad, or the direct filter gradient, see directFilterGrad). */
