@@ -21,6 +21,9 @@ describe('filterGradPlan', () => {
     expect(cnn).toMatchObject({ OWB: 28, R: 7 });
     expect(cnn.partialSets).toBe(cnn.chunks * 7);
   });
+  it('gives a pixel-rows chunk at least 8 steps, so a small problem writes few partial sums', () => {
+    expect(filterGradPlan(same(8, 6, 6, 1, 4, 3, 3))).toMatchObject({ steps: 48, CH: 8, chunks: 6 });
+  });
   it('leaves out convs with more accumulators than pixel rows keep, more than 64 outputs or more than 9 taps', () => {
     expect(filterGradPlan(same(2, 8, 8, 7, 8, 3, 3))).toBeUndefined();
     expect(filterGradPlan(same(2, 8, 8, 8, 65, 3, 3))).toBeUndefined();

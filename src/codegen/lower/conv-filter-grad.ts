@@ -42,8 +42,10 @@ function unrollOf(OWB: number, KH: number, KW: number): number {
 const PIXEL_ROWS = 8;
 /** Accumulators (vec4s: taps × input channels) an invocation keeps at most in pixel-rows mode: 3×3 over 3 channels. */
 const MAX_ROW_ACCUMULATORS = 27;
-/** Partial sums to aim for in pixel-rows mode (each invocation row writes its own), which the chunk sum adds up. */
+/** Partial sums to aim for in pixel-rows mode (each invocation row writes its own), which the chunk sum adds up… */
 const TARGET_ROW_PARTIALS = 2048;
+/** …with at least this many steps a chunk, so a small problem's partials stay small (they are scratch, within the binding limit). */
+const MIN_ROW_CHUNK_STEPS = 8;
 
 /** Workgroups to aim for across the K chunks: enough waves to fill a GPU without a sea of partial sums. */
 const TARGET_WORKGROUPS = 1024;
@@ -138,7 +140,7 @@ function pixelRowsPlan(g: FilterGradGeometry, storageBytes: number): FilterGradP
   const SEGS = Math.ceil(g.OW / OWB);
   const steps = g.n * g.OH * SEGS;
   const NCO = Math.ceil(g.C / BLOCK_CHANNELS);
-  const CH = Math.ceil(steps / Math.min(MAX_GROUPS, steps, Math.ceil(TARGET_ROW_PARTIALS / (R * NCO))));
+  const CH = Math.max(Math.min(MIN_ROW_CHUNK_STEPS, steps), Math.ceil(steps / Math.min(MAX_GROUPS, steps, Math.ceil(TARGET_ROW_PARTIALS / (R * NCO)))));
   const chunks = Math.ceil(steps / CH);
   return { U, OWB, HC, CB, xFloats: g.KH * HC * CB, dyFloats, SEGS, steps, CH, chunks, R, partialSets: chunks * R };
 }
