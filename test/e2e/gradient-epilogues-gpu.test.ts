@@ -5,7 +5,7 @@
  * interpreter on the unfused one.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { getOp, interpret, validate } from '../../src/ir/index.js';
+import { getOp, interpret, validate, type Graph } from '../../src/ir/index.js';
 import { GraphBuilder } from '../../src/passes/builder.js';
 import { fuseEpilogues } from '../../src/passes/fuse-epilogues.js';
 import { buildBundle } from '../../src/codegen/bundle.js';
@@ -18,6 +18,25 @@ const TOL = { rtol: 1e-4, atol: 1e-5 };
 const nets: Net[] = [];
 afterAll(() => nets.forEach((n) => n.destroy()));
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/**
+ * Fuses `graph`'s epilogue into one node, runs it on the GPU on random inputs of `shapes`, NaN-poisoned,
+ * and compares output `out` with the float64 interpreter on the unfused graph; returns the kernels' WGSL.
+ */
+async function runFused(graph: Graph, shapes: Record<string, number[]>, batch: number, seed: number): Promise<string[]> {
+  const fused = fuseEpilogues.run({ graph, weights: new Map() }, { phase: 'training', batch }).graph;
+  validate(fused);
+  expect(fused.nodes.filter((n) => n.op === 'fused'), 'one fused node').toHaveLength(1);
+  const { bundle, report } = buildBundle(fused, new Map(), 'dx', batch);
+  const net = await Net.create(bundle, await testGpu());
+  nets.push(net);
+  const feeds = Object.fromEntries(Object.entries(shapes).map(([n, sh], i) => [n, randomData(size(sh), seed + i, -1, 1)]));
+  await net.fill(NaN);
+  const got = await net.predict(feeds);
+  const want = interpret(graph, feeds, { precision: 'float64' }).outputs.out;
+  expectClose(got.out, want.data, TOL, 'out');
+  return report.kernels.map((k) => k.wgsl);
+}
 
 /** dx = conv2dBackpropInput(dy, w); out = reluGrad(dx + other, y) (+ a per-channel bias when `bias`). */
 async function check(x: number[], w: number[], strides: number[], bias = false): Promise<string[]> {
@@ -41,19 +60,7 @@ async function checkCompiled(x: number[], w: number[], strides: number[], bias: 
   if (bias) v = b.add('mul', [v, c], {}, 'scale')[0];
   v = b.add('reluGrad', [v, y], {}, 'mask')[0];
   const graph = b.build([{ name: 'out', value: v }], []);
-  const fused = fuseEpilogues.run({ graph, weights: new Map() }, { phase: 'training', batch: x[0] }).graph;
-  validate(fused);
-  expect(fused.nodes.filter((n) => n.op === 'fused'), 'one fused node').toHaveLength(1);
-  const { bundle, report } = buildBundle(fused, new Map(), 'dx', x[0]);
-  const net = await Net.create(bundle, await testGpu());
-  nets.push(net);
-  const shapes: Record<string, number[]> = { dy: dyShape, w, other: x, y: x, c: [x[3]] };
-  const feeds = Object.fromEntries(Object.entries(shapes).map(([n, s], i) => [n, randomData(size(s), 70 + i, -1, 1)]));
-  await net.fill(NaN);
-  const got = await net.predict(feeds);
-  const want = interpret(graph, feeds, { precision: 'float64' }).outputs.out;
-  expectClose(got.out, want.data, TOL, 'out');
-  return report.kernels.map((kk) => kk.wgsl);
+  return runFused(graph, { dy: dyShape, w, other: x, y: x, c: [x[3]] }, x[0], 70);
 }
 
 describe('conv2dBackpropInput with a fused epilogue matches the interpreter', () => {
@@ -84,19 +91,8 @@ async function checkPool(op: 'maxPool2dGrad' | 'avgPool2dGrad', x: number[]): Pr
   v = b.add('add', [v, other], {}, 'accumulate')[0];
   v = b.add('reluGrad', [v, y], {}, 'mask')[0];
   const graph = b.build([{ name: 'out', value: v }], []);
-  const fused = fuseEpilogues.run({ graph, weights: new Map() }, { phase: 'training', batch: x[0] }).graph;
-  validate(fused);
-  expect(fused.nodes.filter((n) => n.op === 'fused'), 'one fused node').toHaveLength(1);
-  const { bundle, report } = buildBundle(fused, new Map(), 'dx', x[0]);
-  expect(report.kernels).toHaveLength(1);
-  const net = await Net.create(bundle, await testGpu());
-  nets.push(net);
-  const shapes: Record<string, number[]> = { x, dy: dyShape, other: x, y: x };
-  const feeds = Object.fromEntries(Object.entries(shapes).map(([n, s], i) => [n, randomData(size(s), 80 + i, -1, 1)]));
-  await net.fill(NaN);
-  const got = await net.predict(feeds);
-  const want = interpret(graph, feeds, { precision: 'float64' }).outputs.out;
-  expectClose(got.out, want.data, TOL, op);
+  const kernels = await runFused(graph, { x, dy: dyShape, other: x, y: x }, x[0], 80);
+  expect(kernels).toHaveLength(1);
 }
 
 describe('pooling gradients with a fused epilogue match the interpreter', () => {
