@@ -17,12 +17,15 @@ describe('filterGradPlan', () => {
   });
   it('splits the pixels of a step over 8 invocation rows below 8 input channels, each row its own partial sums', () => {
     expect(filterGradPlan(same(256, 32, 32, 3, 32, 3, 3))).toMatchObject({ CB: 3, U: 4, R: 8, partialSets: 2048 });
-    const cnn = filterGradPlan({ ...same(256, 28, 28, 1, 32, 3, 3), OH: 26, OW: 26, TOP: 0, LEFT: 0 })!;
-    expect(cnn).toMatchObject({ OWB: 28, R: 7 });
-    expect(cnn.partialSets).toBe(cnn.chunks * 7);
+    const two = filterGradPlan({ ...same(256, 28, 28, 2, 32, 3, 3), OH: 26, OW: 26, TOP: 0, LEFT: 0 })!;
+    expect(two).toMatchObject({ OWB: 28, R: 7 });
+    expect(two.partialSets).toBe(two.chunks * 7);
+  });
+  it('leaves one input channel (the CNN\'s conv) to the split-K GEMM', () => {
+    expect(filterGradPlan({ ...same(256, 28, 28, 1, 32, 3, 3), OH: 26, OW: 26, TOP: 0, LEFT: 0 })).toBeUndefined();
   });
   it('gives a pixel-rows chunk at least 8 steps, so a small problem writes few partial sums', () => {
-    expect(filterGradPlan(same(8, 6, 6, 1, 4, 3, 3))).toMatchObject({ steps: 48, CH: 8, chunks: 6 });
+    expect(filterGradPlan(same(8, 6, 6, 2, 4, 3, 3))).toMatchObject({ steps: 48, CH: 8, chunks: 6 });
   });
   it('leaves out convs with more accumulators than pixel rows keep, more than 64 outputs or more than 9 taps', () => {
     expect(filterGradPlan(same(2, 8, 8, 7, 8, 3, 3))).toBeUndefined();

@@ -88,9 +88,9 @@ describe('conv2dBackpropInput / conv2dBackpropFilter kernels match the interpret
         delete process.env.KILN_CONV;
       }
     }
-    // Stride 1, undilated, with 8 input channels or more, or (pixel rows) at most 27 taps × channels: the
+    // Stride 1, undilated, with 8 input channels or more, or (pixel rows) 2 or more and at most 27 taps × channels: the
     // direct kernel's partial sums, then their sum; otherwise (and forced) the split-K GEMM.
-    const direct = [...(attrs.strides as number[]), ...(attrs.dilations as number[])].every((v) => v === 1) && (x[3] >= MIN_FILTER_GRAD_CHANNELS || w[0] * w[1] * x[3] <= 27);
+    const direct = [...(attrs.strides as number[]), ...(attrs.dilations as number[])].every((v) => v === 1) && (x[3] >= MIN_FILTER_GRAD_CHANNELS || (x[3] >= 2 && w[0] * w[1] * x[3] <= 27));
     const [wgsl] = await check('conv2dBackpropFilter', [rand(x, 5), rand(dy, 6)], { ...attrs, kernelSize: [w[0], w[1]] }, TOL, direct ? 2 : 1);
     expect(wgsl.includes('var<workgroup> xs')).toBe(direct);
     if (direct) {
@@ -126,7 +126,7 @@ describe('the direct filter gradient (stride 1, undilated) matches the interpret
   });
 
   it.each([
-    ['one input channel (the CNN\'s conv): pixel rows, 26 wide in 7 groups of 4', [4, 28, 28, 1], [3, 3, 1, 32], conv({})],
+    ['two input channels, 26 wide in 7 groups of 4', [4, 28, 28, 2], [3, 3, 2, 32], conv({})],
     ['three input channels (the ResNet\'s stem), same', [3, 9, 32, 3], [3, 3, 3, 32], conv({ padding: 'same' })],
     ['two input channels, 40 outputs (two blocks of 32)', [2, 6, 7, 2], [3, 3, 2, 40], conv({ padding: 'same' })],
   ] as [string, number[], number[], Attrs][])('runs convs with fewer than 8 input channels in pixel rows: %s', async (_, x, w, attrs) => {
@@ -137,6 +137,7 @@ describe('the direct filter gradient (stride 1, undilated) matches the interpret
 
   it.each([
     ['more input channels than pixel rows keep accumulators for (4 × 9 taps)', [2, 6, 7, 4], [3, 3, 4, 4]],
+    ['one input channel (the CNN\'s conv)', [2, 8, 8, 1], [3, 3, 1, 4]],
     ['more than 64 output channels', [2, 6, 7, 8], [3, 3, 8, 65]],
   ] as [string, number[], number[]][])('leaves convs with %s to the split-K GEMM', async (_, x, w) => {
     const attrs = conv({ padding: 'same' });

@@ -40,6 +40,13 @@ function unrollOf(OWB: number, KH: number, KW: number): number {
 
 /** Invocation rows over a step's pixel groups at most (pixel-rows mode, fewer than 8 input channels). */
 const PIXEL_ROWS = 8;
+/**
+ * Input channels pixel rows need: one channel left the workgroup small (56 invocations for the CNN's
+ * conv) and lost to the split-K GEMM at batch 4096, 0.72 against 0.62 ms, though it won at batch 256,
+ * 0.044 against 0.049; three channels (the ResNet's stem) won at both, 0.92 against 1.11 ms and 0.077
+ * against 0.123 (H100, `…-session10-pixel-rows-vs-gemm.log`).
+ */
+const MIN_ROW_CHANNELS = 2;
 /** Accumulators (vec4s: taps × input channels) an invocation keeps at most in pixel-rows mode: 3×3 over 3 channels. */
 const MAX_ROW_ACCUMULATORS = 27;
 /**
@@ -129,11 +136,11 @@ export function filterGradPlan(g: FilterGradGeometry, storageBytes = DEFAULT_WOR
 
 /**
  * The pixel-rows plan for fewer than MIN_FILTER_GRAD_CHANNELS input channels: every invocation takes all
- * of them, and the workgroup's rows split each step's pixel groups. Undefined past MAX_ROW_ACCUMULATORS,
- * the register budget, or the workgroup memory.
+ * of them, and the workgroup's rows split each step's pixel groups. Undefined below MIN_ROW_CHANNELS,
+ * past MAX_ROW_ACCUMULATORS, the register budget, or the workgroup memory.
  */
 function pixelRowsPlan(g: FilterGradGeometry, storageBytes: number): FilterGradPlan | undefined {
-  if (g.KH * g.KW * g.CIN > MAX_ROW_ACCUMULATORS) return undefined;
+  if (g.CIN < MIN_ROW_CHANNELS || g.KH * g.KW * g.CIN > MAX_ROW_ACCUMULATORS) return undefined;
   const OWB = Math.min(MAX_SEGMENT, Math.ceil(g.OW / SEGMENT_QUANTUM) * SEGMENT_QUANTUM);
   const U = [4, 2, 1].find((u) => g.KH * (u + g.KW - 1) * g.CIN + 4 * u <= GROUP_REGISTERS);
   const HC = OWB + g.KW - 1;
