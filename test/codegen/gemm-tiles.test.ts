@@ -15,8 +15,15 @@ describe('GEMM tilings', () => {
     expect(gemmTiles(4096, 4096, 1, PROFILES.gpu.minWorkgroups, 4096, 16384)).toEqual(SQUARE);
   });
 
-  it('128×256 blocks only where they still fill the GPU: not for the bench MLP’s Denses at batch 4096 (4096×512)', () => {
-    expect(gemmTiles(4096, 512, 1, PROFILES.gpu.minWorkgroups, 784, 49152)).toEqual(SQUARE);
+  it('blocks of 128×128 and more only where they give the GPU two waves: 128×64 for the bench MLP’s Denses at batch 4096 (4096×512)', () => {
+    expect(gemmTiles(4096, 512, 1, PROFILES.gpu.minWorkgroups, 784, 49152)).toEqual({ WX: 16, WY: 16, TM: 8, TN: 4, BK: 16 });
+    // 128 blocks of 128×256 are one wave; 256 of 128×128 are two.
+    expect(gemmTiles(4096, 1024, 1, PROFILES.gpu.minWorkgroups, 1024, 49152)).toEqual(SQUARE);
+    expect(gemmTiles(8192, 1024, 1, PROFILES.gpu.minWorkgroups, 1024, 49152)).toEqual(WIDE);
+  });
+
+  it('128×64 blocks need one wave: 1024³ takes them', () => {
+    expect(gemmTiles(1024, 1024, 1, PROFILES.gpu.minWorkgroups, 1024, 49152)).toEqual({ WX: 16, WY: 16, TM: 8, TN: 4, BK: 16 });
   });
 
   it('every tiling chosen fits the storage it was chosen for', () => {

@@ -4,6 +4,7 @@ import { Product, TransposedProducts } from '../support/products.js';
 import { expectGpuMatchesInterpreter, type GpuRun } from '../support/gpu.js';
 import { gemmTiles } from '../../src/codegen/lower/gemm.js';
 import { splitKChunks } from '../../src/codegen/lower/split-k.js';
+import { rowTeams } from '../../src/codegen/lower/matmul.js';
 import { PROFILES } from '../../src/codegen/profile.js';
 
 const runs: GpuRun[] = [];
@@ -69,6 +70,22 @@ describe('a matmul epilogue ending in a row softmax matches the interpreter', ()
       expect(run.compiled.report.steps).toHaveLength(1);
     });
   }
+  // On lavapipe's profile (2 workgroups fill it) these batches put several rows in each workgroup, the last one partly past the rows.
+  const teams = [
+    ['70 rows, 8 a workgroup (9 workgroups, the last with 6)', 70, 300, 10, 8],
+    ['37 rows of 20 columns, 4 a workgroup', 37, 700, 20, 4],
+    ['40 rows of 31 columns, 2 a workgroup', 40, 90, 31, 2],
+  ] as const;
+  for (const [what, batch, k, n, perGroup] of teams) {
+    it(`split K with several rows a workgroup, ${what}: one kernel`, async () => {
+      expect(rowTeams(batch, n, PROFILES.cpu.minWorkgroups)).toBe(perGroup);
+      clearSession();
+      const x = Input({ shape: [k] });
+      const run = await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: layers.Dense(n, { activation: 'softmax' })(x) }), { batch });
+      runs.push(run);
+      expect(run.compiled.report.steps).toHaveLength(1);
+    });
+  }
   it('logSoftmax over rows', async () => {
     clearSession();
     class LogSoftmaxHead extends layers.Layer {
@@ -81,13 +98,40 @@ describe('a matmul epilogue ending in a row softmax matches the interpreter', ()
     runs.push(run);
     expect(run.compiled.report.steps).toHaveLength(1);
   });
+  it('logSoftmax over rows, several rows a workgroup', async () => {
+    clearSession();
+    class LogSoftmaxHead extends layers.Layer {
+      override call(x: SymbolicTensor) {
+        return ops.logSoftmax(x);
+      }
+    }
+    const x = Input({ shape: [50] });
+    const run = await expectGpuMatchesInterpreter(new Model({ inputs: x, outputs: new LogSoftmaxHead()(layers.Dense(12)(x)) }), { batch: 21 });
+    runs.push(run);
+    expect(run.compiled.report.steps).toHaveLength(1);
+  });
+});
+
+describe('rows a split-K row-softmax workgroup takes (rowTeams)', () => {
+  it('one until the GPU would still get four times the workgroups it needs, then as many as keep that', () => {
+    expect(rowTeams(1, 10, PROFILES.gpu.minWorkgroups)).toBe(1);
+    expect(rowTeams(256, 10, PROFILES.gpu.minWorkgroups)).toBe(1);
+    expect(rowTeams(1023, 10, PROFILES.gpu.minWorkgroups)).toBe(1);
+    expect(rowTeams(1024, 10, PROFILES.gpu.minWorkgroups)).toBe(2);
+    expect(rowTeams(2048, 10, PROFILES.gpu.minWorkgroups)).toBe(4);
+    expect(rowTeams(4096, 10, PROFILES.gpu.minWorkgroups)).toBe(8);
+  });
+  it('no more than the partial sums of 3072 floats hold (32 lanes a column of each row)', () => {
+    expect(rowTeams(4096, 20, PROFILES.gpu.minWorkgroups)).toBe(4);
+    expect(rowTeams(4096, 31, PROFILES.gpu.minWorkgroups)).toBe(2);
+  });
 });
 
 describe('GEMM tilings', () => {
   // Shapes that land on each candidate of src/codegen/lower/gemm.ts (rows, output width, expected block).
   const shapes: [number, number, string][] = [
-    [2048, 1024, '128×128'],
-    [1024, 1024, '128×64'],
+    [4096, 1024, '128×128'],
+    [2048, 1024, '128×64'],
     [32768, 32, '128×32'],
     [8192, 64, '64×64'],
     [16384, 16, '128×16'],

@@ -33,20 +33,35 @@ const SHALLOW_TILES: GemmTiles = { WX: 16, WY: 16, TM: 2, TN: 2, BK: 16 };
 export const isShallow = (K: number | undefined, minWorkgroups: number): boolean => K !== undefined && K <= SHALLOW_K && minWorkgroups >= PROFILES.gpu.minWorkgroups;
 
 /**
+ * A candidate of the arithmetic rule: its tiling, and how many workgroups its grid must give before the
+ * rule picks it, in multiples of the target's `minWorkgroups`. Blocks of 128×128 and more hold so many
+ * accumulators that a GPU unit keeps one such workgroup resident: with a single wave each unit has
+ * nothing to overlap its loads with. On an H100 (`…-session11-gemm-shapes.log`) 4096×512 outputs ran
+ * 15–20% faster in 128×64 blocks than in one wave of 128×128 (K = 784: 0.134 against 0.157 ms; K = 512:
+ * 0.113 against 0.138; Bᵀ: 0.181 against 0.220), and 4096×1024, 8192×512 and 16384×256 outputs 7–10%
+ * faster in two waves of 128×128 than in one of 128×256; 2048³ and 4096³ did not move.
+ */
+interface Candidate {
+  readonly tiles: GemmTiles;
+  readonly waves: number;
+}
+
+/**
  * Candidates, most work per invocation first; a tiling is used only where its workgroup memory
- * (`gemmStorage`) fits the target's: the first needs 24.5 KiB, the others at most 12 KiB (WebGPU's
+ * (`gemmStorage`) fits the target's: the first needs 24.5 KiB, the others at most 12.5 KiB (WebGPU's
  * default is 16). Those with TM and TN multiples of 4 are quad tilings (vec4 reads of workgroup
  * memory, see `isQuad`).
  */
-const CANDIDATES: readonly GemmTiles[] = [
-  { WX: 16, WY: 16, TM: 8, TN: 16, BK: 16 }, // 128×256: 34.0–34.5 TFLOP/s at 4096³ on an H100, against 33.0–33.5 for 128×128
-  { WX: 16, WY: 16, TM: 8, TN: 8, BK: 8 }, // 128×128
-  { WX: 16, WY: 16, TM: 8, TN: 4, BK: 8 }, // 128×64
-  { WX: 16, WY: 16, TM: 4, TN: 4, BK: 16 }, // 64×64
-  { WX: 8, WY: 16, TM: 8, TN: 4, BK: 16 }, // 128×32, deeper staging: narrow outputs (32 conv channels; 0.20 ms per ResNet conv at batch 256 on an H200)
-  { WX: 16, WY: 16, TM: 8, TN: 1, BK: 16 }, // 128×16
-  SHALLOW_TILES, // 32×32
-  { WX: 16, WY: 16, TM: 1, TN: 1, BK: 32 }, // 16×16, deep staging: the ResNet's convs at batch 1 are a chain of k steps (7.6 µs a conv against 8.6 with BK 16 on an H100)
+const CANDIDATES: readonly Candidate[] = [
+  { tiles: { WX: 16, WY: 16, TM: 8, TN: 16, BK: 16 }, waves: 2 }, // 128×256: 34.0–34.5 TFLOP/s at 4096³ on an H100, against 33.0–33.5 for 128×128
+  { tiles: { WX: 16, WY: 16, TM: 8, TN: 8, BK: 8 }, waves: 2 }, // 128×128
+  // 128×64, 16 deep: 0.095 against 0.104 ms with 8 at 1024³, 0.113 against 0.118 at 4096×512×512 (H100, same log).
+  { tiles: { WX: 16, WY: 16, TM: 8, TN: 4, BK: 16 }, waves: 1 },
+  { tiles: { WX: 16, WY: 16, TM: 4, TN: 4, BK: 16 }, waves: 1 }, // 64×64
+  { tiles: { WX: 8, WY: 16, TM: 8, TN: 4, BK: 16 }, waves: 1 }, // 128×32, deeper staging: narrow outputs (32 conv channels; 0.20 ms per ResNet conv at batch 256 on an H200)
+  { tiles: { WX: 16, WY: 16, TM: 8, TN: 1, BK: 16 }, waves: 1 }, // 128×16
+  { tiles: SHALLOW_TILES, waves: 1 }, // 32×32
+  { tiles: { WX: 16, WY: 16, TM: 1, TN: 1, BK: 32 }, waves: 1 }, // 16×16, deep staging: the ResNet's convs at batch 1 are a chain of k steps (7.6 µs a conv against 8.6 with BK 16 on an H100)
 ];
 
 /** Tilings only `kiln tune` tries: each won or lost by little somewhere, so arithmetic alone never picks them. */
@@ -58,7 +73,7 @@ const TUNE_ONLY: readonly GemmTiles[] = [
 ];
 
 /** Every candidate tiling, for `kiln tune` to time. */
-export const GEMM_TILINGS: readonly GemmTiles[] = [...CANDIDATES, ...TUNE_ONLY];
+export const GEMM_TILINGS: readonly GemmTiles[] = [...CANDIDATES.map((c) => c.tiles), ...TUNE_ONLY];
 
 
 const blockM = (t: GemmTiles) => t.WY * t.TM;
@@ -74,7 +89,8 @@ const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.cei
 /**
  * The tiling for an M×N output: the first candidate whose block is no wider than the output (rounded
  * up to 16), whose workgroup memory fits `storage` bytes (the device's limit) and that still gives
- * enough workgroups for the target (its profile's `minWorkgroups`); failing that, the one giving the
+ * enough workgroups for the target (its profile's `minWorkgroups`, times the candidate's waves);
+ * failing that, the one giving the
  * most (the smallest block on a tie, wasting the least work). A shallow GEMM (`isShallow`) takes
  * SHALLOW_TILES first, where its grid fills the target and fits a dispatch.
  */
@@ -82,11 +98,12 @@ export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PRO
   // Forced for an experiment, else timed on this adapter (src/codegen/tuning.ts), else arithmetic.
   const chosen = tilesFromEnv() ?? tunedGemmTiles(M, N, batches, K);
   if (chosen) return chosen;
-  const fits = CANDIDATES.filter((t) => gemmStorage(t) <= storage && blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
+  const fits = CANDIDATES.filter(({ tiles: t }) => gemmStorage(t) <= storage && blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
   const dispatchable = (t: GemmTiles) => Math.ceil(M / blockM(t)) <= MAX_GROUPS && Math.ceil(N / blockN(t)) <= MAX_GROUPS;
-  const shallow = isShallow(K, minWorkgroups) && fits.includes(SHALLOW_TILES) && dispatchable(SHALLOW_TILES);
+  const shallow = isShallow(K, minWorkgroups) && fits.some((c) => c.tiles === SHALLOW_TILES) && dispatchable(SHALLOW_TILES);
   if (shallow && groups(SHALLOW_TILES, M, N, batches) >= minWorkgroups) return SHALLOW_TILES;
-  return fits.find((t) => groups(t, M, N, batches) >= minWorkgroups) ?? fits.reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
+  const filling = fits.find((c) => groups(c.tiles, M, N, batches) >= c.waves * minWorkgroups);
+  return filling?.tiles ?? fits.map((c) => c.tiles).reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
 
 /** Whether a tiling's invocations own whole quads of rows and columns (read as vec4s from workgroup memory). */

@@ -11,6 +11,7 @@ import { gemvData, gemvShape } from './gemv.js';
 import { globalMeanStage, poolPrologueOf, poolReadWgsl, withoutPrologue, type GlobalMeanStage } from './pool-read.js';
 import { lowerSplitK, splitKChunks } from './split-k.js';
 import { gemmPrecision } from '../profile.js';
+import { experimentEnv } from '../experiment-env.js';
 
 const ROW_WORKGROUP = 64;
 /** Below this many columns the row-softmax kernel splits each dot product across the workgroup. */
@@ -19,6 +20,30 @@ const SPLIT_K_BELOW = 32;
 const SPLIT_K_PARTIALS = 3072;
 /** Lanes sharing each split-K row: as many as WebGPU's default limit and the partials' room allow. */
 const splitWorkgroup = (N: number) => [256, 128, 64].find((wg) => N * wg <= SPLIT_K_PARTIALS) ?? 64;
+/** Lanes of a team, where a split-K workgroup takes several rows (one subgroup's worth on most GPUs). */
+const TEAM_LANES = 32;
+/** The most rows (teams) one split-K workgroup takes: 256 invocations. */
+const MAX_TEAMS = 8;
+
+/** Workgroups of several teams must number this many times the target's `minWorkgroups`. */
+const TEAM_WAVES = 4;
+
+/**
+ * Rows each split-K row-softmax workgroup takes: one, unless there are rows enough that workgroups of
+ * several teams still number TEAM_WAVES × `minWorkgroups` (then a row's K is shared by TEAM_LANES
+ * lanes, not 256, and a workgroup's barriers serve several rows), within the partials' room. On an
+ * H100 (`…-session11-tiles-teams.log`) eight rows a workgroup took the heads at batch 4096 from 0.0332
+ * to 0.0155 ms (mlp), 0.0276 to 0.0067 (LSTM) and 0.164 to 0.142 (cnn); at batch 256 two rows a
+ * workgroup were slower for the mlp (0.0082 against 0.0060) and the cnn (0.052 against 0.014: K = 5408
+ * walked by 32 lanes), hence the waves. `KILN_ROW_TEAMS=n` forces n (Node only, for experiments).
+ */
+export function rowTeams(rows: number, N: number, minWorkgroups: number): number {
+  const forced = experimentEnv('KILN_ROW_TEAMS');
+  if (forced) return Number(forced);
+  const room = Math.floor(SPLIT_K_PARTIALS / (N * TEAM_LANES));
+  for (let teams = MAX_TEAMS; teams > 1; teams /= 2) if (teams <= room && rows / teams >= TEAM_WAVES * minWorkgroups) return teams;
+  return 1;
+}
 /** Up to this many rows, columns split K across a workgroup (shaders/matmul-gemv.wgsl.hbs) beat tiling. */
 const GEMV_MAX_ROWS = 8;
 
@@ -123,16 +148,25 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
 /** A matmul whose epilogue ends in a softmax over rows: one workgroup per row keeps the row in workgroup memory. */
 function lowerMatmulRowSoftmax(node: Node, ctx: LowerContext, softmax: Node): KernelSpec[] {
   const outShape = node.outputs[0].shape as number[];
-  const splitK = outShape.at(-1)! < SPLIT_K_BELOW;
-  const wg = splitK ? splitWorkgroup(outShape.at(-1)!) : ROW_WORKGROUP;
+  const N = outShape.at(-1)!;
+  const splitK = N < SPLIT_K_BELOW;
+  const rows = numel(outShape.slice(0, -1));
+  // A global mean read through is staged by the whole workgroup for its one row.
+  const body = bodyOf(node, node.inputs.map((r) => ctx.type(r)));
+  const teams = splitK && !poolPrologueOf(body, producerOf(body)!)?.global ? rowTeams(rows, N, ctx.profile.minWorkgroups) : 1;
+  const lanes = teams > 1 ? TEAM_LANES : splitK ? splitWorkgroup(N) : ROW_WORKGROUP;
+  const wg = teams * lanes;
   const s = setup(node, ctx, (body) => ({ nodes: body.nodes.filter((n) => n !== softmax), outputs: [softmax.inputs[0]] }), wg);
-  const rows = s.M * s.batches;
-  const groupsX = Math.min(rows, MAX_GROUPS);
+  const groups = Math.ceil(rows / teams);
+  const groupsX = Math.min(groups, MAX_GROUPS);
   const wgsl = render('matmul-rowsoftmax', {
     ...headerOf(s.b, s.consts, s.chain.lines.join('\n'), s.stage?.quads),
     stage: s.stage?.stage ?? [],
     ...s.shared,
     wg,
+    teams,
+    lanes,
+    rowBufSize: teams * s.N,
     colsSize: s.N * wg,
     unroll: [0, 1, 2, 3],
     unrollCount: 4,
@@ -147,5 +181,5 @@ function lowerMatmulRowSoftmax(node: Node, ctx: LowerContext, softmax: Node): Ke
     log: softmax.op === 'logSoftmax',
     splitK,
   });
-  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [groupsX, Math.ceil(rows / groupsX), 1], operands: s.b.operands }];
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [groupsX, Math.ceil(groups / groupsX), 1], operands: s.b.operands }];
 }
