@@ -12,6 +12,7 @@ import { Net } from '../../src/runtime/index.js';
 import { testGpu } from '../support/gpu.js';
 import { randomData } from '../support/random.js';
 import { expectClose } from '../support/close.js';
+import { SPLIT_TILINGS } from '../../src/codegen/lower/split-gemm.js';
 
 /** f32 sums over steps and rows against the float64 reference. */
 const TOL = { rtol: 1e-4, atol: 1e-5 };
@@ -87,12 +88,23 @@ describe('rnnSequenceGrad on the GPU matches the interpreter', () => {
     expectGradMatches([fed([1, 2, 3]), w([3, 2048]), w([512, 2048]), w([2048])], { cell: 'lstm', recurrentActivation: 'sigmoid', returnSequences: true }, { dy: true }));
   it('sums dW, dR and db over many steps × rows in chunks (8400 rows: three partial sums each, then their sum)', async () => {
     const steps = await expectGradMatches([fed([420, 20, 3]), w([3, 8]), w([2, 8]), w([8]), flags([], [1])], { cell: 'lstm', dropout: 0.3, seed: 5 }, { dy: true });
-    expect(steps).toBe(9);
+    expect(steps).toBe(10);
   });
   it('sums a GRU\'s two bias rows (reset after the product) in chunks too', () =>
     expectGradMatches([fed([420, 20, 2]), w([2, 6]), w([2, 6]), w([2, 6])], { cell: 'gru', resetAfter: true, recurrentActivation: 'sigmoid' }, { dy: true }));
-  it('is six kernels: replay, walk back, dx, dW, dR, db', async () => {
+  it('is seven kernels: replay, R transposed, walk back, dx, dW, dR, db', async () => {
     const steps = await expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U])], { cell: 'lstm' }, { dy: true });
-    expect(steps).toBe(6);
+    expect(steps).toBe(7);
+  });
+});
+
+describe('the weight sums over steps × rows give the same gradients under every split-K tiling (A staged along its contiguous rows)', () => {
+  it.each(SPLIT_TILINGS.map((t) => [Object.values(t).join(','), t] as const))('KILN_SPLIT_TILES=%s', async (spec) => {
+    process.env.KILN_SPLIT_TILES = spec;
+    try {
+      await expectGradMatches([fed([7, 9, 5]), w([5, 4 * U]), w([U, 4 * U]), w([4 * U])], { cell: 'lstm', returnSequences: true }, { dy: true });
+    } finally {
+      delete process.env.KILN_SPLIT_TILES;
+    }
   });
 });

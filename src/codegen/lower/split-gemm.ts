@@ -10,6 +10,7 @@ import { PROFILES } from '../profile.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 import { experimentEnv } from '../experiment-env.js';
+import type { OperandOrder } from './gemm.js';
 
 /** One tiling: S slices of WX×WY invocations, each a TM×TN tile; S·BK k-values staged per pass. */
 export interface SplitTiles {
@@ -83,13 +84,16 @@ export function splitGrid(gx: number, gy: number, batches: number): { dispatch: 
   return { dispatch: [x, y, 1], fold: { DX: x, blocks, GX: gx, GY: gy, GXY: gx * gy } };
 }
 
-/** Template data, workgroup size and dispatch of shaders/split-gemm.wgsl.hbs for `batches` M×N×K products. */
-export function splitGemm(M: number, N: number, K: number, batches: number, loaders: readonly string[], minWorkgroups?: number) {
+/**
+ * Template data, workgroup size and dispatch of shaders/split-gemm.wgsl.hbs for `batches` M×N×K
+ * products; `aOrder` 'm' where A's rows, not its k-values, lie next to each other in memory.
+ */
+export function splitGemm(M: number, N: number, K: number, batches: number, loaders: readonly string[], minWorkgroups?: number, aOrder: OperandOrder['a'] = 'k') {
   const t = splitTiles(M, N, K, batches, minWorkgroups);
   const [BM, BN, KC, threads] = [blockM(t), blockN(t), t.S * t.BK, t.WX * t.WY * t.S];
   const grid = splitGrid(Math.ceil(N / BN), Math.ceil(M / BM), batches);
   return {
-    data: { M, N, K, ...t, BM, BN, KC, threads, tileA: KC * BM, tileB: KC * BN, split: t.S > 1, part: t.S * BM * BN, loaders, folded: !!grid.fold, ...grid.fold },
+    data: { M, N, K, ...t, BM, BN, KC, threads, tileA: KC * BM, tileB: KC * BN, split: t.S > 1, part: t.S * BM * BN, loaders, folded: !!grid.fold, ...grid.fold, aRowsContiguous: aOrder === 'm' },
     workgroupSize: [threads, 1, 1] as [number, number, number],
     dispatch: grid.dispatch,
   };
