@@ -96,6 +96,8 @@ async function checkPool(op: 'maxPool2dGrad' | 'avgPool2dGrad', x: number[]): Pr
 }
 
 describe('pooling gradients with a fused epilogue match the interpreter', () => {
-  it('maxPool2dGrad', () => checkPool('maxPool2dGrad', [2, 6, 8, 3]));
-  it('avgPool2dGrad', () => checkPool('avgPool2dGrad', [2, 6, 8, 3]));
+  it('maxPool2dGrad, windows tiling the input (a kernel per window)', () => checkPool('maxPool2dGrad', [2, 6, 8, 3]));
+  it('avgPool2dGrad, windows tiling the input', () => checkPool('avgPool2dGrad', [2, 6, 8, 3]));
+  it('maxPool2dGrad, an odd width (a kernel per dx element)', () => checkPool('maxPool2dGrad', [2, 6, 7, 3]));
+  it('avgPool2dGrad, an odd width', () => checkPool('avgPool2dGrad', [2, 6, 7, 3]));
 });

@@ -188,13 +188,20 @@ const POOL_CASES: [string, number[], Attrs][] = [
   ['3×3, strides 1, valid', [1, 5, 6, 3], pool([3, 3], [1, 1], 'valid')],
   ['rectangular 2×3, strides [1, 2], same', [2, 5, 7, 3], pool([2, 3], [1, 2], 'same')],
   ['2×2, strides 3, valid (elements in no window)', [2, 7, 8, 2], pool([2, 2], [3, 3], 'valid')],
+  ['2×2, strides 2, windows tiling the input (a kernel per window)', [2, 6, 8, 3], pool([2, 2], [2, 2], 'valid')],
+  ['3×3, strides 3, same, windows tiling the input (no padding needed)', [2, 6, 9, 2], pool([3, 3], [3, 3], 'same')],
+  ['rectangular 2×3, strides [2, 3], windows tiling the input', [1, 4, 9, 5], pool([2, 3], [2, 3], 'valid')],
 ];
+/** The pooling-gradient kernel that walks windows, not dx elements (shaders/pool2d-grad-windows.wgsl.hbs). */
+const walksWindows = (wgsl: string) => wgsl.includes('k < KH * KW');
 
 describe('maxPool2dGrad / avgPool2dGrad kernels match the interpreter', () => {
-  it.each(POOL_CASES)('%s', async (_, x, attrs) => {
+  it.each(POOL_CASES)('%s', async (what, x, attrs) => {
     const dy = getOp('maxPool2d').infer([{ shape: x, dtype: 'float32' }], attrs)[0].shape as number[];
-    await check('maxPool2dGrad', [rand(x, 17), rand(dy, 18)], attrs);
-    await check('avgPool2dGrad', [rand(dy, 19)], { ...attrs, inputSize: [x[1], x[2]] });
+    const [maxWgsl] = await check('maxPool2dGrad', [rand(x, 17), rand(dy, 18)], attrs);
+    const [avgWgsl] = await check('avgPool2dGrad', [rand(dy, 19)], { ...attrs, inputSize: [x[1], x[2]] });
+    const tiling = what.includes('windows tiling the input');
+    expect([walksWindows(maxWgsl), walksWindows(avgWgsl)]).toEqual([tiling, tiling]);
   });
 
   it('maxPool2dGrad routes each window to its first maximum on ties (row-major, strict >)', async () => {
