@@ -15,6 +15,7 @@ import { gemmData, gemmDispatch } from './gemm.js';
 import { Bindings } from './bindings.js';
 import { activationWgsl, dropoutLive, renderWithHelpers, rnnKernelGeometry, seedWgsl } from './recurrent.js';
 import { UnsupportedOpError } from './index.js';
+import { DEFAULT_WORKGROUP_STORAGE } from '../profile.js';
 
 /** WGSL of each recurrent activation's derivative at its input x. */
 const DERIVATIVE_WGSL: Readonly<Record<string, string>> = {
@@ -94,6 +95,9 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const RT = bw.scratch(rT, 'in');
   // Lanes beyond the units share each unit's G terms.
   const parts = Math.max(1, Math.floor(wg / U));
+  // The step's recurrent-side gradients in workgroup memory beside dh, dc, dhd and the partial sums, where
+  // they fit: read back from scratch, each of phase C's loads went to L2 after a storage barrier.
+  const dzShared = 4 * (G + 3 * U + parts * U) <= DEFAULT_WORKGROUP_STORAGE;
   const mask = L.mask >= 0 ? bw.input(ctx, node, L.mask) : '';
   const training = dropout ? bw.input(ctx, node, L.training) : '';
   let k = nFwd;
@@ -101,7 +105,8 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const dhT = g.dh ? bw.input(ctx, node, k++) : '';
   const dcT = g.dc ? bw.input(ctx, node, k++) : '';
   const backward = renderWithHelpers('rnn-backward', bw, {
-    ...common, dh0, dc0, dziW, dziR, dzrW, dzrR, hm, z, c, aux, RT, parts, partialSize: parts * U, mask, training, dy, dhT, dcT,
+    ...common, dh0, dc0, dziW, dziR, dzrW, dzrR, hm, z, c, aux, RT, parts, partialSize: parts * U, mask,
+    dzShared, dzFromI: dzShared && !gru, globalReads: !dzShared || gruBefore, training, dy, dhT, dcT,
     dyLast: g.dy && !L.returnSequences, dySeq: g.dy && L.returnSequences, seedH: seedWgsl((L.seed + 1) >>> 0, step(bw)),
   });
   kernels.push({ name: `${node.name}/through-time`, wgsl: backward, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [rows[0], rows[1], 1], operands: bw.operands });
