@@ -12,7 +12,8 @@ const { values: opt } = parseArgs({ options: { batch: { type: 'string', default:
 const [n, s, cin, cout] = [opt.batch, opt.size, opt.cin, opt.cout].map(Number);
 const gpu = await openDevice();
 const knob = process.env.KNOB;
-const values = knob ? (process.env.VALUES ?? '').split(',') : [''];
+// ';' separates values that hold commas themselves (KILN_SPLIT_TILES=8,8,4,2,2,8).
+const values = knob ? (process.env.VALUES ?? '').split(process.env.VALUES?.includes(';') ? ';' : ',') : [''];
 
 function graph(): Graph {
   const x = [n, s, s, cin];

@@ -38,9 +38,10 @@ const TEAM_WAVES = 4;
  * walked by 32 lanes), hence the waves. `KILN_ROW_TEAMS=n` forces n (Node only, for experiments).
  */
 export function rowTeams(rows: number, N: number, minWorkgroups: number): number {
-  const forced = experimentEnv('KILN_ROW_TEAMS');
-  if (forced) return Number(forced);
   const room = Math.floor(SPLIT_K_PARTIALS / (N * TEAM_LANES));
+  const forced = experimentEnv('KILN_ROW_TEAMS');
+  // Forced, still within the partials' room (a power of two: teams × 32 lanes is the workgroup).
+  if (forced) return 2 ** Math.floor(Math.log2(Math.max(1, Math.min(Number(forced), room, MAX_TEAMS))));
   for (let teams = MAX_TEAMS; teams > 1; teams /= 2) if (teams <= room && rows / teams >= TEAM_WAVES * minWorkgroups) return teams;
   return 1;
 }
