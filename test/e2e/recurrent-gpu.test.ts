@@ -53,8 +53,8 @@ describe('one kernel runs every time step', () => {
   });
 });
 
-describe('large batches: 2 or 4 rows per workgroup share each weight read, tails included', () => {
-  for (const batch of [258, 515]) {
+describe('large batches: 2, 4 or 8 rows per workgroup share each weight read, tails included', () => {
+  for (const batch of [258, 515, 4099]) {
     it(`LSTM, GRU (both resets) and SimpleRNN at batch ${batch}: sequences, final states, goBackwards`, () =>
       check(seqModel([4, 3], (x) => [
         ...(layers.LSTM({ units: 5, returnSequences: true, returnState: true, goBackwards: true })(x) as unknown as SymbolicTensor[]),

@@ -92,6 +92,8 @@ describe('rnnSequenceGrad on the GPU matches the interpreter', () => {
     const steps = await expectGradMatches([fed([420, 20, 3]), w([3, 8]), w([2, 8]), w([8]), flags([], [1])], { cell: 'lstm', dropout: 0.3, seed: 5 }, { dy: true });
     expect(steps).toBe(10);
   });
+  it('replays a batch of 4099 with 8 rows a workgroup (the last one partly past the batch)', () =>
+    expectGradMatches([fed([4099, 3, 2]), w([2, 12]), w([3, 12]), w([12])], { cell: 'lstm', returnSequences: true }, { dy: true }));
   it('sums a GRU\'s two bias rows (reset after the product) in chunks too', () =>
     expectGradMatches([fed([420, 20, 2]), w([2, 6]), w([2, 6]), w([2, 6])], { cell: 'gru', resetAfter: true, recurrentActivation: 'sigmoid' }, { dy: true }));
   it('is seven kernels: replay, R transposed, walk back, dx, dW, dR, db', async () => {
