@@ -112,3 +112,17 @@ describe('the weight sums over steps × rows give the same gradients under every
     }
   });
 });
+
+describe('the walk back with several rows a workgroup (KILN_RNN_BACKWARD_RPW), rows past the batch writing nothing', () => {
+  it.each([2, 4, 8])('%i rows: LSTM with a mask and initial states, GRU with each reset, SimpleRNN with recurrent dropout', async (rows) => {
+    process.env.KILN_RNN_BACKWARD_RPW = String(rows);
+    try {
+      await expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U]), fed([B, U]), fed([B, U]), mask], { cell: 'lstm', hasInitialState: true, hasMask: true, returnSequences: true }, { dy: true, dh: true, dc: true });
+      await expectGradMatches([fed([B, T, F]), w([F, 3 * U]), w([U, 3 * U]), w([3 * U]), fed([B, U]), mask], { cell: 'gru', hasInitialState: true, hasMask: true, returnSequences: true }, { dy: true, dh: true });
+      await expectGradMatches([fed([B, T, F]), w([F, 3 * U]), w([U, 3 * U]), w([2, 3 * U])], { cell: 'gru', resetAfter: true, recurrentActivation: 'sigmoid', returnSequences: true }, { dy: true });
+      await expectGradMatches([fed([B, T, F]), w([F, U]), w([U, U]), w([U]), flags([], [1])], { cell: 'simple', recurrentDropout: 0.3, seed: 3, returnSequences: true }, { dy: true });
+    } finally {
+      delete process.env.KILN_RNN_BACKWARD_RPW;
+    }
+  });
+});

@@ -13,7 +13,8 @@ import { dispatch1d } from '../indexing.js';
 import { kChunks, splitGemm, sumChunksKernel } from './split-gemm.js';
 import { gemmData, gemmDispatch } from './gemm.js';
 import { Bindings } from './bindings.js';
-import { activationWgsl, dropoutLive, renderWithHelpers, rnnKernelGeometry, seedWgsl } from './recurrent.js';
+import { activationWgsl, dropoutLive, grid, renderWithHelpers, rnnKernelGeometry, seedWgsl } from './recurrent.js';
+import { experimentEnv } from '../experiment-env.js';
 import { UnsupportedOpError } from './index.js';
 import { DEFAULT_WORKGROUP_STORAGE } from '../profile.js';
 
@@ -34,6 +35,30 @@ function derivativeWgsl(node: Node, name: string): string {
   const d = DERIVATIVE_WGSL[name];
   if (!d) throw new UnsupportedOpError(`node '${node.name}': no WGSL derivative for recurrent activation '${name}'`, { node: node.name });
   return d;
+}
+
+/** Lanes beyond the walk back's slots (rows × units) share each slot's G terms of dh's product with R. */
+const partsOf = (slots: number, wg: number) => Math.max(1, Math.floor(wg / slots));
+
+/**
+ * Rows a workgroup of the walk back takes, from a batch of `from`. The bench LSTM's step on an H100
+ * (`…-session11-lstm-walk-rows.log`): with 4 rows 1.42 against 1.52 ms at batch 4096 and 0.64 against
+ * 0.66 at 1024, the same at 256; 2 rows were slower at every batch, 8 no better than 4.
+ */
+const BACKWARD_ROWS: readonly { rows: number; from: number }[] = [
+  { rows: 4, from: 1024 },
+  { rows: 1, from: 0 },
+];
+
+/**
+ * Rows of the batch each workgroup of the walk back takes, within WebGPU's 16 KiB for dh, dc, dhd and
+ * the partial sums. `KILN_RNN_BACKWARD_RPW=n` forces at most n (1, 2, 4 or 8; Node only, for experiments).
+ */
+export function backwardRows(B: number, U: number, wg: number): number {
+  const fits = (r: number) => r === 1 || 4 * (3 * r * U + partsOf(r * U, wg) * r * U) <= DEFAULT_WORKGROUP_STORAGE;
+  const forced = Number(experimentEnv('KILN_RNN_BACKWARD_RPW') ?? 0);
+  if (forced) return [8, 4, 2, 1].find((r) => r <= forced && fits(r)) ?? 1;
+  return BACKWARD_ROWS.find((c) => B >= c.from && fits(c.rows))?.rows ?? 1;
 }
 
 /** Lowers rnnSequenceGrad: record, walk back, then the four gradient reductions. */
@@ -94,10 +119,13 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const aux = L.resetAfter ? bw.scratch(rec.aux, 'in') : '';
   const RT = bw.scratch(rT, 'in');
   // Lanes beyond the units share each unit's G terms.
-  const parts = Math.max(1, Math.floor(wg / U));
+  const rpw = backwardRows(B, U, wg);
+  const slots = rpw * U;
+  const parts = partsOf(slots, wg);
   // The step's recurrent-side gradients in workgroup memory beside dh, dc, dhd and the partial sums, where
   // they fit: read back from scratch, each of phase C's loads went to L2 after a storage barrier.
-  const dzShared = 4 * (G + 3 * U + parts * U) <= DEFAULT_WORKGROUP_STORAGE;
+  const dzShared = 4 * (rpw * G + 3 * slots + parts * slots) <= DEFAULT_WORKGROUP_STORAGE;
+  const walkRows = grid(Math.ceil(B / rpw));
   const mask = L.mask >= 0 ? bw.input(ctx, node, L.mask) : '';
   const training = dropout ? bw.input(ctx, node, L.training) : '';
   let k = nFwd;
@@ -105,11 +133,11 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const dhT = g.dh ? bw.input(ctx, node, k++) : '';
   const dcT = g.dc ? bw.input(ctx, node, k++) : '';
   const backward = renderWithHelpers('rnn-backward', bw, {
-    ...common, dh0, dc0, dziW, dziR, dzrW, dzrR, hm, z, c, aux, RT, parts, partialSize: parts * U, mask,
+    ...common, rowStride: walkRows[0], rpw, slots, dzsSize: rpw * G, dh0, dc0, dziW, dziR, dzrW, dzrR, hm, z, c, aux, RT, parts, partialSize: parts * slots, mask,
     dzShared, dzFromI: dzShared && !gru, globalReads: !dzShared || gruBefore, training, dy, dhT, dcT,
     dyLast: g.dy && !L.returnSequences, dySeq: g.dy && L.returnSequences, seedH: seedWgsl((L.seed + 1) >>> 0, step(bw)),
   });
-  kernels.push({ name: `${node.name}/through-time`, wgsl: backward, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [rows[0], rows[1], 1], operands: bw.operands });
+  kernels.push({ name: `${node.name}/through-time`, wgsl: backward, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [walkRows[0], walkRows[1], 1], operands: bw.operands });
 
   // 3. dx, dW, dR, db.
   // dx[b, tt, f] = mask · Σ_j dzi[r, j] · W[f, j], r = t·B + b the step that read input step tt: a GEMM

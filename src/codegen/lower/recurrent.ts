@@ -24,7 +24,7 @@ import { MAX_GROUPS } from '../indexing.js';
 const ROWS_PER_WORKGROUP_FROM: Record<number, number> = { 8: 4096, 4: 512, 2: 256, 1: 0 };
 
 /** Workgroups along x and y for `n` of them. */
-const grid = (n: number): [number, number] => (n > MAX_GROUPS ? [MAX_GROUPS, Math.ceil(n / MAX_GROUPS)] : [n, 1]);
+export const grid = (n: number): [number, number] => (n > MAX_GROUPS ? [MAX_GROUPS, Math.ceil(n / MAX_GROUPS)] : [n, 1]);
 
 /** Floats of workgroup memory a kernel may use (WebGPU guarantees 16 KiB). */
 const SHARED_FLOATS = 3840;
