@@ -68,7 +68,7 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const nFwd = node.inputs.length - Number(g.dy) - Number(g.dh) - Number(g.dc);
   const L = rnnLayout(attrs, nFwd);
   const geo = rnnKernelGeometry(node, ctx, L);
-  const { B, T, F, U, G, wg, rows } = geo;
+  const { B, T, F, U, G, wg } = geo;
   const lstm = L.cell === 'lstm';
   const gruBefore = L.cell === 'gru' && !L.resetAfter;
   const dropout = dropoutLive(node, ctx, L);
@@ -81,7 +81,7 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const kernels: KernelSpec[] = [];
   const step = (b: Bindings) => (L.step >= 0 ? b.input(ctx, node, L.step) : undefined);
   const common = {
-    B, T, F, U, G, wg, rowStride: rows[0],
+    B, T, F, U, G, wg,
     act: activationWgsl(L.activation), ract: activationWgsl(L.recurrentActivation),
     dact: derivativeWgsl(node, L.activation), dract: L.cell === 'simple' ? '1.0' : derivativeWgsl(node, L.recurrentActivation),
     simple: L.cell === 'simple', lstm, gru: L.cell === 'gru', resetAfter: L.resetAfter, gruBefore, backwards: L.goBackwards,
@@ -118,7 +118,6 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const c = lstm ? bw.scratch(rec.c, 'in') : '';
   const aux = L.resetAfter ? bw.scratch(rec.aux, 'in') : '';
   const RT = bw.scratch(rT, 'in');
-  // Lanes beyond the units share each unit's G terms.
   const rpw = backwardRows(B, U, wg);
   const slots = rpw * U;
   const parts = partsOf(slots, wg);
