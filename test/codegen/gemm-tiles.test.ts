@@ -45,6 +45,8 @@ describe('GEMM tilings', () => {
     expect(gemmTiles(rows(256), 32, 1, 128, SHALLOW_K + 1, 49152)).not.toEqual(SMALL);
     // 86528 block rows would pass WebGPU's 65535 per dispatch dimension.
     expect(gemmTiles(rows(4096), 32, 1, 128, 9, 49152)).toEqual({ WX: 8, WY: 16, TM: 8, TN: 4, BK: 16 });
+    // The conv's template folds row blocks into z, so its 86528 of them are no limit there.
+    expect(gemmTiles(rows(4096), 32, 1, 128, 9, 49152, true)).toEqual(SMALL);
     // 22 blocks do not fill the GPU; the arithmetic rule's smallest block does better.
     expect(gemmTiles(rows(1), 32, 1, 128, 9, 49152)).toEqual({ WX: 16, WY: 16, TM: 1, TN: 1, BK: 32 });
     // A CPU adapter (2 workgroups fill it) keeps large blocks.

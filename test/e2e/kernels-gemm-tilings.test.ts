@@ -46,3 +46,13 @@ describe('GEMM tilings, each forced', () => {
     }, 180_000);
   }
 });
+
+describe('a conv whose row blocks pass WebGPU’s 65535 a dimension', () => {
+  it('folds them into z: 4 images of 520×520 on 16-row blocks are 67600 row blocks, and the result is the interpreter’s', async () => {
+    process.env.KILN_GEMM_TILES = '16,16,1,1,16';
+    process.env.KILN_CONV = 'gemm';
+    const run = await expectGpuMatchesInterpreter(single(layers.Conv2D({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }), [520, 520, 1]), { batch: 4, ...TOL });
+    runs.push(run);
+    expect(run.compiled.bundle.manifest.steps[0].dispatch).toEqual([1, 65535, 2]);
+  }, 180_000);
+});

@@ -94,12 +94,13 @@ const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.cei
  * most (the smallest block on a tie, wasting the least work). A shallow GEMM (`isShallow`) takes
  * SHALLOW_TILES first, where its grid fills the target and fits a dispatch.
  */
-export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups, K?: number, storage = DEFAULT_WORKGROUP_STORAGE): GemmTiles {
+export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PROFILES.gpu.minWorkgroups, K?: number, storage = DEFAULT_WORKGROUP_STORAGE, foldsRows = false): GemmTiles {
   // Forced for an experiment, else timed on this adapter (src/codegen/tuning.ts), else arithmetic.
   const chosen = tilesFromEnv() ?? tunedGemmTiles(M, N, batches, K);
   if (chosen) return chosen;
   const fits = CANDIDATES.filter(({ tiles: t }) => gemmStorage(t) <= storage && blockN(t) <= Math.max(16, 2 ** Math.ceil(Math.log2(N))));
-  const dispatchable = (t: GemmTiles) => Math.ceil(M / blockM(t)) <= MAX_GROUPS && Math.ceil(N / blockN(t)) <= MAX_GROUPS;
+  // A template that folds its row blocks into z (shaders/conv-gemm.wgsl.hbs) has no limit on them.
+  const dispatchable = (t: GemmTiles) => (foldsRows || Math.ceil(M / blockM(t)) <= MAX_GROUPS) && Math.ceil(N / blockN(t)) <= MAX_GROUPS;
   const shallow = isShallow(K, minWorkgroups) && fits.some((c) => c.tiles === SHALLOW_TILES) && dispatchable(SHALLOW_TILES);
   if (shallow && groups(SHALLOW_TILES, M, N, batches) >= minWorkgroups) return SHALLOW_TILES;
   const filling = fits.find((c) => groups(c.tiles, M, N, batches) >= c.waves * minWorkgroups);
@@ -147,8 +148,8 @@ export function quadOperands(K: number, N: number, order: OperandOrder): { quadA
  * Template data of shaders/gemm.wgsl.hbs for an M×N×K problem, given the WGSL of `loadA` and `loadB`
  * (and of `loadA4` / `loadB4` for the operands `quads` marks, see quadOperands).
  */
-export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number, order: OperandOrder = { a: 'k', b: 'n' }, quads = { quadA: false, quadB: false }, canDoubleBuffer = false, storage?: number) {
-  const t = gemmTiles(M, N, batches, minWorkgroups, K, storage);
+export function gemmData(M: number, N: number, K: number, loaders: string[], batches = 1, minWorkgroups?: number, order: OperandOrder = { a: 'k', b: 'n' }, quads = { quadA: false, quadB: false }, canDoubleBuffer = false, storage?: number, foldsRows = false) {
+  const t = gemmTiles(M, N, batches, minWorkgroups, K, storage, foldsRows);
   // Two workgroup tiles per operand where the template has them (shaders/gemm.wgsl.hbs): one barrier per k step instead of two.
   const doubleBuffer = canDoubleBuffer && (t.DB === true || experimentEnv('KILN_GEMM_DB') === '1');
   const copies = doubleBuffer ? 2 : 1;
@@ -204,6 +205,16 @@ function unrolled(t: GemmTiles, doubleBuffer = false) {
 export function gemmDispatch(M: number, N: number, K: number, batches = 1, minWorkgroups?: number, storage?: number): { workgroupSize: [number, number, number]; dispatch: [number, number, number] } {
   const t = gemmTiles(M, N, batches, minWorkgroups, K, storage);
   return { workgroupSize: [t.WX, t.WY, 1], dispatch: [Math.ceil(N / blockN(t)), Math.ceil(M / blockM(t)), batches] };
+}
+
+/**
+ * The dispatch of a single GEMM whose template folds row blocks past WebGPU's 65535 into z (block
+ * wid.y + wid.z · MAX_GROUPS, see shaders/conv-gemm.wgsl.hbs), and its count of row blocks.
+ */
+export function foldedGemmDispatch(M: number, N: number, K: number, minWorkgroups?: number, storage?: number): { workgroupSize: [number, number, number]; dispatch: [number, number, number]; rowBlocks: number } {
+  const t = gemmTiles(M, N, 1, minWorkgroups, K, storage, true);
+  const rowBlocks = Math.ceil(M / blockM(t));
+  return { workgroupSize: [t.WX, t.WY, 1], dispatch: [Math.ceil(N / blockN(t)), Math.min(rowBlocks, MAX_GROUPS), Math.ceil(rowBlocks / MAX_GROUPS)], rowBlocks };
 }
 
 /** A tiling forced for experiments, `KILN_GEMM_TILES=WX,WY,TM,TN,BK[,db]` (Node only; `kiln tune` will replace this). */
