@@ -12,7 +12,6 @@ import { gemmPrecision, type TargetProfile } from '../profile.js';
 import { HALO_SHAPES, haloConv, haloTile } from './conv-halo.js';
 import { isHalo, tunedChoice } from '../tuning.js';
 import { experimentEnv } from '../experiment-env.js';
-import { winogradConv, winogradFilterGrid, winogradFilterLines, winogradTile, type WinogradTile } from './conv-winograd.js';
 
 const WORKGROUP = 64;
 /** Taps whose in-image bits fit one u32 mask per staged row, leaving bit 31 for k past K. */
@@ -129,21 +128,12 @@ function convLoaders(g: ConvGeometry, x: string, w: string): string[] {
   ];
 }
 
-/** Which kernel a full (not depthwise) conv2d, and a stride-1 conv2dBackpropInput, runs: `KILN_CONV=gemm|halo|winograd` forces one (Node only, for tests and experiments; the input gradient has no Winograd form and takes its default). */
-export function convKernelFromEnv(): 'gemm' | 'halo' | 'winograd' | undefined {
+/** Which kernel a full (not depthwise) conv2d, and a stride-1 conv2dBackpropInput, runs: `KILN_CONV=gemm|halo` forces one (Node only, for tests and experiments). */
+export function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
   const v = experimentEnv('KILN_CONV');
   if (v === undefined || v === '') return undefined;
-  if (v !== 'gemm' && v !== 'halo' && v !== 'winograd') throw new Error(`KILN_CONV must be 'gemm', 'halo' or 'winograd', not '${v}'`);
+  if (v !== 'gemm' && v !== 'halo') throw new Error(`KILN_CONV must be 'gemm' or 'halo', not '${v}'`);
   return v;
-}
-
-/**
- * The Winograd plan for a full conv2d, or undefined where it does not run: for now only where
- * `KILN_CONV=winograd` asks for it (every conv it can run, in f32 bundles; the others take their default).
- */
-function winogradChoice(g: ConvGeometry, profile: TargetProfile): WinogradTile | undefined {
-  if (convKernelFromEnv() !== 'winograd' || gemmPrecision(profile) !== 'f32') return undefined;
-  return winogradTile(g, 1, profile.workgroupStorage);
 }
 
 /**
@@ -181,24 +171,7 @@ export function lowerConv(node: Node, ctx: LowerContext): KernelSpec[] {
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   if (numel(outShape) !== g.batch * g.OH * g.OW * g.cout) throw new Error(`conv '${node.name}': output [${outShape}] does not match its geometry`);
   const epi = epilogueCode(body, ins, outs, inputTypes, outShape);
-  const wino = g.depthwise ? undefined : winogradChoice(g, ctx.profile);
-  if (wino) return winogradKernels(node, ctx, g, wino, { x: ins[xi], wInput: wi, b, epi, outShape });
   const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : fullConv(g, ins[xi], ins[wi], outShape, ctx.profile);
   const wgsl = render(main.template, { ...b.header(epi.helpers), ...main.data, epilogue: epi.lines });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands, ...(main.features ? { features: main.features } : {}) }];
-}
-
-/** The Winograd form of a conv: its kernel transformed into scratch, then the conv with the epilogue. */
-function winogradKernels(node: Node, ctx: LowerContext, g: ConvGeometry, tile: WinogradTile, main: { x: string; wInput: number; b: Bindings; epi: ReturnType<typeof epilogueCode>; outShape: readonly number[] }): KernelSpec[] {
-  const transformed = ctx.scratch(4 * 16 * g.cin * g.cout);
-  const f = new Bindings(ctx);
-  f.output(node);
-  const fw = f.input(ctx, node, main.wInput);
-  const sw = f.scratch(transformed, 'out');
-  const grid = winogradFilterGrid(g);
-  const filter = { name: `${node.name} (Winograd kernel)`, wgsl: render('elementwise', { ...f.header(), wg: 64, flatIndex: grid.flatIndex, count: grid.count, coords: [], epilogue: winogradFilterLines(g, fw, sw) }), entryPoint: 'main', workgroupSize: [64, 1, 1] as [number, number, number], dispatch: grid.dispatch, operands: f.operands };
-  const u = main.b.scratch(transformed, 'in');
-  const k = winogradConv(g, tile, main.x, u, main.outShape);
-  const wgsl = render(k.template, { ...main.b.header(main.epi.helpers, { quads: true }), ...k.data, epilogue: main.epi.lines });
-  return [filter, { name: node.name, wgsl, entryPoint: 'main', workgroupSize: k.workgroupSize, dispatch: k.dispatch, operands: main.b.operands, quads: true }];
 }
