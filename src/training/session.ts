@@ -15,6 +15,7 @@ import { fuseEpilogues } from '../passes/fuse-epilogues.js';
 import { fuseElementwise } from '../passes/fuse-elementwise.js';
 import { fuseOptimizer } from '../passes/fuse-optimizer.js';
 import { autodiff } from '../passes/autodiff.js';
+import { recordRecurrentStates } from '../passes/record-recurrent.js';
 import { applyOptimizer, ITERATIONS } from '../passes/optimizer.js';
 import type { Pass, PassContext, Program } from '../passes/program.js';
 import { buildBundle } from '../codegen/bundle.js';
@@ -67,6 +68,7 @@ export function trainingProgram(model: Model, config: CompiledConfig, batch: num
   let p = runPipeline(objective.program, FORWARD_PASSES, ctx, { check });
   p = dropoutPerStep(p);
   p = autodiff(p, { loss: 'loss', wrt: objective.trainable });
+  p = runPipeline(p, [recordRecurrentStates], ctx, { check });
   p = applyOptimizer(p, { optimizer: config.optimizer, grads: Object.fromEntries(objective.trainable.map((w) => [w, `grad/${w}`])) });
   p = accumulateOutputs(p, { keepLoss });
   p = runPipeline(p, FUSION_PASSES, ctx, { check });

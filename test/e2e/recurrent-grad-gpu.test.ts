@@ -4,7 +4,7 @@
  * checks against finite differences. Outputs are poisoned with NaN before each run.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Attrs, NDArray } from '../../src/ir/index.js';
+import type { Attrs, NDArray, ValueRef } from '../../src/ir/index.js';
 import { getOp, interpret } from '../../src/ir/index.js';
 import { GraphBuilder } from '../../src/passes/builder.js';
 import { buildBundle } from '../../src/codegen/bundle.js';
@@ -25,8 +25,12 @@ const w = (shape: number[]): In => ({ role: 'weight', shape });
 const fed = (shape: number[]): In => ({ role: 'input', shape });
 const flags = (shape: number[], value: number[]): In => ({ role: 'constant', shape, dtype: 'bool', value });
 
-/** Runs rnnSequenceGrad (or, with `forward`, rnnSequence itself) on the GPU and the interpreter. */
-async function expectGradMatches(inputs: In[], attrs: Attrs, grads: { dy?: boolean; dh?: boolean; dc?: boolean }, forward = false): Promise<number> {
+/**
+ * Runs rnnSequenceGrad on the GPU and the interpreter: replaying the forward itself ('replay'), or reading
+ * the records of a forward rnnSequence (`record`, 'recorded'; the forward's outputs and records are
+ * compared too), or (with 'forward') rnnSequence alone.
+ */
+async function expectGradMatches(inputs: In[], attrs: Attrs, grads: { dy?: boolean; dh?: boolean; dc?: boolean }, mode: 'replay' | 'recorded' | 'forward' = 'replay'): Promise<number> {
   const b = new GraphBuilder();
   const weights = new Map<string, NDArray>();
   const feeds: Record<string, NDArray> = {};
@@ -47,9 +51,14 @@ async function expectGradMatches(inputs: In[], attrs: Attrs, grads: { dy?: boole
     feeds[k] = { shape, dtype: 'float32', data: randomData(shape.reduce((a, c) => a * c, 1), 77 + i) };
     return [b.add('input', [], { name: k, shape, dtype: 'float32' }, k)[0]];
   });
-  const outs = forward
-    ? b.add('rnnSequence', refs, attrs, 'rnn')
-    : b.add('rnnSequenceGrad', [...refs, ...cotangents], { ...attrs, hasDy: !!grads.dy, hasDh: !!grads.dh, hasDc: !!grads.dc }, 'rnn/grad');
+  const gradAttrs = { ...attrs, hasDy: !!grads.dy, hasDh: !!grads.dh, hasDc: !!grads.dc };
+  let outs: ValueRef[];
+  if (mode === 'forward') outs = b.add('rnnSequence', refs, attrs, 'rnn');
+  else if (mode === 'replay') outs = b.add('rnnSequenceGrad', [...refs, ...cotangents], gradAttrs, 'rnn/grad');
+  else {
+    const forward = b.add('rnnSequence', refs, { ...attrs, record: true }, 'rnn');
+    outs = [...b.add('rnnSequenceGrad', [...refs, ...cotangents, ...forward.slice(fwdTypes.length)], { ...gradAttrs, recorded: true }, 'rnn/grad'), ...forward];
+  }
   const graph = b.build(outs.map((value, i) => ({ name: `g${i}`, value })), []);
   const { bundle } = buildBundle(graph, weights, 'rnn_grad', inputs[0].shape[0]);
   const net = await Net.create(bundle, await testGpu());
@@ -79,8 +88,8 @@ describe('rnnSequenceGrad on the GPU matches the interpreter', () => {
     expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U]), flags([], [1])], { cell: 'lstm', dropout: 0.3, recurrentDropout: 0.25, seed: 9, returnSequences: true }, { dy: true }));
   it('the forward kernels while training apply the same dropout masks as the interpreter', async () => {
     const on = flags([], [1]);
-    await expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U]), on], { cell: 'lstm', dropout: 0.3, recurrentDropout: 0.25, seed: 9, returnSequences: true }, {}, true);
-    await expectGradMatches([fed([B, T, F]), w([F, 3 * 130]), w([130, 3 * 130]), w([3 * 130]), on], { cell: 'gru', dropout: 0.4, recurrentDropout: 0.2, seed: 4 }, {}, true);
+    await expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U]), on], { cell: 'lstm', dropout: 0.3, recurrentDropout: 0.25, seed: 9, returnSequences: true }, {}, 'forward');
+    await expectGradMatches([fed([B, T, F]), w([F, 3 * 130]), w([130, 3 * 130]), w([3 * 130]), on], { cell: 'gru', dropout: 0.4, recurrentDropout: 0.2, seed: 4 }, {}, 'forward');
   });
   it('GRU with 130 units replays through the projection GEMM', () =>
     expectGradMatches([fed([2, 3, F]), w([F, 390]), w([130, 390]), w([390])], { cell: 'gru', recurrentActivation: 'sigmoid' }, { dy: true }));
@@ -98,6 +107,26 @@ describe('rnnSequenceGrad on the GPU matches the interpreter', () => {
     expectGradMatches([fed([420, 20, 2]), w([2, 6]), w([2, 6]), w([2, 6])], { cell: 'gru', resetAfter: true, recurrentActivation: 'sigmoid' }, { dy: true }));
   it('is seven kernels: replay, R transposed, walk back, dx, dW, dR, db', async () => {
     const steps = await expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U])], { cell: 'lstm' }, { dy: true });
+    expect(steps).toBe(7);
+  });
+});
+
+describe('rnnSequenceGrad reading the records of its forward (`recorded`) matches the interpreter, records included', () => {
+  it.each([
+    ['LSTM: sequences, initial states, final-state gradients, mask', [fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U]), fed([B, U]), fed([B, U]), mask], { cell: 'lstm', hasInitialState: true, hasMask: true, returnSequences: true }, { dy: true, dh: true, dc: true }],
+    ['LSTM: last output, goBackwards', [fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U])], { cell: 'lstm', goBackwards: true, recurrentActivation: 'sigmoid' }, { dy: true }],
+    ['GRU, reset before the product, with a mask', [fed([B, T, F]), w([F, 3 * U]), w([U, 3 * U]), w([3 * U]), fed([B, U]), mask], { cell: 'gru', hasInitialState: true, hasMask: true, returnSequences: true }, { dy: true, dh: true }],
+    ['GRU, reset after the product (the h gate\'s recurrent term recorded apart)', [fed([B, T, F]), w([F, 3 * U]), w([U, 3 * U]), w([2, 3 * U])], { cell: 'gru', resetAfter: true, recurrentActivation: 'sigmoid', returnSequences: true }, { dy: true }],
+    ['SimpleRNN without bias, goBackwards', [fed([B, T, F]), w([F, U]), w([U, U])], { cell: 'simple', hasBias: false, activation: 'relu', recurrentActivation: 'linear', goBackwards: true, returnSequences: true }, { dy: true }],
+    ['LSTM with dropout and recurrent dropout while training (the dropped state recorded)', [fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U]), flags([], [1])], { cell: 'lstm', dropout: 0.3, recurrentDropout: 0.25, seed: 9, returnSequences: true }, { dy: true }],
+    ['GRU with 130 units through the projection GEMM', [fed([2, 3, F]), w([F, 390]), w([130, 390]), w([390])], { cell: 'gru', recurrentActivation: 'sigmoid' }, { dy: true }],
+    ['a batch of 4099, 8 rows a forward workgroup (the last partly past the batch)', [fed([4099, 3, 2]), w([2, 12]), w([3, 12]), w([12])], { cell: 'lstm', returnSequences: true }, { dy: true }],
+  ] as const)('%s', async (_, inputs, attrs, grads) => {
+    await expectGradMatches([...inputs], attrs, grads, 'recorded');
+  });
+
+  it('is seven kernels: the forward, then R transposed, walk back, dx, dW, dR, db (no replay)', async () => {
+    const steps = await expectGradMatches([fed([B, T, F]), w([F, 4 * U]), w([U, 4 * U]), w([4 * U])], { cell: 'lstm' }, { dy: true }, 'recorded');
     expect(steps).toBe(7);
   });
 });

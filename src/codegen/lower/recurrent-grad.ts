@@ -1,13 +1,13 @@
 /**
- * rnnSequenceGrad on the GPU: the forward again, recording what each step saw (the loop kernel of
- * rnn-sequence in record mode); the backward walk through time, one workgroup per batch row with dh
+ * rnnSequenceGrad on the GPU: what each step saw, recorded by the forward (`recorded`) or else by the
+ * forward run again (the loop kernel of rnn-sequence in record mode); the backward walk through time, one workgroup per batch row with dh
  * and dc in workgroup memory and the gate gradients in scratch; then dx, and dW, dR and db, the
  * latter three sums over steps × rows as split-K GEMMs (chunked over steps × rows when long).
  */
 import type { Node } from '../../ir/types.js';
 import { getOp, withDefaults } from '../../ir/registry.js';
 import { rnnLayout } from '../../ir/ops/recurrent.js';
-import { differentiableInputs, gradLayout } from '../../ir/ops/recurrent-grad.js';
+import { differentiableInputs, forwardCount, gradLayout, recordCount } from '../../ir/ops/recurrent-grad.js';
 import type { KernelSpec, LowerContext } from '../kernel.js';
 import { dispatch1d } from '../indexing.js';
 import { kChunks, splitGemm, sumChunksKernel } from './split-gemm.js';
@@ -61,11 +61,11 @@ export function backwardRows(B: number, U: number, wg: number): number {
   return BACKWARD_ROWS.find((c) => B >= c.from && fits(c.rows))?.rows ?? 1;
 }
 
-/** Lowers rnnSequenceGrad: record, walk back, then the four gradient reductions. */
+/** Lowers rnnSequenceGrad: the replay (without records), walk back, then the four gradient reductions. */
 export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] {
   const attrs = withDefaults(getOp(node.op), node.attrs);
   const g = gradLayout(attrs);
-  const nFwd = node.inputs.length - Number(g.dy) - Number(g.dh) - Number(g.dc);
+  const nFwd = forwardCount(node.inputs.length, attrs);
   const L = rnnLayout(attrs, nFwd);
   const geo = rnnKernelGeometry(node, ctx, L);
   const { B, T, F, U, G, wg } = geo;
@@ -73,7 +73,12 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const gruBefore = L.cell === 'gru' && !L.resetAfter;
   const dropout = dropoutLive(node, ctx, L);
   const floats = (n: number) => ctx.scratch(4 * n);
-  const rec = { hm: floats(T * B * U), z: floats(T * B * G), c: floats(lstm ? (T + 1) * B * U : 1), aux: floats(L.resetAfter ? T * B * U : 1) };
+  // What each step saw: the forward's records (inputs after the output gradients), or scratch the replay fills.
+  const recorded = recordCount(attrs) > 0;
+  const recordInput = { hm: 0, z: 1, c: lstm ? 2 : -1, aux: L.resetAfter ? 2 + Number(lstm) : -1 };
+  const firstRecord = node.inputs.length - recordCount(attrs);
+  const rec = recorded ? undefined : { hm: floats(T * B * U), z: floats(T * B * G), c: floats(lstm ? (T + 1) * B * U : 1), aux: floats(L.resetAfter ? T * B * U : 1) };
+  const readRecord = (b: Bindings, which: keyof typeof recordInput) => (rec ? b.scratch(rec[which], 'in') : b.input(ctx, node, firstRecord + recordInput[which]));
   // Only a GRU's recurrent-side gate gradients differ from its input side's: other cells read dzi for both.
   const gru = L.cell === 'gru';
   const dzi = floats(T * B * G);
@@ -89,12 +94,14 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
     inDropout: dropout && L.dropout > 0, recDropout: dropout && L.recurrentDropout > 0, dropout,
   };
 
-  // 1. The forward again, recording each step's inputs to the gates.
-  kernels.push(...geo.forwardKernels(node, ctx, L, (b) => ({
-    record: true,
-    hmRec: b.scratch(rec.hm, 'out'), zRec: b.scratch(rec.z, 'out'),
-    cRec: lstm ? b.scratch(rec.c, 'out') : '', auxRec: L.resetAfter ? b.scratch(rec.aux, 'out') : '',
-  })));
+  // 1. Without the forward's records, the forward again, recording each step's inputs to the gates.
+  if (rec) {
+    kernels.push(...geo.forwardKernels(node, ctx, L, (b) => ({
+      record: true,
+      hmRec: b.scratch(rec.hm, 'out'), zRec: b.scratch(rec.z, 'out'),
+      cRec: lstm ? b.scratch(rec.c, 'out') : '', auxRec: L.resetAfter ? b.scratch(rec.aux, 'out') : '',
+    })));
+  }
 
   // 2. R transposed into scratch, then the walk back through time. Read in place (R[u·G + j] by lanes of
   // consecutive u, a stride of G), the LSTM's walk took 1.44 ms of a 2.88 ms step at batch 4096 on an H100.
@@ -113,10 +120,10 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   const dc0 = L.c0 >= 0 ? bw.output(node, outIndex.get(L.c0)!) : '';
   const [dziW, dziR] = [bw.scratch(dz.i, 'out'), bw.scratch(dz.i, 'in')];
   const [dzrW, dzrR] = gru ? [bw.scratch(dz.r, 'out'), bw.scratch(dz.r, 'in')] : ['', dziR];
-  const hm = bw.scratch(rec.hm, 'in');
-  const z = bw.scratch(rec.z, 'in');
-  const c = lstm ? bw.scratch(rec.c, 'in') : '';
-  const aux = L.resetAfter ? bw.scratch(rec.aux, 'in') : '';
+  const hm = readRecord(bw, 'hm');
+  const z = readRecord(bw, 'z');
+  const c = lstm ? readRecord(bw, 'c') : '';
+  const aux = L.resetAfter ? readRecord(bw, 'aux') : '';
   const RT = bw.scratch(rT, 'in');
   const rpw = backwardRows(B, U, wg);
   const slots = rpw * U;
@@ -170,7 +177,7 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
     const dzi = b.scratch(dz.i, 'in');
     const dzr = mode === 'dr' || (mode === 'db' && L.resetAfter) ? b.scratch(dz.r, 'in') : '';
     const x = mode === 'dw' ? b.input(ctx, node, 0) : '';
-    const hmIn = mode === 'dr' ? b.scratch(rec.hm, 'in') : '';
+    const hmIn = mode === 'dr' ? readRecord(b, 'hm') : '';
     const dropoutX = mode === 'dw' && common.inDropout;
     const trainingIn = dropoutX ? b.input(ctx, node, L.training) : '';
     const seedX = seedWgsl(L.seed, dropoutX ? step(b) : undefined);
@@ -204,7 +211,7 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
   if (gruBefore) {
     const b = new Bindings(ctx);
     const out = b.output(node, outIndex.get(2)!);
-    const [dzi, dzr, hmIn, zIn] = [b.scratch(dz.i, 'in'), b.scratch(dz.r, 'in'), b.scratch(rec.hm, 'in'), b.scratch(rec.z, 'in')];
+    const [dzi, dzr, hmIn, zIn] = [b.scratch(dz.i, 'in'), b.scratch(dz.r, 'in'), readRecord(b, 'hm'), readRecord(b, 'z')];
     const { dispatch, flatIndex } = dispatch1d(U * G, 64);
     const wgsl = renderWithHelpers('rnn-grad-reduce', b, { ...common, count: U * G, flatIndex, out, dzi, dzr, hm: hmIn, z: zIn });
     kernels.push({ name: `${node.name}/dr`, wgsl, entryPoint: 'main', workgroupSize: [64, 1, 1], dispatch, operands: b.operands });

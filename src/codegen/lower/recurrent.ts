@@ -78,7 +78,10 @@ export interface RnnGeometry {
   readonly rpw: number;
   /** Whether x·W runs first as a GEMM. */
   readonly projected: boolean;
-  /** The forward kernels; `record` binds scratch outputs instead of the node's (rnnSequenceGrad's replay). */
+  /**
+   * The forward kernels; `record` binds where each step's records go: scratch instead of the node's
+   * outputs (`replay`, rnnSequenceGrad without records), or the node's record outputs beside the others.
+   */
   forwardKernels(node: Node, ctx: LowerContext, L: RnnLayout, record?: (b: Bindings) => Record<string, unknown>): KernelSpec[];
 }
 
@@ -129,9 +132,9 @@ function forwardKernels(node: Node, ctx: LowerContext, L: RnnLayout, geo: RnnGeo
     kernels.push({ name: `${node.name}/projection`, wgsl, entryPoint: 'main', workgroupSize: [16, 16, 1], dispatch: [Math.ceil(G / 16), Math.ceil((B * T) / 16), 1], operands: p.operands });
   }
   const b = new Bindings(ctx);
-  const outs = record
-    ? { y: '', hT: '', cT: '', ...record(b) }
-    : { y: b.output(node, 0), hT: b.output(node, 1), cT: L.states === 2 ? b.output(node, 2) : '', record: false, hmRec: '', zRec: '', cRec: '', auxRec: '' };
+  const replay = !!record && node.op === 'rnnSequenceGrad';
+  const finals = replay ? { y: '', hT: '', cT: '' } : { y: b.output(node, 0), hT: b.output(node, 1), cT: L.states === 2 ? b.output(node, 2) : '' };
+  const outs = { ...finals, writeOutputs: !replay, record: false, hmRec: '', zRec: '', cRec: '', auxRec: '', ...record?.(b) };
   const xp = xpScratch ? b.scratch(xpScratch, 'in') : '';
   const x = projected ? '' : b.input(ctx, node, 0);
   const W = projected ? '' : b.input(ctx, node, 1);
@@ -145,17 +148,30 @@ function forwardKernels(node: Node, ctx: LowerContext, L: RnnLayout, geo: RnnGeo
   const wgsl = renderWithHelpers('rnn-sequence', b, {
     ...common, ...outs, projected, rowStride: loopRows[0], rpw, xsSize: rpw * F, gsSize: rpw * G, usSize: rpw * U,
     simple: L.cell === 'simple', lstm: L.cell === 'lstm', gru: L.cell === 'gru', resetAfter: L.resetAfter, gruBefore: L.cell === 'gru' && !L.resetAfter,
-    backwards: L.goBackwards, sequences: L.returnSequences && !record,
+    backwards: L.goBackwards, sequences: L.returnSequences && !replay,
     act: activationWgsl(L.activation), ract: activationWgsl(L.recurrentActivation),
     x, W, R, xp, bias, h0, c0, mask, training, hm: common.recDropout ? 'hms' : 'hs',
     seedX: seedWgsl(L.seed, step), seedH: seedWgsl((L.seed + 1) >>> 0, step),
   });
-  kernels.push({ name: record ? `${node.name}/replay` : node.name, wgsl, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [loopRows[0], loopRows[1], 1], operands: b.operands });
+  kernels.push({ name: replay ? `${node.name}/replay` : node.name, wgsl, entryPoint: 'main', workgroupSize: [wg, 1, 1], dispatch: [loopRows[0], loopRows[1], 1], operands: b.operands });
   return kernels;
 }
 
-/** Lowers one rnnSequence node to one kernel (narrow inputs, few units) or a projection GEMM plus the loop kernel. */
+/**
+ * Lowers one rnnSequence node to one kernel (narrow inputs, few units) or a projection GEMM plus the loop
+ * kernel; with `record`, the loop kernel also writes the records (rnnRecordShapes) to the outputs after cT.
+ */
 export function lowerRecurrent(node: Node, ctx: LowerContext): KernelSpec[] {
-  const L = rnnLayout(withDefaults(getOp(node.op), node.attrs), node.inputs.length);
-  return rnnKernelGeometry(node, ctx, L).forwardKernels(node, ctx, L);
+  const attrs = withDefaults(getOp(node.op), node.attrs);
+  const L = rnnLayout(attrs, node.inputs.length);
+  const geo = rnnKernelGeometry(node, ctx, L);
+  if (!attrs.record) return geo.forwardKernels(node, ctx, L);
+  return geo.forwardKernels(node, ctx, L, (b) => {
+    let k = 1 + L.states;
+    return {
+      record: true,
+      hmRec: b.output(node, k++), zRec: b.output(node, k++),
+      cRec: L.cell === 'lstm' ? b.output(node, k++) : '', auxRec: L.resetAfter ? b.output(node, k++) : '',
+    };
+  });
 }

@@ -7,7 +7,8 @@ import type { Attrs } from '../types.js';
 import type { NDArray } from '../ndarray.js';
 import { attrBool, defineOp, fail, tensor } from './common.js';
 import { alloc } from './indexing.js';
-import { RNN_ATTRS, inferRnn, rnnActivation, rnnDims, rnnDropoutMasks, rnnLayout, runRnn, type RnnLayout } from './recurrent.js';
+import { RNN_ATTRS, inferRnn, rnnActivation, rnnDims, rnnDropoutMasks, rnnLayout, rnnRecordShapes, runRnn, type RnnLayout } from './recurrent.js';
+import { formatShape } from '../errors.js';
 
 const OP = 'rnnSequenceGrad';
 
@@ -43,9 +44,17 @@ export function differentiableInputs(L: RnnLayout): number[] {
   return [0, 1, 2, L.bias, L.h0, L.c0].filter((i) => i >= 0);
 }
 
-function forwardCount(inputCount: number, attrs: Attrs): number {
+/** The records of the forward (rnnRecordShapes) that follow the output gradients when `recorded`. */
+export function recordCount(attrs: Attrs): number {
+  // Raw attrs (defaults not filled in): both flags default to false.
+  if (attrs.recorded !== true) return 0;
+  return 2 + Number(attrs.cell === 'lstm') + Number(attrs.cell === 'gru' && attrs.resetAfter === true);
+}
+
+/** How many of the node's inputs are the forward's (the rest: output gradients, then records). */
+export function forwardCount(inputCount: number, attrs: Attrs): number {
   const g = gradLayout(attrs);
-  return inputCount - Number(g.dy) - Number(g.dh) - Number(g.dc);
+  return inputCount - Number(g.dy) - Number(g.dh) - Number(g.dc) - recordCount(attrs);
 }
 
 /** The backward pass: gradients of every differentiable forward input, as float64 arrays. */
@@ -163,8 +172,8 @@ function backprop(L: RnnLayout, inputs: readonly NDArray[], grads: { dy?: NDArra
 export const recurrentGradOps: OpDef[] = [
   defineOp({
     name: OP,
-    arity: [4, 13],
-    attrs: { ...RNN_ATTRS, hasDy: { kind: 'bool', default: true }, hasDh: { kind: 'bool', default: false }, hasDc: { kind: 'bool', default: false } },
+    arity: [4, 17],
+    attrs: { ...RNN_ATTRS, hasDy: { kind: 'bool', default: true }, hasDh: { kind: 'bool', default: false }, hasDc: { kind: 'bool', default: false }, recorded: { kind: 'bool', default: false } },
     infer: (inputs, attrs) => {
       const n = forwardCount(inputs.length, attrs);
       const fwd = inputs.slice(0, n);
@@ -176,6 +185,16 @@ export const recurrentGradOps: OpDef[] = [
         if (got.shape.length !== want!.shape.length) fail(OP, `output gradient ${i} must have the shape of the forward output, rank ${want!.shape.length}, got rank ${got.shape.length}`);
       });
       const L = rnnLayout(attrs, n);
+      const records = inputs.slice(n + given.length);
+      if (records.length) {
+        const [B, T] = fwd[0].shape;
+        const U = fwd[2].shape[0];
+        if (B === null || T === null || U === null) fail(OP, `recorded needs a static batch and sequence length, got x ${formatShape(fwd[0].shape)}`);
+        rnnRecordShapes(L, B, T, U).forEach((shape, k) => {
+          const got = records[k].shape;
+          if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) fail(OP, `record ${k} of the forward must have shape ${formatShape(shape)}, got ${formatShape(got)}`);
+        });
+      }
       rnnActivationDerivative(L.activation);
       if (L.cell !== 'simple') rnnActivationDerivative(L.recurrentActivation);
       return differentiableInputs(L).map((i) => tensor(fwd[i].shape, fwd[i].dtype));

@@ -136,6 +136,38 @@ export function inferRnn(inputs: readonly TensorType[], attrs: Attrs): TensorTyp
   return L.states === 2 ? [y, state, state] : [y, state];
 }
 
+/**
+ * What an rnnSequence with `record` also returns for its gradient, so that rnnSequenceGrad (`recorded`)
+ * need not run the recurrence again: per step t (processing order), the state h the gates read
+ * (recurrent dropout applied) [T, B, U]; the gate pre-activations [T, B, G], where a resetAfter GRU's h
+ * gate holds only x·W_h + b_h; an LSTM's c before each step and after the last [T + 1, B, U]; a
+ * resetAfter GRU's recurrent h-gate term h·R_h + b_rh [T, B, U].
+ */
+export function rnnRecordShapes(L: RnnLayout, B: number, T: number, U: number): number[][] {
+  const G = L.gates * U;
+  return [[T, B, U], [T, B, G], ...(L.cell === 'lstm' ? [[T + 1, B, U]] : []), ...(L.resetAfter ? [[T, B, U]] : [])];
+}
+
+/** How many records an rnnSequence with `record` appends to its outputs (2 to 4). */
+export function rnnRecordCount(L: RnnLayout): number {
+  return 2 + Number(L.cell === 'lstm') + Number(L.resetAfter);
+}
+
+/** The records of a forward run (see rnnRecordShapes), from its trace. */
+function rnnRecords(L: RnnLayout, inputs: readonly NDArray[], d: RnnDims, tr: RnnTrace): Float64Array[] {
+  const { B, T, U } = d;
+  const G = L.gates * U;
+  const ract = rnnActivation(L.recurrentActivation);
+  const maskH = rnnDropoutMasks(L, inputs, d).h;
+  const hm = new Float64Array(T * B * U);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) for (let u = 0; u < U; u++) hm[(t * B + b) * U + u] = tr.h[(t * B + b) * U + u] * (maskH ? maskH[b * U + u] : 1);
+  const z = tr.z.slice();
+  if (L.resetAfter) {
+    for (let r = 0; r < T * B; r++) for (let u = 0; u < U; u++) z[r * G + 2 * U + u] -= ract(tr.z[r * G + U + u]) * tr.innerH[r * U + u];
+  }
+  return [hm, z, ...(L.cell === 'lstm' ? [tr.c] : []), ...(L.resetAfter ? [tr.innerH] : [])];
+}
+
 /** Concrete sizes of one rnnSequence run. */
 export interface RnnDims {
   readonly B: number;
@@ -264,8 +296,16 @@ export const recurrentOps: OpDef[] = [
   defineOp({
     name: OP,
     arity: [3, 10],
-    attrs: RNN_ATTRS,
-    infer: inferRnn,
+    attrs: { ...RNN_ATTRS, record: { kind: 'bool', default: false } },
+    infer: (inputs, attrs) => {
+      const outs = inferRnn(inputs, attrs);
+      if (attrs.record !== true) return outs;
+      const L = rnnLayout(attrs, inputs.length);
+      const [B, T] = inputs[0].shape;
+      const U = inputs[2].shape[0];
+      if (B === null || T === null || U === null) fail(OP, `record needs a static batch and sequence length, got x ${formatShape(inputs[0].shape)}`);
+      return [...outs, ...rnnRecordShapes(L, B, T, U).map((shape) => tensor(shape, inputs[0].dtype))];
+    },
     reference: (inputs, attrs, ctx) => {
       const L = rnnLayout(attrs, inputs.length);
       const d = rnnDims(inputs);
@@ -278,10 +318,19 @@ export const recurrentOps: OpDef[] = [
       } else y.data.set(tr.h.subarray(T * B * U));
       const hT = alloc(ctx, [B, U], dtype);
       hT.data.set(tr.h.subarray(T * B * U));
-      if (L.states === 1) return [y, hT];
-      const cT = alloc(ctx, [B, U], dtype);
-      cT.data.set(tr.c.subarray(T * B * U));
-      return [y, hT, cT];
+      const outs = [y, hT];
+      if (L.states === 2) {
+        const cT = alloc(ctx, [B, U], dtype);
+        cT.data.set(tr.c.subarray(T * B * U));
+        outs.push(cT);
+      }
+      if (attrs.record !== true) return outs;
+      const shapes = rnnRecordShapes(L, B, T, U);
+      return [...outs, ...rnnRecords(L, inputs, d, tr).map((data, k) => {
+        const out = alloc(ctx, shapes[k], dtype);
+        out.data.set(data);
+        return out;
+      })];
     },
   }),
 ];

@@ -15,7 +15,9 @@ export const rnnSequenceGrad: GradientRule = (ctx) => {
   if (!dy && !dh && !dc) return ctx.inputs.map(() => null);
   const L = rnnLayout(ctx.attrs, ctx.inputs.length);
   const given = [dy, dh, dc ?? null].filter((g): g is ValueRef => !!g);
-  const attrs = { ...ctx.attrs, hasDy: !!dy, hasDh: !!dh, hasDc: !!dc };
+  // `record` is the forward's own (recordRecurrentStates sets it, and `recorded` here, after autodiff).
+  const { record: _record, ...forward } = ctx.attrs;
+  const attrs = { ...forward, hasDy: !!dy, hasDh: !!dh, hasDc: !!dc };
   const outs = ctx.emit('rnnSequenceGrad', [...ctx.inputs, ...given], attrs);
   const result: (ValueRef | null)[] = ctx.inputs.map(() => null);
   differentiableInputs(L).forEach((input, i) => (result[input] = outs[i]));
