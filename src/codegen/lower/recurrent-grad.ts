@@ -61,6 +61,16 @@ export function backwardRows(B: number, U: number, wg: number): number {
   return BACKWARD_ROWS.find((c) => B >= c.from && fits(c.rows))?.rows ?? 1;
 }
 
+/**
+ * k-values (steps × rows) per chunk of the weight sums. Each chunk's workgroups walk their k-values in
+ * order, latency-bound, so short chunks and many workgroups win: the bench LSTM's step on an H100 took
+ * 0.92 against 1.26 ms of kernels at batch 4096 with 128 against 4096 (dW 0.29 → 0.10 ms, dR 0.26 →
+ * 0.08), 0.36 against 0.57 at 1024, 0.26 against 0.33 at 256; 256 tied (`…-session12-split-chunks*.log`).
+ * `KILN_RNN_SUM_CHUNK_K=n` forces n (Node only, for experiments).
+ */
+const SUM_CHUNK_K = 128;
+const sumChunkK = () => Number(experimentEnv('KILN_RNN_SUM_CHUNK_K') ?? SUM_CHUNK_K);
+
 /** Lowers rnnSequenceGrad: the replay (without records), walk back, then the four gradient reductions. */
 export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] {
   const attrs = withDefaults(getOp(node.op), node.attrs);
@@ -169,7 +179,7 @@ export function lowerRecurrentGrad(node: Node, ctx: LowerContext): KernelSpec[] 
 
   // dW = xmᵀ·dzi, dR = hmᵀ·dzr, db = 1ᵀ·[dzi | dzr]: K runs over r = t·B + b, the rows of the recorded gates.
   const sums = (mode: 'dw' | 'dr' | 'db', input: number, M: number, N: number) => {
-    const { chunks, kc } = kChunks(T * B);
+    const { chunks, kc } = kChunks(T * B, sumChunkK(), M * N);
     const b = new Bindings(ctx);
     const out = chunks === 1 ? b.output(node, outIndex.get(input)!) : '';
     const partials = chunks === 1 ? undefined : ctx.scratch(4 * chunks * M * N);

@@ -110,12 +110,16 @@ function tilesFromEnv(): SplitTiles | undefined {
 /** K values per workgroup-level chunk of a long reduction (gradients over batch·pixels or batch·steps). */
 const CHUNK_K = 4096;
 
+/** Floats of partial results a chunked reduction may leave in scratch (16 MiB): wide outputs get fewer chunks. */
+const MAX_PARTIAL_FLOATS = 4 * 2 ** 20;
+
 /**
  * How a reduction over K splits into chunks that run as separate workgroups (the split GEMM's batch
- * axis), each writing a partial result: `chunks` of `kc` k-values (about `chunkK`), one chunk when K is short.
+ * axis), each writing a partial result: `chunks` of `kc` k-values (about `chunkK`), one chunk when K is
+ * short, and no more than `outputs` (elements of each partial) leave within MAX_PARTIAL_FLOATS.
  */
-export function kChunks(K: number, chunkK = CHUNK_K): { chunks: number; kc: number } {
-  const chunks = Math.min(1024, Math.max(1, Math.ceil(K / chunkK)));
+export function kChunks(K: number, chunkK = CHUNK_K, outputs = 1): { chunks: number; kc: number } {
+  const chunks = Math.max(1, Math.min(1024, Math.floor(MAX_PARTIAL_FLOATS / outputs), Math.ceil(K / chunkK)));
   return { chunks, kc: Math.ceil(K / chunks) };
 }
 
