@@ -3,7 +3,7 @@ import { Input, Model, layers, ops, clearSession, type SymbolicTensor } from '..
 import { Product, TransposedProducts } from '../support/products.js';
 import { expectGpuMatchesInterpreter, type GpuRun } from '../support/gpu.js';
 import { gemmTiles } from '../../src/codegen/lower/gemm.js';
-import { splitKChunks } from '../../src/codegen/lower/split-k.js';
+import { longKChunks, splitKChunks } from '../../src/codegen/lower/split-k.js';
 import { rowTeams } from '../../src/codegen/lower/matmul.js';
 import { PROFILES } from '../../src/codegen/profile.js';
 
@@ -172,5 +172,37 @@ describe('a matmul too small to fill the GPU with 64×64 blocks splits along K (
     expect(splitKChunks(256, 512, 200, PROFILES.gpu.minWorkgroups)).toBe(1);
     // A CPU adapter wants few large blocks anyway.
     expect(splitKChunks(256, 512, 784, PROFILES.cpu.minWorkgroups)).toBe(1);
+  });
+});
+
+/** aᵀ·b of the two inputs: a weight gradient's shape (K the batch). */
+class GradientProduct extends layers.Layer {
+  override call(inputs: SymbolicTensor | SymbolicTensor[]) {
+    const [a, b] = inputs as SymbolicTensor[];
+    return ops.matmul(a, b, true, false);
+  }
+}
+
+describe('a matmul with a small output and a long K splits K into short chunks of the split GEMM (then a sum with the epilogue)', () => {
+  it('the bench LSTM\'s and MLP\'s last Dense gradients at batch 4096 split; batch 256, and wide outputs, do not', () => {
+    expect(longKChunks(32, 10, 4096, PROFILES.gpu.minWorkgroups)).toBe(32);
+    expect(longKChunks(512, 10, 4096, PROFILES.gpu.minWorkgroups)).toBe(32);
+    expect(longKChunks(32, 10, 256, PROFILES.gpu.minWorkgroups)).toBe(1);
+    expect(longKChunks(784, 512, 4096, PROFILES.gpu.minWorkgroups)).toBe(1);
+    // At most 64 chunks: the sum adds them one by one.
+    expect(longKChunks(32, 10, 81920, PROFILES.gpu.minWorkgroups)).toBe(64);
+  });
+
+  it.each([
+    ['aᵀ·b (rows of A contiguous), 37×10 from K = 1100', (a: SymbolicTensor, b: SymbolicTensor) => new GradientProduct()([a, b]), [1100, 37], [1100, 10]],
+    ['a·b, 37×10 from K = 1100', (a: SymbolicTensor, b: SymbolicTensor) => new Product()([a, b]), [37, 1100], [1100, 10]],
+  ] as const)('%s, compiled for a GPU: 9 chunks, then the sum', async (_, product, sa, sb) => {
+    clearSession();
+    const [a, b] = [Input({ shape: [...sa] }), Input({ shape: [...sb] })];
+    const out = layers.Activation('relu')(product(a, b) as SymbolicTensor);
+    const run = await expectGpuMatchesInterpreter(new Model({ inputs: [a, b], outputs: out }), { batch: 1, profile: PROFILES.gpu, rtol: 1e-4, atol: 1e-5 });
+    runs.push(run);
+    expect(run.compiled.report.steps).toHaveLength(2);
+    expect(run.compiled.bundle.manifest.steps[0].dispatch[2]).toBe(9);
   });
 });

@@ -9,7 +9,7 @@ import { gemmData, gemmDispatch, quadOperands } from './gemm.js';
 import { mmaGemm } from './gemm-mma.js';
 import { gemvData, gemvShape } from './gemv.js';
 import { globalMeanStage, poolPrologueOf, poolReadWgsl, withoutPrologue, type GlobalMeanStage } from './pool-read.js';
-import { lowerSplitK, splitKChunks } from './split-k.js';
+import { longKChunks, lowerSplitK, splitKChunks } from './split-k.js';
 import { gemmPrecision } from '../profile.js';
 import { experimentEnv } from '../experiment-env.js';
 
@@ -122,8 +122,12 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   }
   const order = { a: s.tA ? 'm' : 'k', b: s.tB ? 'k' : 'n' } as const;
   const precision = gemmPrecision(ctx.profile);
-  const chunks = precision === 'f32' && s.batches === 1 && !s.pooledA ? splitKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage) : 1;
-  if (chunks > 1) return lowerSplitK(node, ctx, { M: s.M, N: s.N, K: s.K, ai: s.ai, bi: s.bi, tA: s.tA, tB: s.tB, epilogue: s.epilogueBody, coords: s.coords }, chunks);
+  const splittable = precision === 'f32' && s.batches === 1 && !s.pooledA;
+  const problem = { M: s.M, N: s.N, K: s.K, ai: s.ai, bi: s.bi, tA: s.tA, tB: s.tB, epilogue: s.epilogueBody, coords: s.coords };
+  const chunks = splittable ? splitKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage) : 1;
+  if (chunks > 1) return lowerSplitK(node, ctx, problem, chunks);
+  const longK = splittable ? longKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage) : 1;
+  if (longK > 1) return lowerSplitK(node, ctx, problem, longK, true);
   // f16 staging converts each element anyway; the f32 GEMM measured 6% slower with quads on the H200
   // (31.2 against 33.0 TFLOP/s at 4096³: its multiply loop, not staging, is the limit).
   const quads = precision === 'f32' ? { quadA: false, quadB: false } : { ...quadOperands(s.K, s.N, order), ...(s.pooledA ? { quadA: false } : {}) };

@@ -4,7 +4,7 @@
  * scratch, and a second kernel adds the chunks in order and applies the epilogue.
  */
 import type { Node } from '../../ir/types.js';
-import type { KernelSpec, LowerContext } from '../kernel.js';
+import type { KernelSpec, LowerContext, Operand } from '../kernel.js';
 import { chainLines, broadcastRead, type Body } from '../chain.js';
 import { dispatch1d } from '../indexing.js';
 import { helpersUsed, WGSL_HELPERS } from '../wgsl-ops.js';
@@ -12,6 +12,7 @@ import { render } from '../templates.js';
 import { experimentEnv } from '../experiment-env.js';
 import { Bindings } from './bindings.js';
 import { gemmData, gemmDispatch, gemmTiles } from './gemm.js';
+import { kChunks, splitGemm } from './split-gemm.js';
 
 /** Fewest k-values a chunk keeps: shorter chunks spend more on partial sums than they gain. */
 const MIN_CHUNK = 128;
@@ -39,6 +40,24 @@ export function splitKChunks(M: number, N: number, K: number, minWorkgroups: num
   return CHUNKS.find((c) => Math.ceil(K / c) >= MIN_CHUNK && good(c, Math.ceil(K / c))) ?? 1;
 }
 
+/** k-values per chunk of a long-K split (see longKChunks). */
+const LONG_K_CHUNK = 128;
+/** Most chunks of a long-K split: the second kernel adds them one by one per output. */
+const MAX_LONG_K_CHUNKS = 64;
+
+/**
+ * Chunks of the split GEMM (shaders/split-gemm.wgsl.hbs) for an M×N×K matmul whose output is too small
+ * for the register-blocked GEMM's grid to fill the target however K is cut (splitKChunks gives 1), and
+ * whose K is long: weight gradients of narrow layers, K = the batch. Each workgroup walks its k-values
+ * in order, latency-bound, so chunks are short (LONG_K_CHUNK). 1 when the split does not apply.
+ * The bench LSTM's Dense gradient at batch 4096 (32×10, K 4096) took 0.074 ms on 2 workgroups (H100).
+ */
+export function longKChunks(M: number, N: number, K: number, minWorkgroups: number, storage?: number): number {
+  const [gx, gy] = gemmDispatch(M, N, K, 1, minWorkgroups, storage).dispatch;
+  if (gx * gy >= minWorkgroups || K < 4 * LONG_K_CHUNK) return 1;
+  return Math.min(MAX_LONG_K_CHUNKS, kChunks(K, LONG_K_CHUNK, M * N).chunks);
+}
+
 /** What the split needs from the matmul's lowering: its sizes, operands and epilogue. */
 export interface SplitKProblem {
   readonly M: number;
@@ -53,12 +72,21 @@ export interface SplitKProblem {
   readonly coords: readonly string[];
 }
 
-/** The two kernels of a matmul split into `chunks` K chunks (batch 1, f32). */
-export function lowerSplitK(node: Node, ctx: LowerContext, p: SplitKProblem, chunks: number): KernelSpec[] {
+/**
+ * The two kernels of a matmul split into `chunks` K chunks (batch 1, f32): the register-blocked GEMM
+ * per chunk, or with `longK` the split GEMM, into partial sums; then their sum and the epilogue.
+ */
+export function lowerSplitK(node: Node, ctx: LowerContext, p: SplitKProblem, chunks: number, longK = false): KernelSpec[] {
+  const { M, N } = p;
+  const partials = ctx.scratch(4 * chunks * M * N);
+  const first = longK ? splitGemmChunks(node, ctx, p, chunks, partials) : gemmChunks(node, ctx, p, chunks, partials);
+  return [first, sumKernel(node, ctx, p, chunks, partials)];
+}
+
+/** The register-blocked GEMM once per K chunk (its batch), each writing its partial sums. */
+function gemmChunks(node: Node, ctx: LowerContext, p: SplitKProblem, chunks: number, partials: Operand): KernelSpec {
   const { M, N, K } = p;
   const KC = Math.ceil(K / chunks);
-  const partials = ctx.scratch(4 * chunks * M * N);
-
   const g = new Bindings(ctx);
   const part = g.scratch(partials, 'out');
   const [a, b] = [g.input(ctx, node, p.ai), g.input(ctx, node, p.bi)];
@@ -70,14 +98,35 @@ export function lowerSplitK(node: Node, ctx: LowerContext, p: SplitKProblem, chu
   ];
   const order = { a: p.tA ? 'm' : 'k', b: p.tB ? 'k' : 'n' } as const;
   const data = gemmData(M, N, KC, loaders, chunks, ctx.profile.minWorkgroups, order, undefined, true, ctx.profile.workgroupStorage);
-  const first: KernelSpec = {
+  return {
     name: node.name,
     wgsl: render('gemm', { ...g.header(), ...data, coords: [], epilogue: [`${part}(i, acc);`], tileType: 'f32', enables: [] }),
     entryPoint: 'main',
     ...gemmDispatch(M, N, KC, chunks, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage),
     operands: g.operands,
   };
+}
 
+/** The split GEMM over `chunks` K chunks (its batch), each writing its partial sums. */
+function splitGemmChunks(node: Node, ctx: LowerContext, p: SplitKProblem, chunks: number, partials: Operand): KernelSpec {
+  const { M, N, K } = p;
+  const KC = Math.ceil(K / chunks);
+  const g = new Bindings(ctx);
+  const part = g.scratch(partials, 'out');
+  const [a, b] = [g.input(ctx, node, p.ai), g.input(ctx, node, p.bi)];
+  const k = `let k = batch * ${KC}u + kk; if (kk >= K || k >= ${K}u`;
+  const loaders = [
+    `fn loadA(batch: u32, row: u32, kk: u32) -> f32 { ${k} || row >= M) { return 0.0; } return ${a}(${p.tA ? `k * ${M}u + row` : `row * ${K}u + k`}); }`,
+    `fn loadB(batch: u32, kk: u32, col: u32) -> f32 { ${k} || col >= N) { return 0.0; } return ${b}(${p.tB ? `col * ${K}u + k` : `k * ${N}u + col`}); }`,
+    `fn store(batch: u32, row: u32, col: u32, v: f32) { ${part}((batch * M + row) * N + col, v); }`,
+  ];
+  const kernel = splitGemm(M, N, KC, chunks, loaders, ctx.profile.minWorkgroups, p.tA ? 'm' : 'k');
+  return { name: node.name, wgsl: render('split-gemm', { ...g.header(), ...kernel.data }), entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: g.operands };
+}
+
+/** The partial sums added chunk by chunk, in order, then the epilogue at each output element. */
+function sumKernel(node: Node, ctx: LowerContext, p: SplitKProblem, chunks: number, partials: Operand): KernelSpec {
+  const { M, N } = p;
   const f = new Bindings(ctx);
   const outs = node.outputs.map((_, k) => f.output(node, k));
   const sum = f.scratch(partials, 'in');
@@ -95,7 +144,7 @@ export function lowerSplitK(node: Node, ctx: LowerContext, p: SplitKProblem, chu
     ...chain.results.map((r, k) => `${outs[k]}(i, ${r});`),
   ];
   const { dispatch, flatIndex } = dispatch1d(M * N, 64);
-  const second: KernelSpec = {
+  return {
     name: node.name,
     wgsl: render('elementwise', { ...f.header([...consts, ...helpersUsed(lines.join('\n')).map((h) => WGSL_HELPERS[h])]), wg: 64, flatIndex, count: M * N, coords: [], epilogue: lines }),
     entryPoint: 'main',
@@ -103,5 +152,4 @@ export function lowerSplitK(node: Node, ctx: LowerContext, p: SplitKProblem, chu
     dispatch,
     operands: f.operands,
   };
-  return [first, second];
 }
