@@ -42,19 +42,23 @@ export function splitKChunks(M: number, N: number, K: number, minWorkgroups: num
 
 /** k-values per chunk of a long-K split (see longKChunks). */
 const LONG_K_CHUNK = 128;
+/** From this K, a grid short of four times the target's workgroups splits too (each workgroup's walk is long). */
+const LONG_K = 2048;
 /** Most chunks of a long-K split: the second kernel adds them one by one per output. */
 const MAX_LONG_K_CHUNKS = 64;
 
 /**
- * Chunks of the split GEMM (shaders/split-gemm.wgsl.hbs) for an M×N×K matmul whose output is too small
- * for the register-blocked GEMM's grid to fill the target however K is cut (splitKChunks gives 1), and
- * whose K is long: weight gradients of narrow layers, K = the batch. Each workgroup walks its k-values
- * in order, latency-bound, so chunks are short (LONG_K_CHUNK). 1 when the split does not apply.
- * The bench LSTM's Dense gradient at batch 4096 (32×10, K 4096) took 0.074 ms on 2 workgroups (H100).
+ * Chunks of the split GEMM (shaders/split-gemm.wgsl.hbs) for an M×N×K matmul that splitKChunks leaves
+ * whole and whose K is long, where the register-blocked GEMM's grid does not fill the target, or (K ≥
+ * LONG_K) fills fewer than four times its workgroups: weight gradients of narrow layers, K = the batch.
+ * Each workgroup walks its k-values in order, latency-bound, so chunks are short (LONG_K_CHUNK). 1 when
+ * the split does not apply. On an H100 at batch 4096, the bench LSTM's Dense gradient (32×10, K 4096,
+ * 2 workgroups) took 0.074 ms, then 0.008 split; the MLP's last (512×10) 0.074, then 0.018.
  */
 export function longKChunks(M: number, N: number, K: number, minWorkgroups: number, storage?: number): number {
   const [gx, gy] = gemmDispatch(M, N, K, 1, minWorkgroups, storage).dispatch;
-  if (gx * gy >= minWorkgroups || K < 4 * LONG_K_CHUNK) return 1;
+  const grid = gx * gy;
+  if (K < 4 * LONG_K_CHUNK || (grid >= minWorkgroups && (K < LONG_K || grid >= 4 * minWorkgroups))) return 1;
   return Math.min(MAX_LONG_K_CHUNKS, kChunks(K, LONG_K_CHUNK, M * N).chunks);
 }
 
