@@ -173,6 +173,12 @@ describe('a matmul too small to fill the GPU with 64×64 blocks splits along K (
     // A CPU adapter wants few large blocks anyway.
     expect(splitKChunks(256, 512, 784, PROFILES.cpu.minWorkgroups)).toBe(1);
   });
+
+  it('a long K takes more chunks while they keep good blocks, until each is at most 512 deep: the MLP\'s weight gradients at batch 4096 take 8', () => {
+    expect(splitKChunks(784, 512, 4096, PROFILES.gpu.minWorkgroups)).toBe(8);
+    expect(splitKChunks(512, 512, 4096, PROFILES.gpu.minWorkgroups)).toBe(8);
+    expect(splitKChunks(784, 512, 256, PROFILES.gpu.minWorkgroups)).toBe(2);
+  });
 });
 
 /** aᵀ·b of the two inputs: a weight gradient's shape (K the batch). */

@@ -16,6 +16,12 @@ import { kChunks, splitGemm } from './split-gemm.js';
 
 /** Fewest k-values a chunk keeps: shorter chunks spend more on partial sums than they gain. */
 const MIN_CHUNK = 128;
+/**
+ * Most k-values a chunk of the register-blocked split keeps when more chunks still give good blocks: the
+ * bench MLP's weight gradients at batch 4096 (784×512 and 512×512 from K 4096) took 0.203 and 0.139 ms in
+ * 2 chunks, 0.173 and 0.100 in 4, 0.170 and 0.088 in 8 (H100, `…-session12-split-k-probe.log`).
+ */
+const MAX_LONG_CHUNK = 512;
 /** Chunk counts tried, fewest first. */
 const CHUNKS = [2, 4, 8] as const;
 
@@ -37,7 +43,10 @@ export function splitKChunks(M: number, N: number, K: number, minWorkgroups: num
     return BM * BN >= GOOD_BLOCK && Math.ceil(M / BM) * Math.ceil(N / BN) * chunks >= minWorkgroups;
   };
   if (good(1, K) || minWorkgroups <= CHUNKS[0]) return 1;
-  return CHUNKS.find((c) => Math.ceil(K / c) >= MIN_CHUNK && good(c, Math.ceil(K / c))) ?? 1;
+  const fewest = CHUNKS.find((c) => Math.ceil(K / c) >= MIN_CHUNK && good(c, Math.ceil(K / c)));
+  if (!fewest) return 1;
+  // A long K walks in order, latency-bound: more chunks, while they stay good, until each is short enough.
+  return CHUNKS.find((c) => c >= fewest && (Math.ceil(K / c) <= MAX_LONG_CHUNK || c === CHUNKS[CHUNKS.length - 1]) && good(c, Math.ceil(K / c))) ?? fewest;
 }
 
 /** k-values per chunk of a long-K split (see longKChunks). */
