@@ -93,11 +93,17 @@ export function splitGemm(M: number, N: number, K: number, batches: number, load
   const [BM, BN, KC, threads] = [blockM(t), blockN(t), t.S * t.BK, t.WX * t.WY * t.S];
   const grid = splitGrid(Math.ceil(N / BN), Math.ceil(M / BM), batches);
   return {
-    data: { M, N, K, ...t, BM, BN, KC, threads, tileA: KC * BM, tileB: KC * BN, split: t.S > 1, part: t.S * BM * BN, loaders, folded: !!grid.fold, ...grid.fold, aRowsContiguous: aOrder === 'm' },
+    data: {
+      M, N, K, ...t, BM, BN, KC, threads, tileA: KC * BM, tileB: KC * BN, split: t.S > 1, part: t.S * BM * BN, loaders, folded: !!grid.fold, ...grid.fold, aRowsContiguous: aOrder === 'm',
+      // The elements each invocation stages per pass (read a pass ahead into registers).
+      aSlots: slots((KC * BM) / threads), bSlots: slots((KC * BN) / threads),
+    },
     workgroupSize: [threads, 1, 1] as [number, number, number],
     dispatch: grid.dispatch,
   };
 }
+
+const slots = (n: number) => Array.from({ length: Math.ceil(n) }, (_, k) => k);
 
 /** A tiling forced for tests and experiments, `KILN_SPLIT_TILES=WX,WY,S,TM,TN,BK` (Node only), like KILN_GEMM_TILES. */
 function tilesFromEnv(): SplitTiles | undefined {
