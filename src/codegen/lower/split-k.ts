@@ -92,12 +92,14 @@ export interface SplitKProblem {
 export function lowerSplitK(node: Node, ctx: LowerContext, p: SplitKProblem, chunks: number, longK = false): KernelSpec[] {
   const { M, N } = p;
   const partials = ctx.scratch(4 * chunks * M * N);
-  const first = longK ? splitGemmChunks(node, ctx, p, chunks, partials) : gemmChunks(node, ctx, p, chunks, partials);
-  return [first, sumKernel(node, ctx, p, chunks, partials)];
+  return [chunkKernel(node, ctx, p, chunks, partials, longK), sumKernel(node, ctx, p, chunks, partials)];
 }
 
-/** The register-blocked GEMM once per K chunk (its batch), each writing its partial sums. */
-function gemmChunks(node: Node, ctx: LowerContext, p: SplitKProblem, chunks: number, partials: Operand): KernelSpec {
+/**
+ * The first kernel: the register-blocked GEMM, or with `longK` the split GEMM, once per K chunk (its
+ * batch index), each writing its partial sums. Both templates call the chunk's depth K.
+ */
+function chunkKernel(node: Node, ctx: LowerContext, p: SplitKProblem, chunks: number, partials: Operand, longK: boolean): KernelSpec {
   const { M, N, K } = p;
   const KC = Math.ceil(K / chunks);
   const g = new Bindings(ctx);
@@ -109,6 +111,10 @@ function gemmChunks(node: Node, ctx: LowerContext, p: SplitKProblem, chunks: num
     `fn loadA(batch: u32, row: u32, ka: u32) -> f32 { let k = batch * K + ka; if (row >= M || ka >= K || k >= KT) { return 0.0; } return ${a}(${p.tA ? 'k * M + row' : 'row * KT + k'}); }`,
     `fn loadB(batch: u32, kb: u32, col: u32) -> f32 { let k = batch * K + kb; if (kb >= K || k >= KT || col >= N) { return 0.0; } return ${b}(${p.tB ? 'col * KT + k' : 'k * N + col'}); }`,
   ];
+  if (longK) {
+    const kernel = splitGemm(M, N, KC, chunks, [...loaders, `fn store(batch: u32, row: u32, col: u32, v: f32) { ${part}((batch * M + row) * N + col, v); }`], ctx.profile.minWorkgroups, p.tA ? 'm' : 'k');
+    return { name: node.name, wgsl: render('split-gemm', { ...g.header(), ...kernel.data }), entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: g.operands };
+  }
   const order = { a: p.tA ? 'm' : 'k', b: p.tB ? 'k' : 'n' } as const;
   const data = gemmData(M, N, KC, loaders, chunks, ctx.profile.minWorkgroups, order, undefined, true, ctx.profile.workgroupStorage);
   return {
@@ -118,23 +124,6 @@ function gemmChunks(node: Node, ctx: LowerContext, p: SplitKProblem, chunks: num
     ...gemmDispatch(M, N, KC, chunks, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage),
     operands: g.operands,
   };
-}
-
-/** The split GEMM over `chunks` K chunks (its batch), each writing its partial sums. */
-function splitGemmChunks(node: Node, ctx: LowerContext, p: SplitKProblem, chunks: number, partials: Operand): KernelSpec {
-  const { M, N, K } = p;
-  const KC = Math.ceil(K / chunks);
-  const g = new Bindings(ctx);
-  const part = g.scratch(partials, 'out');
-  const [a, b] = [g.input(ctx, node, p.ai), g.input(ctx, node, p.bi)];
-  const k = `let k = batch * ${KC}u + kk; if (kk >= K || k >= ${K}u`;
-  const loaders = [
-    `fn loadA(batch: u32, row: u32, kk: u32) -> f32 { ${k} || row >= M) { return 0.0; } return ${a}(${p.tA ? `k * ${M}u + row` : `row * ${K}u + k`}); }`,
-    `fn loadB(batch: u32, kk: u32, col: u32) -> f32 { ${k} || col >= N) { return 0.0; } return ${b}(${p.tB ? `col * ${K}u + k` : `k * ${N}u + col`}); }`,
-    `fn store(batch: u32, row: u32, col: u32, v: f32) { ${part}((batch * M + row) * N + col, v); }`,
-  ];
-  const kernel = splitGemm(M, N, KC, chunks, loaders, ctx.profile.minWorkgroups, p.tA ? 'm' : 'k');
-  return { name: node.name, wgsl: render('split-gemm', { ...g.header(), ...kernel.data }), entryPoint: 'main', workgroupSize: kernel.workgroupSize, dispatch: kernel.dispatch, operands: g.operands };
 }
 
 /** The partial sums added chunk by chunk, in order, then the epilogue at each output element. */
