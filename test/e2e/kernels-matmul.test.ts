@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Input, Model, layers, ops, clearSession, type SymbolicTensor } from '../../src/index.js';
-import { Product, TransposedProducts } from '../support/products.js';
+import { GradientProduct, Product, TransposedProducts } from '../support/products.js';
 import { expectGpuMatchesInterpreter, type GpuRun } from '../support/gpu.js';
 import { gemmTiles } from '../../src/codegen/lower/gemm.js';
 import { longKChunks, splitKChunks } from '../../src/codegen/lower/split-k.js';
@@ -180,14 +180,6 @@ describe('a matmul too small to fill the GPU with 64×64 blocks splits along K (
     expect(splitKChunks(784, 512, 256, PROFILES.gpu.minWorkgroups)).toBe(2);
   });
 });
-
-/** aᵀ·b of the two inputs: a weight gradient's shape (K the batch). */
-class GradientProduct extends layers.Layer {
-  override call(inputs: SymbolicTensor | SymbolicTensor[]) {
-    const [a, b] = inputs as SymbolicTensor[];
-    return ops.matmul(a, b, true, false);
-  }
-}
 
 describe('a matmul with a small output and a long K splits K into short chunks of the split GEMM (then a sum with the epilogue)', () => {
   it('the bench models\' last Dense gradients at batch 4096 split; at batch 256, and with outputs that fill the GPU, they do not', () => {

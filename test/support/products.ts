@@ -16,3 +16,11 @@ export class TransposedProducts extends layers.Layer {
     return ops.matmul(ops.matmul(a, b, true, false), b, false, true);
   }
 }
+
+/** aᵀ·b of the two inputs: a weight gradient's shape (K the batch). */
+export class GradientProduct extends layers.Layer {
+  override call(inputs: SymbolicTensor | SymbolicTensor[]) {
+    const [a, b] = inputs as SymbolicTensor[];
+    return ops.matmul(a, b, true, false);
+  }
+}

@@ -148,11 +148,6 @@ export function rnnRecordShapes(L: RnnLayout, B: number, T: number, U: number): 
   return [[T, B, U], [T, B, G], ...(L.cell === 'lstm' ? [[T + 1, B, U]] : []), ...(L.resetAfter ? [[T, B, U]] : [])];
 }
 
-/** How many records an rnnSequence with `record` appends to its outputs (2 to 4). */
-export function rnnRecordCount(L: RnnLayout): number {
-  return 2 + Number(L.cell === 'lstm') + Number(L.resetAfter);
-}
-
 /** The records of a forward run (see rnnRecordShapes), from its trace. */
 function rnnRecords(L: RnnLayout, inputs: readonly NDArray[], d: RnnDims, tr: RnnTrace): Float64Array[] {
   const { B, T, U } = d;
