@@ -4,8 +4,10 @@ import { MMA_TILINGS, mmaStorage, mmaTiles } from '../../src/codegen/lower/gemm-
 import { profileForAdapter } from '../../src/codegen/profile.js';
 
 describe('tensor-core GEMM tilings', () => {
-  it('a large GEMM gets 48-deep staging where the device has 35 KiB of workgroup memory, 32-deep with the 32 KiB assumed otherwise', () => {
-    expect(mmaTiles(4096, 4096, 1, 128, 49152)).toEqual({ GM: 4, GN: 2, SM: 2, SN: 4, KS: 3 });
+  it('a large GEMM gets 128×256 blocks where the device has 46.75 KiB of workgroup memory, 128×128 48 deep with 35, 32 deep with the 32 KiB assumed otherwise', () => {
+    expect(mmaStorage({ GM: 8, GN: 1, SM: 1, SN: 16, KS: 3 })).toBe(47872);
+    expect(mmaTiles(4096, 4096, 1, 128, 49152)).toEqual({ GM: 8, GN: 1, SM: 1, SN: 16, KS: 3 });
+    expect(mmaTiles(4096, 4096, 1, 128, 40960)).toEqual({ GM: 4, GN: 2, SM: 2, SN: 4, KS: 3 });
     expect(mmaTiles(4096, 4096, 1, 128)).toEqual({ GM: 4, GN: 2, SM: 2, SN: 4, KS: 2 });
     expect(mmaTiles(4096, 4096, 1, 128, 32768)).toEqual({ GM: 4, GN: 2, SM: 2, SN: 4, KS: 2 });
   });

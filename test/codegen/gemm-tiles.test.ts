@@ -5,7 +5,7 @@ import { haloTile } from '../../src/codegen/lower/conv-halo.js';
 import { convGeometry } from '../../src/codegen/lower/conv.js';
 import { PROFILES, profileForAdapter } from '../../src/codegen/profile.js';
 
-const [WIDE, SQUARE] = [{ WX: 16, WY: 16, TM: 8, TN: 16, BK: 16 }, { WX: 16, WY: 16, TM: 8, TN: 8, BK: 8 }];
+const [WIDE, SQUARE] = [{ WX: 32, WY: 8, TM: 16, TN: 8, BK: 16 }, { WX: 16, WY: 16, TM: 8, TN: 8, BK: 8 }];
 
 describe('GEMM tilings', () => {
   it('a large GEMM gets 128×256 blocks where the device gives 24.5 KiB of workgroup memory, 128×128 within WebGPU’s default 16 KiB', () => {

@@ -9,9 +9,12 @@ export type MmaTiles = TunedMma;
 
 /**
  * Candidates, largest block first, then deepest staging; a tiling is used only where its workgroup
- * memory (`mmaStorage`) fits the target's. The first needs 35 KiB, the others under 28 KiB.
+ * memory (`mmaStorage`) fits the target's. The first needs 46.75 KiB, the second 35, the others under 28.
  */
 export const MMA_TILINGS: readonly MmaTiles[] = [
+  // 128×256, each subgroup a 16×256 row of results: 144 TFLOP/s at 4096³ and 153 at 8192³ on an H100, against 134 and
+  // 125 for 128×128; a larger block stages less per product (32×128 a subgroup: 140, 64×64: 112; …-session13-mma-tiles*.log).
+  { GM: 8, GN: 1, SM: 1, SN: 16, KS: 3 },
   { GM: 4, GN: 2, SM: 2, SN: 4, KS: 3 }, // 128×128, 48-deep staging: 133 TFLOP/s at 4096³ on an H100 (KS 4: 118)
   { GM: 4, GN: 2, SM: 2, SN: 4, KS: 2 }, // 128×128, 256 threads: 100 TFLOP/s at 4096³ on an H100
   { GM: 4, GN: 2, SM: 2, SN: 1, KS: 2 }, // 128×32, 256 threads: 32-channel convolutions
