@@ -54,7 +54,8 @@ interface Candidate {
  */
 const CANDIDATES: readonly Candidate[] = [
   // 128×256, each warp one row of 32 invocations (A's reads one broadcast, B's contiguous): 35.3–35.6 TFLOP/s at
-  // 4096³ on an H100 against 34.0–34.3 for 16×16 invocations of 8×16, 34.0 against 32.1 at 2048³ (…-session13-mma-tiles*.log).
+  // 4096³ on an H100 against 34.0–34.3 for 16×16 invocations of 8×16, which it beat by 2–6% on every shape timed
+  // (…-session13-mma-tiles*.log, …-gemm-shapes.log), so that one is gone.
   { tiles: { WX: 32, WY: 8, TM: 16, TN: 8, BK: 16 }, waves: 2 },
   { tiles: { WX: 16, WY: 16, TM: 8, TN: 8, BK: 8 }, waves: 2 }, // 128×128
   // 128×64, 16 deep: 0.095 against 0.104 ms with 8 at 1024³, 0.113 against 0.118 at 4096×512×512 (H100, same log).
@@ -68,7 +69,6 @@ const CANDIDATES: readonly Candidate[] = [
 
 /** Tilings only `kiln tune` tries: each won or lost by little somewhere, so arithmetic alone never picks them. */
 const TUNE_ONLY: readonly GemmTiles[] = [
-  { WX: 16, WY: 16, TM: 8, TN: 16, BK: 16 }, // 128×256 in 16×16 invocations of 8×16: the first candidate until session 13
   { WX: 8, WY: 32, TM: 8, TN: 4, BK: 8 }, // 256×32 (0.22 ms per ResNet conv at batch 256 on an H200)
   { WX: 4, WY: 32, TM: 8, TN: 8, BK: 8 }, // 256×32, fewer invocations (0.27–0.31 ms there)
   // Double-buffered 128×128 (17 KiB staged): 32.8 against 33.0 TFLOP/s single-buffered at 4096³ on an H100.
