@@ -13,7 +13,7 @@ export type MmaTiles = TunedMma;
  */
 export const MMA_TILINGS: readonly MmaTiles[] = [
   // 128×256, each subgroup a 16×256 row of results: 144 TFLOP/s at 4096³ and 153 at 8192³ on an H100, against 134 and
-  // 125 for 128×128; a larger block stages less per product (32×128 a subgroup: 140, 64×64: 112; …-session13-mma-tiles*.log).
+  // 125 for 128×128; a larger block stages less per product (32×128 a subgroup: 140, 64×64: 102–119; …-session13-mma-tiles*.log).
   { GM: 8, GN: 1, SM: 1, SN: 16, KS: 3 },
   { GM: 4, GN: 2, SM: 2, SN: 4, KS: 3 }, // 128×128, 48-deep staging: 133 TFLOP/s at 4096³ on an H100 (KS 4: 118)
   { GM: 4, GN: 2, SM: 2, SN: 4, KS: 2 }, // 128×128, 256 threads: 100 TFLOP/s at 4096³ on an H100
