@@ -19,7 +19,14 @@ describe('GEMM tilings', () => {
     expect(gemmTiles(4096, 512, 1, PROFILES.gpu.minWorkgroups, 784, 49152)).toEqual({ WX: 16, WY: 16, TM: 8, TN: 4, BK: 16 });
     // 128 blocks of 128×256 are one wave; 256 of 128×128 are two.
     expect(gemmTiles(4096, 1024, 1, PROFILES.gpu.minWorkgroups, 1024, 49152)).toEqual(SQUARE);
-    expect(gemmTiles(8192, 1024, 1, PROFILES.gpu.minWorkgroups, 1024, 49152)).toEqual(WIDE);
+  });
+
+  it('128×256 blocks only from four waves of them: a last wave part-empty costs more than the smaller block (3072³ has 288)', () => {
+    expect(gemmTiles(3072, 3072, 1, PROFILES.gpu.minWorkgroups, 3072, 49152)).toEqual(SQUARE);
+    expect(gemmTiles(8192, 1024, 1, PROFILES.gpu.minWorkgroups, 1024, 49152)).toEqual(SQUARE);
+    expect(gemmTiles(4096, 3072, 1, PROFILES.gpu.minWorkgroups, 768, 49152)).toEqual(SQUARE);
+    expect(gemmTiles(4096, 4096, 1, PROFILES.gpu.minWorkgroups, 4096, 49152)).toEqual(WIDE);
+    expect(gemmTiles(8192, 2048, 1, PROFILES.gpu.minWorkgroups, 2048, 49152)).toEqual(WIDE);
   });
 
   it('128×64 blocks need one wave: 1024³ takes them', () => {

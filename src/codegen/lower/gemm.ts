@@ -55,8 +55,9 @@ interface Candidate {
 const CANDIDATES: readonly Candidate[] = [
   // 128×256, each warp one row of 32 invocations (A's reads one broadcast, B's contiguous): 35.3–35.6 TFLOP/s at
   // 4096³ on an H100 against 34.0–34.3 for 16×16 invocations of 8×16, which it beat by 2–6% on every shape timed
-  // (…-session13-mma-tiles*.log, …-gemm-shapes.log), so that one is gone.
-  { tiles: { WX: 32, WY: 8, TM: 16, TN: 8, BK: 16 }, waves: 2 },
+  // (…-session13-mma-tiles*.log, …-gemm-shapes.log), so that one is gone. Four waves: with 288–384 of these blocks
+  // (3072³, 2560×4096, 4096×3072) the last wave runs part-empty, and 128×128 blocks ran 3–18% faster (…-wide-waves.log).
+  { tiles: { WX: 32, WY: 8, TM: 16, TN: 8, BK: 16 }, waves: 4 },
   { tiles: { WX: 16, WY: 16, TM: 8, TN: 8, BK: 8 }, waves: 2 }, // 128×128
   // 128×64, 16 deep: 0.095 against 0.104 ms with 8 at 1024³, 0.113 against 0.118 at 4096×512×512 (H100, same log).
   { tiles: { WX: 16, WY: 16, TM: 8, TN: 4, BK: 16 }, waves: 1 },
