@@ -1,6 +1,6 @@
 /** Register-blocked GEMM tilings: which one a problem gets, given the device's workgroup memory. */
 import { describe, expect, it } from 'vitest';
-import { GEMM_TILINGS, SHALLOW_K, gemmStorage, gemmTiles } from '../../src/codegen/lower/gemm.js';
+import { GEMM_TILINGS, SHALLOW_K, blockEdges, gemmStorage, gemmTiles } from '../../src/codegen/lower/gemm.js';
 import { haloTile } from '../../src/codegen/lower/conv-halo.js';
 import { convGeometry } from '../../src/codegen/lower/conv.js';
 import { PROFILES, profileForAdapter } from '../../src/codegen/profile.js';
@@ -65,5 +65,24 @@ describe('GEMM tilings', () => {
     expect(haloTile(geometry(1), PROFILES.gpu.minWorkgroups)).toBeUndefined();
     expect(haloTile(geometry(3), PROFILES.gpu.minWorkgroups)).toBeDefined();
     expect(haloTile(geometry(1), PROFILES.cpu.minWorkgroups)).toBeDefined();
+  });
+});
+
+describe('block edges (whether staged tiles can reach past the operands)', () => {
+  const fit = { M: 4096, N: 4096, K: 4096, BM: 128, BN: 256, BK: 16, threads: 256 };
+  it('are closed where the blocks divide M, N and K and every invocation stages whole loads', () => {
+    expect(blockEdges(fit)).toEqual({ edgeA: false, edgeB: false });
+    expect(blockEdges(fit, { quadA: true, quadB: true })).toEqual({ edgeA: false, edgeB: false });
+  });
+  it('open A alone at a partial row block, B alone at a partial column block, and both at a partial k step', () => {
+    expect(blockEdges({ ...fit, M: 4000 })).toEqual({ edgeA: true, edgeB: false });
+    expect(blockEdges({ ...fit, N: 4000 })).toEqual({ edgeA: false, edgeB: true });
+    expect(blockEdges({ ...fit, K: 4004 })).toEqual({ edgeA: true, edgeB: true });
+  });
+  it('open an operand whose staging leaves some invocations a load past the tile', () => {
+    // 64×16 A elements over 96 invocations: the last of 11 loads each is partly past the tile.
+    expect(blockEdges({ ...fit, BM: 64, BN: 96, N: 3840, threads: 96 })).toEqual({ edgeA: true, edgeB: false });
+    // 128×16 A quads are 512, over 256 invocations whole; 16×8 B quads are 32, fewer than the invocations.
+    expect(blockEdges({ ...fit, BN: 8, N: 4096 }, { quadA: true, quadB: true })).toEqual({ edgeA: false, edgeB: true });
   });
 });

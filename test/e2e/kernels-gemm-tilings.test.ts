@@ -31,11 +31,15 @@ describe('GEMM tilings, each forced', () => {
   });
   for (const t of GEMM_TILINGS) {
     const name = `${t.WY * t.TM}×${t.WX * t.TN} (${t.WX}×${t.WY} invocations of ${t.TM}×${t.TN}, BK ${t.BK}${isQuad(t) ? ', quad' : ''}${t.DB ? ', double-buffered' : ''})`;
-    it(`${name}: a Dense whose sizes are not multiples of the block, transposed operands, and a 3×3 conv`, async () => {
+    it(`${name}: a Dense whose sizes are not multiples of the block, one whose are, transposed operands, and a 3×3 conv`, async () => {
       process.env.KILN_GEMM_TILES = [t.WX, t.WY, t.TM, t.TN, t.BK, ...(t.DB ? ['db'] : [])].join(',');
       expect(gemmTiles(300, 70)).toEqual(t);
       // 300 rows × 37 deep × 70 wide: partial blocks in every direction.
       runs.push(await expectGpuMatchesInterpreter(single(layers.Dense(70, { activation: 'relu' }), [37]), { batch: 300, ...TOL }));
+      // Exactly 2×1 blocks, 2 k steps deep: the staged tiles cannot reach past the operands, so loads skip their bounds checks.
+      const aligned = await expectGpuMatchesInterpreter(single(layers.Dense(t.WX * t.TN, { activation: 'relu' }), [2 * t.BK]), { batch: 2 * t.WY * t.TM, ...TOL });
+      runs.push(aligned);
+      expect(aligned.compiled.report.kernels.map((k) => k.wgsl).join('\n')).toContain('const EDGE_A = false; const EDGE_B = false;');
       // Per batch entry: (37×70)ᵀ·(37×21) is 70×21, times (37×21)ᵀ gives 70×37.
       clearSession();
       const [a, b] = [Input({ shape: [37, 70] }), Input({ shape: [37, 21] })];

@@ -1,6 +1,6 @@
 /** The tensor-core GEMM (shaders/gemm-mma.wgsl.hbs): tile configurations and the template data matmul and conv fill. */
 import { MMA_FEATURES } from '../profile.js';
-import { rasterData, stagingOrder, type OperandOrder } from './gemm.js';
+import { blockEdges, rasterData, stagingOrder, type OperandOrder } from './gemm.js';
 import { experimentEnv } from '../experiment-env.js';
 import { tunedMmaTiles, type TunedMma } from '../tuning.js';
 
@@ -85,7 +85,7 @@ export function mmaGemm(M: number, N: number, K: number, loaders: readonly strin
   const results = Array.from({ length: t.SM }, (_, i) => Array.from({ length: t.SN }, (_, j) => ({ name: `c_${i}_${j}`, row: 16 * i, col: 16 * j }))).flat();
   return {
     data: {
-      M, N, K, BM, BN, BK, threads, aStride, bStride, GN: t.GN,
+      M, N, K, BM, BN, BK, threads, aStride, bStride, GN: t.GN, ...blockEdges({ M, N, K, BM, BN, BK, threads }, quads),
       subRows: 16 * t.SM, subCols: 16 * t.SN,
       tileA: BM * aStride, tileB: BK * bStride, tileC: 256 * t.GM * t.GN,
       loadsA, loadsB, loadsAIdx: range(loadsA), loadsBIdx: range(loadsB), ...stagingOrder(order), ...rasterData(M, N, BM, BN),

@@ -132,11 +132,11 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   // (31.2 against 33.0 TFLOP/s at 4096³: its multiply loop, not staging, is the limit).
   const quads = precision === 'f32' ? { quadA: false, quadB: false } : { ...quadOperands(s.K, s.N, order), ...(s.pooledA ? { quadA: false } : {}) };
   const loaders = [
-    `fn loadA(batch: u32, row: u32, ka: u32) -> f32 { if (row >= M || ka >= K) { return 0.0; } return ${s.shared.a}(${s.shared.aBatchOffset} + ${s.tA ? 'ka * M + row' : 'row * K + ka'}); }`,
-    `fn loadB(batch: u32, kb: u32, col: u32) -> f32 { if (kb >= K || col >= N) { return 0.0; } return ${s.shared.b}(${s.shared.bBatchOffset} + ${s.tB ? 'col * K + kb' : 'kb * N + col'}); }`,
+    `fn loadA(batch: u32, row: u32, ka: u32) -> f32 { if (EDGE_A && (row >= M || ka >= K)) { return 0.0; } return ${s.shared.a}(${s.shared.aBatchOffset} + ${s.tA ? 'ka * M + row' : 'row * K + ka'}); }`,
+    `fn loadB(batch: u32, kb: u32, col: u32) -> f32 { if (EDGE_B && (kb >= K || col >= N)) { return 0.0; } return ${s.shared.b}(${s.shared.bBatchOffset} + ${s.tB ? 'col * K + kb' : 'kb * N + col'}); }`,
     // K (or N) a multiple of 4: a quad is wholly inside or wholly past the matrix.
-    ...(quads.quadA ? [`fn loadA4(batch: u32, row: u32, ka: u32) -> vec4<f32> { if (row >= M || ka >= K) { return vec4<f32>(0.0); } return ${s.shared.a}q(${s.shared.aBatchOffset} + row * K + ka); }`] : []),
-    ...(quads.quadB ? [`fn loadB4(batch: u32, kb: u32, col: u32) -> vec4<f32> { if (kb >= K || col >= N) { return vec4<f32>(0.0); } return ${s.shared.b}q(${s.shared.bBatchOffset} + kb * N + col); }`] : []),
+    ...(quads.quadA ? [`fn loadA4(batch: u32, row: u32, ka: u32) -> vec4<f32> { if (EDGE_A && (row >= M || ka >= K)) { return vec4<f32>(0.0); } return ${s.shared.a}q(${s.shared.aBatchOffset} + row * K + ka); }`] : []),
+    ...(quads.quadB ? [`fn loadB4(batch: u32, kb: u32, col: u32) -> vec4<f32> { if (EDGE_B && (kb >= K || col >= N)) { return vec4<f32>(0.0); } return ${s.shared.b}q(${s.shared.bBatchOffset} + kb * N + col); }`] : []),
   ];
   const anyQuads = quads.quadA || quads.quadB;
   const common = { ...headerOf(s.b, s.consts, epilogue.join('\n'), anyQuads), ...s.shared, coords: s.coords, epilogue };
