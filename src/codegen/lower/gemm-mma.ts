@@ -86,6 +86,9 @@ export function mmaGemm(M: number, N: number, K: number, loaders: readonly strin
   return {
     data: {
       M, N, K, BM, BN, BK, threads, aStride, bStride, GN: t.GN, ...blockEdges({ M, N, K, BM, BN, BK, threads }, quads),
+      // Staging loads stay masked (shaders/gemm-stage-loads.wgsl.hbs): unmasked, the tensor cores slowed from 145 to 127
+      // TFLOP/s at 4096³ on an H100 (…-session14-whole-gemm-ab.log).
+      wholeA: false, wholeB: false,
       subRows: 16 * t.SM, subCols: 16 * t.SN,
       tileA: BM * aStride, tileB: BK * bStride, tileC: 256 * t.GM * t.GN,
       loadsA, loadsB, loadsAIdx: range(loadsA), loadsBIdx: range(loadsB), ...stagingOrder(order), ...rasterData(M, N, BM, BN),

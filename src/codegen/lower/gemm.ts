@@ -222,15 +222,16 @@ export interface BlockFit {
  * constants EDGE_A and EDGE_B, which loaders test before their bounds checks): they cannot where the
  * blocks divide the problem and every invocation stages whole loads. Dropping the checks took the fp32
  * GEMM from 35.3 to 37.8 TFLOP/s at 4096³ on an H100 (…-session14-unchecked.log): they are most of the
- * staging's instructions, and the GEMM is bound by instruction issue.
+ * staging's instructions, and the GEMM is bound by instruction issue. `wholeA` / `wholeB`: every
+ * invocation's loads of an operand fall inside its tile, so none is masked (37.9 → 38.1 at 4096³,
+ * …-session14-whole-gemm-ab.log).
  */
-export function blockEdges(b: BlockFit, quads = { quadA: false, quadB: false }): { edgeA: boolean; edgeB: boolean } {
+export function blockEdges(b: BlockFit, quads = { quadA: false, quadB: false }): { edgeA: boolean; edgeB: boolean; wholeA: boolean; wholeB: boolean } {
+  // Whether every invocation's loads of an operand fall inside its tile (none is masked by `idx <` tests).
   const whole = (elements: number, quad: boolean) => (elements / (quad ? 4 : 1)) % b.threads === 0;
+  const [wholeA, wholeB] = [whole(b.BM * b.BK, quads.quadA), whole(b.BK * b.BN, quads.quadB)];
   const kFits = b.K % b.BK === 0;
-  return {
-    edgeA: !(kFits && b.M % b.BM === 0 && whole(b.BM * b.BK, quads.quadA)),
-    edgeB: !(kFits && b.N % b.BN === 0 && whole(b.BK * b.BN, quads.quadB)),
-  };
+  return { edgeA: !(kFits && b.M % b.BM === 0 && wholeA), edgeB: !(kFits && b.N % b.BN === 0 && wholeB), wholeA, wholeB };
 }
 
 /** Workgroup size and counts covering M×N for `batches` batch entries (`storage` as in gemmTiles). */
