@@ -71,18 +71,18 @@ describe('GEMM tilings', () => {
 describe('block edges (whether staged tiles can reach past the operands)', () => {
   const fit = { M: 4096, N: 4096, K: 4096, BM: 128, BN: 256, BK: 16, threads: 256 };
   it('are closed where the blocks divide M, N and K and every invocation stages whole loads', () => {
-    expect(blockEdges(fit)).toEqual({ edgeA: false, edgeB: false });
-    expect(blockEdges(fit, { quadA: true, quadB: true })).toEqual({ edgeA: false, edgeB: false });
+    expect(blockEdges(fit)).toEqual({ edgeA: false, edgeB: false, wholeA: true, wholeB: true });
+    expect(blockEdges(fit, { quadA: true, quadB: true })).toEqual({ edgeA: false, edgeB: false, wholeA: true, wholeB: true });
   });
   it('open A alone at a partial row block, B alone at a partial column block, and both at a partial k step', () => {
-    expect(blockEdges({ ...fit, M: 4000 })).toEqual({ edgeA: true, edgeB: false });
-    expect(blockEdges({ ...fit, N: 4000 })).toEqual({ edgeA: false, edgeB: true });
-    expect(blockEdges({ ...fit, K: 4004 })).toEqual({ edgeA: true, edgeB: true });
+    expect(blockEdges({ ...fit, M: 4000 })).toMatchObject({ edgeA: true, edgeB: false });
+    expect(blockEdges({ ...fit, N: 4000 })).toMatchObject({ edgeA: false, edgeB: true });
+    expect(blockEdges({ ...fit, K: 4004 })).toMatchObject({ edgeA: true, edgeB: true });
   });
-  it('open an operand whose staging leaves some invocations a load past the tile', () => {
+  it('open an operand, and mask its loads, where its staging leaves some invocations a load past the tile', () => {
     // 64×16 A elements over 96 invocations: the last of 11 loads each is partly past the tile.
-    expect(blockEdges({ ...fit, BM: 64, BN: 96, N: 3840, threads: 96 })).toEqual({ edgeA: true, edgeB: false });
+    expect(blockEdges({ ...fit, BM: 64, BN: 96, N: 3840, threads: 96 })).toEqual({ edgeA: true, edgeB: false, wholeA: false, wholeB: true });
     // 128×16 A quads are 512, over 256 invocations whole; 16×8 B quads are 32, fewer than the invocations.
-    expect(blockEdges({ ...fit, BN: 8, N: 4096 }, { quadA: true, quadB: true })).toEqual({ edgeA: false, edgeB: true });
+    expect(blockEdges({ ...fit, BN: 8, N: 4096 }, { quadA: true, quadB: true })).toEqual({ edgeA: false, edgeB: true, wholeA: true, wholeB: false });
   });
 });
