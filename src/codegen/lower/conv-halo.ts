@@ -108,6 +108,10 @@ export function haloConv(g: ConvGeometry, t: HaloTile, x: string, w: string, out
   const quads = [...new Set(range(t.pixels).flatMap((p) => range(g.KW).map((kx) => column(p, kx) >> 2)))].sort((a, b) => a - b);
   const a = (o: number) => `w${o >> 2}.${LANES[o & 3]}`;
   const taps = range(g.KW).flatMap((kx) => range(QUADS).map((q) => ({ kx, q })));
+  // Each staging test is written only where it can fail: the GEMM's measure (blockEdges in ./gemm.ts).
+  const [wholeX, wholeW] = [(t.chunk * HR * HC) % t.threads === 0, weightFloats % t.threads === 0];
+  const wholeChunks = g.cin % t.chunk === 0;
+  const all = (tests: (string | false)[]) => tests.filter((x) => x).join(' && ') || 'true';
   return {
     template: 'conv-halo',
     data: {
@@ -115,6 +119,9 @@ export function haloConv(g: ConvGeometry, t: HaloTile, x: string, w: string, out
       CG: t.cols / t.pixels, NCB: Math.ceil(g.cout / BLOCK_CHANNELS),
       haloQuads: haloFloats / 4, weightFloats, weightQuads: weightFloats / 4,
       loadsX: range(Math.ceil((t.chunk * HR * HC) / t.threads)), loadsW: range(Math.ceil(weightFloats / t.threads)),
+      haloStore: all([!wholeX && 'idx < CC * HR * HC']), weightStore: all([!wholeW && 'idx < WTS']),
+      haloTest: all([!wholeX && 'idx < CC * HR * HC', !wholeChunks && 'c < CIN', 'iy >= 0i && iy < H && ix >= 0i && ix < W']),
+      weightTest: all([!wholeW && 'idx < WTS', !wholeChunks && 'c < CIN', g.cout % BLOCK_CHANNELS !== 0 && 'co < N']),
       aLoads: quads.map((q) => `let w${q} = tileX[rowBase + ${q}u];`),
       bLoads: taps.map(({ kx, q }) => `let b${kx}_${q} = tileW[(ky * KW + ${kx}u) * CC8 + c * 8u + lid.x * QUADS + ${q}u];`),
       fmas: range(t.pixels).flatMap((p) => taps.map(({ kx, q }) => `acc[${p}][${q}] = fma(vec4<f32>(${a(column(p, kx))}), b${kx}_${q}, acc[${p}][${q}]);`)),
