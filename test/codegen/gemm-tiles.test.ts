@@ -17,16 +17,17 @@ describe('GEMM tilings', () => {
 
   it('blocks of 128×128 and more only where they give the GPU two waves: 128×64 for the bench MLP’s Denses at batch 4096 (4096×512)', () => {
     expect(gemmTiles(4096, 512, 1, PROFILES.gpu.minWorkgroups, 784, 49152)).toEqual({ WX: 16, WY: 16, TM: 8, TN: 4, BK: 16 });
-    // 128 blocks of 128×256 are one wave; 256 of 128×128 are two.
-    expect(gemmTiles(4096, 1024, 1, PROFILES.gpu.minWorkgroups, 1024, 49152)).toEqual(SQUARE);
+    // 64 blocks of 128×256 are half a wave; 128 of 128×128 one.
+    expect(gemmTiles(2048, 1024, 1, PROFILES.gpu.minWorkgroups, 1024, 49152)).toEqual({ WX: 16, WY: 16, TM: 8, TN: 4, BK: 16 });
   });
 
-  it('128×256 blocks only from four waves of them: a last wave part-empty costs more than the smaller block (3072³ has 288)', () => {
-    expect(gemmTiles(3072, 3072, 1, PROFILES.gpu.minWorkgroups, 3072, 49152)).toEqual(SQUARE);
-    expect(gemmTiles(8192, 1024, 1, PROFILES.gpu.minWorkgroups, 1024, 49152)).toEqual(SQUARE);
-    expect(gemmTiles(4096, 3072, 1, PROFILES.gpu.minWorkgroups, 768, 49152)).toEqual(SQUARE);
-    expect(gemmTiles(4096, 4096, 1, PROFILES.gpu.minWorkgroups, 4096, 49152)).toEqual(WIDE);
-    expect(gemmTiles(8192, 2048, 1, PROFILES.gpu.minWorkgroups, 2048, 49152)).toEqual(WIDE);
+  it('128×256 blocks from whole waves of them (1, 2 or 3: 2048³, 4096×2048, 3072×4096) or from four, never with a last wave part-empty (3072³ has 2¼)', () => {
+    for (const [M, N] of [[2048, 2048], [4096, 1024], [8192, 512], [4096, 2048], [8192, 1024], [3072, 4096], [4096, 3072], [4096, 4096], [8192, 2048]]) {
+      expect(gemmTiles(M, N, 1, PROFILES.gpu.minWorkgroups, 1024, 49152), `${M}×${N}`).toEqual(WIDE);
+    }
+    for (const [M, N] of [[3072, 3072], [6144, 1536], [2560, 4096], [2048, 5120]]) {
+      expect(gemmTiles(M, N, 1, PROFILES.gpu.minWorkgroups, 1024, 49152), `${M}×${N}`).toEqual(SQUARE);
+    }
   });
 
   it('128×64 blocks need one wave: 1024³ takes them', () => {

@@ -44,7 +44,15 @@ export const isShallow = (K: number | undefined, minWorkgroups: number): boolean
 interface Candidate {
   readonly tiles: GemmTiles;
   readonly waves: number;
+  /** Also picked from one wave where the grid is whole waves: its last wave at least WHOLE_WAVE full. */
+  readonly wholeWaves?: boolean;
 }
+
+/** How full a whole-wave grid's last wave must be (`wholeWaves`). */
+const WHOLE_WAVE = 0.9;
+
+/** The fraction of the last wave a grid of `count` workgroups fills, `wave` workgroups to a wave. */
+const lastWaveFill = (count: number, wave: number) => count / wave / Math.ceil(count / wave);
 
 /**
  * Candidates, most work per invocation first; a tiling is used only where its workgroup memory
@@ -56,8 +64,10 @@ const CANDIDATES: readonly Candidate[] = [
   // 128×256, each warp one row of 32 invocations (A's reads one broadcast, B's contiguous): 35.3–35.6 TFLOP/s at
   // 4096³ on an H100 against 34.0–34.3 for 16×16 invocations of 8×16, which it beat by 2–6% on every shape timed
   // (…-session13-mma-tiles*.log, …-gemm-shapes.log), so that one is gone. Four waves: with 288–384 of these blocks
-  // (3072³, 2560×4096, 4096×3072) the last wave runs part-empty, and 128×128 blocks ran 3–18% faster (…-wide-waves.log).
-  { tiles: { WX: 32, WY: 8, TM: 16, TN: 8, BK: 16 }, waves: 4 },
+  // (3072³, 2560×4096) the last wave runs part-empty, and 128×128 blocks ran 3–18% faster (…-wide-waves.log). Whole
+  // waves of them won once the edge tests were gone: 128 blocks (2048³, 4096×1024), 256 (4096×2048) and 384 (3072×4096)
+  // ran 6–14% faster than 128×128, 288–320 (3072³, 2560×4096) 3–5% slower (…-session14-whole-waves.log).
+  { tiles: { WX: 32, WY: 8, TM: 16, TN: 8, BK: 16 }, waves: 4, wholeWaves: true },
   { tiles: { WX: 16, WY: 16, TM: 8, TN: 8, BK: 8 }, waves: 2 }, // 128×128
   // 128×64, 16 deep: 0.095 against 0.104 ms with 8 at 1024³, 0.113 against 0.118 at 4096×512×512 (H100, same log).
   { tiles: { WX: 16, WY: 16, TM: 8, TN: 4, BK: 16 }, waves: 1 },
@@ -93,8 +103,8 @@ const groups = (t: GemmTiles, M: number, N: number, batches: number) => Math.cei
 /**
  * The tiling for an M×N output: the first candidate whose block is no wider than the output (rounded
  * up to 16), whose workgroup memory fits `storage` bytes (the device's limit) and that still gives
- * enough workgroups for the target (its profile's `minWorkgroups`, times the candidate's waves);
- * failing that, the one giving the
+ * enough workgroups for the target (its profile's `minWorkgroups`, times the candidate's waves, or
+ * whole waves of them for a `wholeWaves` candidate); failing that, the one giving the
  * most (the smallest block on a tie, wasting the least work). A shallow GEMM (`isShallow`) takes
  * SHALLOW_TILES first, where its grid fills the target and fits a dispatch.
  */
@@ -107,7 +117,8 @@ export function gemmTiles(M: number, N: number, batches = 1, minWorkgroups = PRO
   const dispatchable = (t: GemmTiles) => (foldsRows || Math.ceil(M / blockM(t)) <= MAX_GROUPS) && Math.ceil(N / blockN(t)) <= MAX_GROUPS;
   const shallow = isShallow(K, minWorkgroups) && fits.some((c) => c.tiles === SHALLOW_TILES) && dispatchable(SHALLOW_TILES);
   if (shallow && groups(SHALLOW_TILES, M, N, batches) >= minWorkgroups) return SHALLOW_TILES;
-  const filling = fits.find((c) => groups(c.tiles, M, N, batches) >= c.waves * minWorkgroups);
+  const fills = (c: Candidate, count: number) => count >= c.waves * minWorkgroups || (c.wholeWaves === true && count >= minWorkgroups && lastWaveFill(count, minWorkgroups) >= WHOLE_WAVE);
+  const filling = fits.find((c) => fills(c, groups(c.tiles, M, N, batches)));
   return filling?.tiles ?? fits.map((c) => c.tiles).reduce((a, b) => (groups(b, M, N, batches) >= groups(a, M, N, batches) ? b : a));
 }
 
