@@ -175,8 +175,12 @@ export function gemmData(M: number, N: number, K: number, loaders: string[], bat
   const [AS, BQ] = [BM / 4 + 1, BN / 4 + 1];
   // A staged quad is four elements: a quarter as many loads per invocation.
   const [loadsA, loadsB] = [Math.ceil((t.BK * BM) / threads / (quads.quadA ? 4 : 1)), Math.ceil((t.BK * BN) / threads / (quads.quadB ? 4 : 1))];
+  const edges = blockEdges({ M, N, K, BM, BN, BK: t.BK, threads }, quads);
   return {
-    ...blockEdges({ M, N, K, BM, BN, BK: t.BK, threads }, quads),
+    ...edges,
+    // Which staged loads each invocation stores (shaders/gemm.wgsl.hbs): all of them where its tile is whole.
+    stageA: edges.wholeA ? 'true' : quads.quadA ? 'idx < BK * BM / 4u' : 'idx < BK * BM',
+    stageB: edges.wholeB ? 'true' : quads.quadB ? 'idx < BK * BN / 4u' : 'idx < BK * BN',
     M, N, K, ...t, BM, BN, threads, loaders, quad, ...quads, lanes: range(4),
     tileA: copies * t.BK * BM, tileB: copies * t.BK * BN,
     AS, BQ, tileAQ: copies * t.BK * AS, tileBQ: copies * t.BK * BQ,
