@@ -115,6 +115,18 @@ describe("precision 'mixed' with subgroup matrices (tensor cores)", () => {
     expect(conv.features ?? []).toEqual([]);
   });
 
+  it('a shallow conv (3×3 over one channel: K = 9, less than one tensor-core step) runs in f32 even where its grid fills the GPU', () => {
+    clearSession();
+    const x = Input({ shape: [28, 28, 1] });
+    const y = layers.Dense(10)(layers.Flatten()(layers.Conv2D(32, 3, { activation: 'relu' })(x)));
+    const profile: TargetProfile = { ...PROFILES.gpu, features: ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'] };
+    const compiled = compileBundle(new Model({ inputs: x, outputs: y }), { batch: 256, precision: 'mixed', profile, check: true });
+    const conv = compiled.report.kernels.find((k) => k.name.includes('conv2d'))!;
+    expect(conv.wgsl).not.toContain('subgroupMatrix');
+    expect(conv.wgsl).not.toContain('enable f16');
+    expect(conv.features ?? []).toEqual([]);
+  });
+
   it("without shader-f16, 'mixed' falls back to float32 kernels", () => {
     clearSession();
     const x = Input({ shape: [20] });

@@ -6,7 +6,7 @@ import { MAX_GROUPS, dispatch1d, numel, unravel } from '../indexing.js';
 import { render } from '../templates.js';
 import { Bindings } from './bindings.js';
 import { epilogueCode, producerParam } from './epilogue.js';
-import { foldedGemmDispatch, gemmData } from './gemm.js';
+import { foldedGemmDispatch, gemmData, isShallow } from './gemm.js';
 import { mmaFills, mmaGemm } from './gemm-mma.js';
 import { gemmPrecision, type TargetProfile } from '../profile.js';
 import { HALO_SHAPES, haloConv, haloTile } from './conv-halo.js';
@@ -89,8 +89,11 @@ function gemmConv(g: ConvGeometry, x: string, w: string, outShape: readonly numb
   const [M, N, K] = [g.batch * g.OH * g.OW, g.cout, g.KH * g.KW * g.cin];
   // A conv whose tensor-core grid would not fill the target runs the f32 implicit GEMM, which tiles finer:
   // the ResNet's 32-channel convs at batch 1 took 15.5 µs on tensor cores against 7.6 in f32 (H100, session 8).
+  // So does a shallow one: K = 9 (the bench CNN's 3×3 over one channel) fills not one 16-deep tensor-core
+  // step, and took 0.029 against 0.025 ms at batch 256, 0.412 against 0.373 at 4096 (H100, session 15).
   const operands = gemmPrecision(profile);
-  const precision = operands === 'mma' && !mmaFills(M, N, 1, profile.minWorkgroups, profile.workgroupStorage) ? 'f32' : operands;
+  const f32Wins = isShallow(K, profile.minWorkgroups) || (operands === 'mma' && !mmaFills(M, N, 1, profile.minWorkgroups, profile.workgroupStorage));
+  const precision = f32Wins ? 'f32' : operands;
   if (precision === 'mma') {
     const mma = mmaGemm(M, N, K, convLoaders(g, x, w), 1, profile.minWorkgroups, undefined, undefined, profile.workgroupStorage);
     // Staged like shaders/conv-gemm.wgsl.hbs (tap masks) where the taps fit a mask; loadA otherwise.
