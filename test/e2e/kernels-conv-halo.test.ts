@@ -57,6 +57,19 @@ describe('halo conv kernel', () => {
     expect(wgsl).not.toContain('c < CIN');
   });
 
+  it('writes four channels at once where one chunk holds every input channel (an RGB stem), with bias and relu', async () => {
+    const run = await check(single({ filters: 12, kernelSize: 3, padding: 'same' }, [10, 19, 3]));
+    const wgsl = [...run.compiled.bundle.files].filter(([name]) => name.endsWith('.wgsl')).map(([, bytes]) => new TextDecoder().decode(bytes)).join('\n');
+    expect(wgsl).toMatch(/out0q\(/);
+    expect(wgsl).toContain('res[lane] = ');
+  });
+
+  it('keeps scalar stores where the input channels take several chunks', async () => {
+    const run = await check(single({ filters: 8, kernelSize: 3, padding: 'same' }, [6, 9, 9]));
+    const wgsl = [...run.compiled.bundle.files].filter(([name]) => name.endsWith('.wgsl')).map(([, bytes]) => new TextDecoder().decode(bytes)).join('\n');
+    expect(wgsl).not.toMatch(/out0q\(/);
+  });
+
   it('fuses a residual block (conv-bn-relu-conv-bn + add + relu) into its second conv', async () => {
     const x = Input({ shape: [10, 12, 8] });
     const [c1, c2] = [layers.Conv2D(8, 3, { padding: 'same', useBias: false }), layers.Conv2D(8, 3, { padding: 'same', useBias: false })];

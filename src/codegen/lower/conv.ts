@@ -9,7 +9,7 @@ import { epilogueCode, producerParam } from './epilogue.js';
 import { foldedGemmDispatch, gemmData, isShallow } from './gemm.js';
 import { mmaFills, mmaGemm } from './gemm-mma.js';
 import { gemmPrecision, type TargetProfile } from '../profile.js';
-import { HALO_SHAPES, haloConv, haloTile } from './conv-halo.js';
+import { HALO_SHAPES, haloConv, haloTile, quadEpilogue, type QuadEpilogue } from './conv-halo.js';
 import { isHalo, tunedChoice } from '../tuning.js';
 import { experimentEnv } from '../experiment-env.js';
 
@@ -65,6 +65,8 @@ interface ConvMain {
   readonly workgroupSize: [number, number, number];
   readonly dispatch: [number, number, number];
   readonly features?: readonly string[];
+  /** The kernel declares its buffers as vec4 arrays (HeaderOptions.quads). */
+  readonly quads?: boolean;
 }
 
 /** Direct convolution: one invocation per output element, coordinates `c0..c3` = (batch, oy, ox, channel). */
@@ -148,14 +150,14 @@ export function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
  * bought neither speed nor accuracy; on the H100 the tensor-core form of its 32-channel convs still
  * ties or loses at batch 256 (0.143–0.189 against 0.144–0.153 ms, session 8).
  */
-function fullConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], profile: TargetProfile): ConvMain {
+function fullConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], profile: TargetProfile, quadOut?: QuadEpilogue): ConvMain {
   const forced = convKernelFromEnv();
   const f32 = gemmPrecision(profile) === 'f32';
   const tuned = forced || !f32 ? undefined : tunedChoice(g.batch * g.OH * g.OW, g.cout, 1, g.KH * g.KW * g.cin);
   const shape = tuned && isHalo(tuned) ? HALO_SHAPES[tuned.halo] : undefined;
   const tile = forced === 'gemm' || (tuned && !shape) ? undefined : haloTile(g, forced === 'halo' || shape ? 1 : profile.minWorkgroups, shape);
   if (forced === 'halo' && !tile) throw new Error(`KILN_CONV=halo, but the halo kernel cannot run this conv (${g.KH}×${g.KW}, ${g.cin}→${g.cout} channels, ${gemmPrecision(profile)} operands)`);
-  return tile ? haloConv(g, tile, x, w, outShape) : gemmConv(g, x, w, outShape, profile);
+  return tile ? haloConv(g, tile, x, w, outShape, quadOut) : gemmConv(g, x, w, outShape, profile);
 }
 
 /**
@@ -174,7 +176,7 @@ export function lowerConv(node: Node, ctx: LowerContext): KernelSpec[] {
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   if (numel(outShape) !== g.batch * g.OH * g.OW * g.cout) throw new Error(`conv '${node.name}': output [${outShape}] does not match its geometry`);
   const epi = epilogueCode(body, ins, outs, inputTypes, outShape);
-  const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : fullConv(g, ins[xi], ins[wi], outShape, ctx.profile);
-  const wgsl = render(main.template, { ...b.header(epi.helpers), ...main.data, epilogue: epi.lines });
-  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands, ...(main.features ? { features: main.features } : {}) }];
+  const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : fullConv(g, ins[xi], ins[wi], outShape, ctx.profile, quadEpilogue(epi.lines, outs));
+  const wgsl = render(main.template, { ...b.header(epi.helpers, { quads: main.quads }), ...main.data, epilogue: epi.lines });
+  return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands, ...(main.features ? { features: main.features } : {}), ...(main.quads ? { quads: true } : {}) }];
 }
