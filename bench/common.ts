@@ -20,6 +20,18 @@ export function emit(row: BenchRow): void {
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
+/** Median wall µs of `fn` over `iters` calls, after `warm` untimed calls. */
+export async function medianMicros(fn: () => Promise<unknown>, iters: number, warm = 20): Promise<number> {
+  for (let i = 0; i < warm; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t = performance.now();
+    await fn();
+    times.push((performance.now() - t) * 1000);
+  }
+  return median(times);
+}
+
 /** The flags kiln itself creates Dawn with (where src/runtime/gpu.ts has any), so the bench measures what users run. */
 const KILN_FLAGS: readonly string[] = (runtimeGpu as unknown as { DAWN_FLAGS?: readonly string[] }).DAWN_FLAGS ?? [];
 

@@ -7,22 +7,13 @@ import { compileBundle } from '../src/codegen/index.js';
 import { profileForAdapter } from '../src/codegen/profile.js';
 import { Net } from '../src/runtime/index.js';
 import { Input, Model, clearSession, layers } from '../src/index.js';
-import { benchDevice, benchModel, median, randomInputs } from './common.js';
+import { benchDevice, benchModel, medianMicros, randomInputs } from './common.js';
 
 const { values: opt } = parseArgs({ options: { models: { type: 'string', default: 'tiny,mlp,cnn' }, iters: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' } } });
 const gpu = await benchDevice();
 const iters = Number(opt.iters);
 
-async function perCall(fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 20; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    const t = performance.now();
-    await fn();
-    times.push((performance.now() - t) * 1000);
-  }
-  return median(times);
-}
+const perCall = (fn: () => Promise<unknown>) => medianMicros(fn, iters, 20);
 
 for (const name of opt.models.split(',')) {
   clearSession();

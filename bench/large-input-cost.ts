@@ -6,23 +6,14 @@ import { parseArgs } from 'node:util';
 import { compileBundle } from '../src/codegen/index.js';
 import { profileForAdapter } from '../src/codegen/profile.js';
 import { Net } from '../src/runtime/index.js';
-import { benchDevice, benchModel, median, randomInputs } from './common.js';
+import { benchDevice, benchModel, medianMicros, randomInputs } from './common.js';
 
 const { values: opt } = parseArgs({ options: { model: { type: 'string', default: 'mlp' }, batch: { type: 'string', default: '4096' }, iters: { type: 'string', default: '300' }, rounds: { type: 'string', default: '3' } } });
 const gpu = await benchDevice();
 const { device } = gpu;
 const iters = Number(opt.iters);
 
-async function perCall(fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 30; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    const t = performance.now();
-    await fn();
-    times.push((performance.now() - t) * 1000);
-  }
-  return median(times);
-}
+const perCall = (fn: () => Promise<unknown>) => medianMicros(fn, iters, 30);
 
 const got = await benchModel(opt.model);
 if ('missing' in got) throw new Error(got.missing);
