@@ -23,11 +23,13 @@ function randomize(layer: Layer, seed: number): Layer {
   return layer;
 }
 
+/** The WGSL of a run's kernels, joined. */
+const kernelText = (run: GpuRun) => [...run.compiled.bundle.files].filter(([name]) => name.endsWith('.wgsl')).map(([, bytes]) => new TextDecoder().decode(bytes)).join('\n');
+
 async function check(model: Model, batch = 2): Promise<GpuRun> {
   const run = await expectGpuMatchesInterpreter(model, { batch, ...TOL });
   runs.push(run);
-  const wgsl = [...run.compiled.bundle.files].filter(([name]) => name.endsWith('.wgsl')).map(([, bytes]) => new TextDecoder().decode(bytes));
-  expect(wgsl.some((text) => text.includes('var<workgroup> tileW'))).toBe(true);
+  expect(kernelText(run)).toContain('var<workgroup> tileW');
   return run;
 }
 
@@ -52,21 +54,21 @@ describe('halo conv kernel', () => {
 
   it('drops the staging tests that cannot fail: 32 filters over whole chunks of 32 input channels read every weight unguarded', async () => {
     const run = await check(single({ filters: 32, kernelSize: 3, padding: 'same' }, [12, 16, 32]));
-    const wgsl = [...run.compiled.bundle.files].filter(([name]) => name.endsWith('.wgsl')).map(([, bytes]) => new TextDecoder().decode(bytes)).join('\n');
+    const wgsl = kernelText(run);
     expect(wgsl).toContain('if (true) { v =');
     expect(wgsl).not.toContain('c < CIN');
   });
 
   it('writes four channels at once where one chunk holds every input channel (an RGB stem), with bias and relu', async () => {
     const run = await check(single({ filters: 12, kernelSize: 3, padding: 'same' }, [10, 19, 3]));
-    const wgsl = [...run.compiled.bundle.files].filter(([name]) => name.endsWith('.wgsl')).map(([, bytes]) => new TextDecoder().decode(bytes)).join('\n');
+    const wgsl = kernelText(run);
     expect(wgsl).toMatch(/out0q\(/);
     expect(wgsl).toContain('res[lane] = ');
   });
 
   it('keeps scalar stores where the input channels take several chunks', async () => {
     const run = await check(single({ filters: 8, kernelSize: 3, padding: 'same' }, [6, 9, 9]));
-    const wgsl = [...run.compiled.bundle.files].filter(([name]) => name.endsWith('.wgsl')).map(([, bytes]) => new TextDecoder().decode(bytes)).join('\n');
+    const wgsl = kernelText(run);
     expect(wgsl).not.toMatch(/out0q\(/);
   });
 
