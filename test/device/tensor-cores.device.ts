@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { Input, Model, Sequential, layers, clearSession, type SymbolicTensor } from '../../src/index.js';
 import { MMA_FEATURES } from '../../src/codegen/profile.js';
 import { MMA_TILINGS } from '../../src/codegen/lower/gemm-mma.js';
+import { CONV_MMA_SHAPES } from '../../src/codegen/lower/conv-mma.js';
 import type { Net } from '../../src/runtime/index.js';
 import { Product } from '../support/products.js';
 import { testGpu } from '../support/gpu.js';
@@ -21,6 +22,8 @@ after(() => nets.forEach((n) => n.destroy()));
 const FEATURES = [...MMA_FEATURES].sort();
 const EXACT = { rtol: 1e-5, atol: 1e-5 };
 const tensorCores = (wgsl: string) => assert.match(wgsl, /subgroupMatrixMultiplyAccumulate/, 'no tensor-core kernel');
+/** The conv ran on shaders/conv-mma.wgsl.hbs: its left operands come straight out of the staged f16 halo. */
+const haloStaged = (wgsl: string) => assert.match(wgsl, /subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>\(&tileX/, 'not the halo-staged tensor-core conv');
 
 /** Runs `body` with an experiment variable set, restoring it after. */
 async function withEnv(name: string, value: string, body: () => Promise<void>) {
@@ -92,6 +95,52 @@ describe('tensor-core convolutions', () => {
       y = layers.Activation('relu')(layers.Add()([x, y]));
       tensorCores((await expectMixed(new Model({ inputs: x, outputs: y }), 32, { rtol: 1e-2, atol: 2e-3 }, true, FEATURES, nets)).wgsl);
     });
+  });
+
+  it('a 3×3 same conv over 48 channels to 40 (three staged chunks, a channel block cut short, image edges inside tiles) on the halo-staged tensor-core kernel gives the float32 result', async () => {
+    await withEnv('KILN_CONV', 'mma', async () => {
+      clearSession();
+      const x = Input({ shape: [13, 21, 48] });
+      const { wgsl } = await expectMixed(new Model({ inputs: x, outputs: layers.Conv2D(40, 3, { padding: 'same', activation: 'relu' })(x) }), 3, EXACT, true, FEATURES, nets);
+      tensorCores(wgsl);
+      haloStaged(wgsl);
+    });
+  });
+
+  it('every shape of CONV_MMA_SHAPES gives the float32 result on a ResNet-style 32-channel conv', async () => {
+    for (const k of CONV_MMA_SHAPES.keys()) {
+      await withEnv('KILN_CONV_MMA', String(k), () =>
+        withEnv('KILN_CONV', 'mma', async () => {
+          clearSession();
+          const x = Input({ shape: [20, 36, 32] });
+          haloStaged((await expectMixed(new Model({ inputs: x, outputs: layers.Conv2D(32, 3, { padding: 'same' })(x) }), 4, EXACT, true, FEATURES, nets)).wgsl);
+        }),
+      );
+    }
+  });
+
+  it('strided, dilated and 5×5 convs, and input channels not a whole chunk, on the halo-staged tensor-core kernel give the float32 result', async () => {
+    await withEnv('KILN_CONV', 'mma', async () => {
+      const cases: [number[], Parameters<typeof layers.Conv2D>[2] & object, number, number][] = [
+        [[17, 19, 16], { strides: 2 }, 24, 3],
+        [[18, 18, 16], { dilationRate: 2, padding: 'same' }, 16, 3],
+        [[15, 14, 20], { padding: 'same' }, 64, 5],
+      ];
+      for (const [shape, options, filters, size] of cases) {
+        clearSession();
+        const x = Input({ shape });
+        haloStaged((await expectMixed(new Model({ inputs: x, outputs: layers.Conv2D(filters, size, options)(x) }), 2, EXACT, true, FEATURES, nets)).wgsl);
+      }
+    });
+  });
+
+  it('a residual block (conv, batch norm folded, add, relu) chosen onto the halo-staged tensor-core kernel at batch 256 stays within f16 rounding', async () => {
+    clearSession();
+    const x = Input({ shape: [16, 16, 32] });
+    let y: SymbolicTensor = layers.Conv2D(32, 3, { padding: 'same', useBias: false })(x);
+    y = layers.BatchNormalization()(y);
+    y = layers.Activation('relu')(layers.Add()([x, y]));
+    haloStaged((await expectMixed(new Model({ inputs: x, outputs: y }), 256, { rtol: 1e-2, atol: 2e-3 }, true, FEATURES, nets)).wgsl);
   });
 
   it('a CNN on any operands stays within f16 rounding of the float32 result', async () => {

@@ -103,6 +103,38 @@ describe("precision 'mixed' with subgroup matrices (tensor cores)", () => {
     }
   });
 
+  it('a ResNet-style residual conv (32 → 32 channels, 3×3, batch 256) runs the halo-staged tensor-core conv, reading every residual before it writes', () => {
+    clearSession();
+    const x = Input({ shape: [32, 32, 32] });
+    const y = layers.Activation('relu')(layers.Add()([x, layers.Conv2D(32, 3, { padding: 'same' })(x)]));
+    const profile: TargetProfile = { ...PROFILES.gpu, features: ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'], workgroupStorage: 49152 };
+    const compiled = compileBundle(new Model({ inputs: x, outputs: y }), { batch: 256, precision: 'mixed', profile, check: true });
+    const conv = compiled.report.kernels.find((k) => k.name.includes('conv2d'))!;
+    expect(conv.wgsl).toMatch(/subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>\(&tileX/);
+    expect(conv.features).toEqual(['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix']);
+    expect(conv.workgroupSize[0] % 32).toBe(0);
+    const first = conv.wgsl.split('subgroupMatrixStore')[1];
+    expect(first.match(/res\[k\] =/g)).toHaveLength(8);
+    expect(first.lastIndexOf('res[k] =')).toBeLessThan(first.indexOf('out0('));
+  });
+
+  it('a tensor-core conv over an 8×8 map (a tile mostly outside it) keeps the tensor-core implicit GEMM, and an RGB stem the f32 halo kernel', () => {
+    clearSession();
+    const profile: TargetProfile = { ...PROFILES.gpu, features: ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'], workgroupStorage: 49152 };
+    const kernelOf = (shape: number[], filters: number) => {
+      clearSession();
+      const x = Input({ shape });
+      const compiled = compileBundle(new Model({ inputs: x, outputs: layers.Conv2D(filters, 3, { padding: 'same' })(x) }), { batch: 256, precision: 'mixed', profile, check: true });
+      return compiled.report.kernels.find((k) => k.name.includes('conv2d'))!.wgsl;
+    };
+    const small = kernelOf([8, 8, 64], 128);
+    expect(small).toContain('subgroupMatrixMultiplyAccumulate');
+    expect(small).not.toContain('&tileX');
+    const stem = kernelOf([32, 32, 3], 32);
+    expect(stem).not.toContain('subgroupMatrix');
+    expect(stem).toContain('var<workgroup> tileW: array<vec4<f32>');
+  });
+
   it('a conv whose tensor-core grid would not fill the GPU (the ResNet’s 32 channels at batch 1) runs the f32 implicit GEMM', () => {
     clearSession();
     const x = Input({ shape: [32, 32, 32] });

@@ -104,16 +104,19 @@ const LANES = 'xyzw';
  */
 export interface QuadEpilogue {
   readonly lines: readonly string[];
+  /** The output's scalar writer (`out0`) and its vec4 writer (`out0q`). */
+  readonly out: string;
   readonly outQ: string;
 }
 
 /**
- * The epilogue `lines` rewritten for quad stores, or undefined where they write more than one output
- * (or not as `out(i, v)` last).
+ * The epilogue `lines` rewritten to leave their one output write in `res[slot]` (for quad stores, or
+ * for stores after a batch of reads), or undefined where they write more than one output (or not as
+ * `out(i, v)` last).
  */
-export function quadEpilogue(lines: readonly string[], outs: readonly string[]): QuadEpilogue | undefined {
+export function quadEpilogue(lines: readonly string[], outs: readonly string[], slot = 'lane'): QuadEpilogue | undefined {
   const last = outs.length === 1 ? new RegExp(`^${outs[0]}\\(i, (.+)\\);$`).exec(lines.at(-1) ?? '') : null;
-  return last ? { lines: [...lines.slice(0, -1), `res[lane] = ${last[1]};`], outQ: `${outs[0]}q` } : undefined;
+  return last ? { lines: [...lines.slice(0, -1), `res[${slot}] = ${last[1]};`], out: outs[0], outQ: `${outs[0]}q` } : undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import { foldedGemmDispatch, gemmData, isShallow } from './gemm.js';
 import { mmaFills, mmaGemm } from './gemm-mma.js';
 import { gemmPrecision, type TargetProfile } from '../profile.js';
 import { HALO_SHAPES, haloConv, haloTile, quadEpilogue, type QuadEpilogue } from './conv-halo.js';
+import { convMmaTile, mmaConv } from './conv-mma.js';
 import { isHalo, tunedChoice } from '../tuning.js';
 import { experimentEnv } from '../experiment-env.js';
 
@@ -133,25 +134,32 @@ function convLoaders(g: ConvGeometry, x: string, w: string): string[] {
   ];
 }
 
-/** Which kernel a full (not depthwise) conv2d, and a stride-1 conv2dBackpropInput, runs: `KILN_CONV=gemm|halo` forces one (Node only, for tests and experiments). */
-export function convKernelFromEnv(): 'gemm' | 'halo' | undefined {
+/**
+ * Which kernel a full (not depthwise) conv2d, and a stride-1 conv2dBackpropInput, runs: `KILN_CONV=gemm|halo|mma`
+ * forces one (Node only, for tests and experiments; 'mma', the tensor-core halo conv, applies to mixed bundles' forward convs).
+ */
+export function convKernelFromEnv(): 'gemm' | 'halo' | 'mma' | undefined {
   const v = experimentEnv('KILN_CONV');
   if (v === undefined || v === '') return undefined;
-  if (v !== 'gemm' && v !== 'halo') throw new Error(`KILN_CONV must be 'gemm' or 'halo', not '${v}'`);
+  if (v !== 'gemm' && v !== 'halo' && v !== 'mma') throw new Error(`KILN_CONV must be 'gemm', 'halo' or 'mma', not '${v}'`);
   return v;
 }
 
 /**
- * A full conv2d: what `kiln tune` measured fastest for it on this adapter (f32 bundles), else the
- * halo-tiled direct kernel where its tile fits and the grid fills the target, else the implicit GEMM
- * (in mixed precision, its f16 form, or its tensor-core form where that grid fills the target). The
- * halo kernel computes in f32 even in a mixed bundle: on the H200 the ResNet's mixed predict took
- * 1.76 ms with tensor-core convs against 1.32 ms in f32 with halo convs (bench run G), so f16 there
- * bought neither speed nor accuracy; on the H100 the tensor-core form of its 32-channel convs still
- * ties or loses at batch 256 (0.143–0.189 against 0.144–0.153 ms, session 8).
+ * A full conv2d. In a mixed bundle with tensor cores: the halo-staged tensor-core conv (./conv-mma.ts)
+ * where its tile fits and fills the target; it took the ResNet's 32-channel convs at batch 256 from
+ * 0.142–0.151 to 0.054–0.077 ms on an H100 (session 16). Otherwise what `kiln tune` measured fastest for
+ * it on this adapter (f32 bundles), else the f32 halo-tiled direct kernel where its tile fits and the
+ * grid fills the target, else the implicit GEMM (in mixed precision, its f16 form, or its tensor-core
+ * form where that grid fills the target). The halo kernel stays f32 in a mixed bundle: on the H200 the
+ * ResNet's mixed predict took 1.76 ms with tensor-core implicit GEMMs against 1.32 ms with f32 halo convs
+ * (bench run G), since the implicit GEMM stages each input once per tap.
  */
-function fullConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], profile: TargetProfile, quadOut?: QuadEpilogue): ConvMain {
+function fullConv(g: ConvGeometry, x: string, w: string, outShape: readonly number[], profile: TargetProfile, quadOut?: QuadEpilogue, deferredOut?: QuadEpilogue): ConvMain {
   const forced = convKernelFromEnv();
+  const mma = gemmPrecision(profile) === 'mma' && (!forced || forced === 'mma') ? convMmaTile(g, forced ? 1 : profile.minWorkgroups, profile.workgroupStorage, forced ? 0 : undefined) : undefined;
+  if (forced === 'mma' && !mma) throw new Error(`KILN_CONV=mma, but the tensor-core conv cannot run this conv (${g.KH}×${g.KW}, ${g.cin}→${g.cout} channels, ${gemmPrecision(profile)} operands)`);
+  if (mma) return mmaConv(g, mma, `${x}q`, `${w}q`, outShape, deferredOut);
   const f32 = gemmPrecision(profile) === 'f32';
   const tuned = forced || !f32 ? undefined : tunedChoice(g.batch * g.OH * g.OW, g.cout, 1, g.KH * g.KW * g.cin);
   const shape = tuned && isHalo(tuned) ? HALO_SHAPES[tuned.halo] : undefined;
@@ -176,7 +184,7 @@ export function lowerConv(node: Node, ctx: LowerContext): KernelSpec[] {
   const ins = node.inputs.map((_, k) => b.input(ctx, node, k));
   if (numel(outShape) !== g.batch * g.OH * g.OW * g.cout) throw new Error(`conv '${node.name}': output [${outShape}] does not match its geometry`);
   const epi = epilogueCode(body, ins, outs, inputTypes, outShape);
-  const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : fullConv(g, ins[xi], ins[wi], outShape, ctx.profile, quadEpilogue(epi.lines, outs));
+  const main = g.depthwise ? directConv(g, ins[xi], ins[wi]) : fullConv(g, ins[xi], ins[wi], outShape, ctx.profile, quadEpilogue(epi.lines, outs), quadEpilogue(epi.lines, outs, 'k'));
   const wgsl = render(main.template, { ...b.header(epi.helpers, { quads: main.quads }), ...main.data, epilogue: epi.lines });
   return [{ name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands, ...(main.features ? { features: main.features } : {}), ...(main.quads ? { quads: true } : {}) }];
 }
