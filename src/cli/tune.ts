@@ -2,7 +2,8 @@
  * `kiln tune <bundle>`: for each register-blocked GEMM of a bundle (matmuls and convolutions), times
  * every candidate tiling of src/codegen/lower/gemm.ts on the adapter at hand (for convolutions, also
  * each shape of the halo-tiled direct kernel, src/codegen/lower/conv-halo.ts; for a mixed bundle's
- * tensor-core GEMMs, each tiling of src/codegen/lower/gemm-mma.ts's MMA_TILINGS), keeps the fastest,
+ * tensor-core GEMMs, each tiling of src/codegen/lower/gemm-mma.ts's MMA_TILINGS, and for its halo-staged
+ * tensor-core convs each shape of src/codegen/lower/conv-mma.ts's CONV_MMA_SHAPES), keeps the fastest,
  * rewrites the bundle's kernels with the winners, stores them next to its manifest (tuning.json) and
  * in the adapter's tuning cache, which `compile` reads when compiling for that adapter.
  */
@@ -12,8 +13,9 @@ import { buildBundle } from '../codegen/bundle.js';
 import { GEMM_TILINGS } from '../codegen/lower/gemm.js';
 import { HALO_SHAPES } from '../codegen/lower/conv-halo.js';
 import { profileForAdapter, type TargetProfile } from '../codegen/profile.js';
-import { adapterKey, emptyTuning, isHalo, isMma, saveCachedTuning, withTuning, type TunedChoice, type TuningTable } from '../codegen/tuning.js';
+import { adapterKey, emptyTuning, isConvMma, isHalo, isMma, saveCachedTuning, withTuning, type TunedChoice, type TuningTable } from '../codegen/tuning.js';
 import { MMA_TILINGS } from '../codegen/lower/gemm-mma.js';
+import { CONV_MMA_SHAPES } from '../codegen/lower/conv-mma.js';
 import { KILN_VERSION } from '../codegen/version.js';
 import { writeBundle } from '../codegen/write.js';
 import type { Bundle } from '../runtime/format.js';
@@ -55,13 +57,20 @@ export function rebuildBundle(bundle: Bundle, profile: TargetProfile, tuning?: T
 }
 
 const tilesName = (t: TunedChoice) =>
-  isHalo(t) ? `halo ${t.halo}` : isMma(t) ? `mma ${t.GM}×${t.GN}·${t.SM}×${t.SN}·${t.KS}${t.R ? `·r${t.R}` : ''}` : `${t.WX}×${t.WY}·${t.TM}×${t.TN}·${t.BK}${t.DB ? '·db' : ''}`;
+  isHalo(t) ? `halo ${t.halo}` : isConvMma(t) ? `conv-mma ${t.convMma}` : isMma(t) ? `mma ${t.GM}×${t.GN}·${t.SM}×${t.SN}·${t.KS}${t.R ? `·r${t.R}` : ''}` : `${t.WX}×${t.WY}·${t.TM}×${t.TN}·${t.BK}${t.DB ? '·db' : ''}`;
 
 /** Every GEMM tiling, then every halo shape. */
 export const TUNE_CANDIDATES: readonly TunedChoice[] = [...GEMM_TILINGS, ...HALO_SHAPES.map((_, halo) => ({ halo }))];
 
-/** A problem's candidates: the tensor-core tilings for a tensor-core GEMM (`mmaKey`), else `gemm` (a tiling that does not fit the device builds the arithmetic choice, timed once). */
-const candidatesFor = (key: string, gemm: readonly TunedChoice[]): readonly TunedChoice[] => (key.startsWith('mma:') ? MMA_TILINGS : gemm);
+/** The shapes of the halo-staged tensor-core conv, as winners. */
+const CONV_MMA_CANDIDATES: readonly TunedChoice[] = CONV_MMA_SHAPES.map((_, convMma) => ({ convMma }));
+
+/**
+ * A problem's candidates: the tensor-core tilings for a tensor-core GEMM (`mmaKey`), the tensor-core conv's
+ * shapes for such a conv (`convMmaKey`), else `gemm` (a tiling that does not fit the device builds the
+ * arithmetic choice, timed once).
+ */
+const candidatesFor = (key: string, gemm: readonly TunedChoice[]): readonly TunedChoice[] => (key.startsWith('mma:') ? MMA_TILINGS : key.startsWith('convmma:') ? CONV_MMA_CANDIDATES : gemm);
 
 /** Indices of a bundle's steps that run the named layers, in order. */
 const stepsNamed = (b: Bundle, names: readonly string[]) => b.manifest.steps.flatMap((s, i) => (names.includes(s.name) ? [i] : []));
@@ -75,7 +84,7 @@ export async function tuneBundle(
   options: TimeOptions & { candidates?: readonly TunedChoice[]; log?: (line: string) => void; source?: string } = {},
 ): Promise<TuneResult> {
   const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
-  for (const forcing of ['KILN_GEMM_TILES', 'KILN_MMA_TILES']) {
+  for (const forcing of ['KILN_GEMM_TILES', 'KILN_MMA_TILES', 'KILN_CONV_MMA']) {
     if (env[forcing]) throw new CliError(`${forcing} is set, which forces one tiling everywhere: unset it to tune`);
   }
   const profile = profileForAdapter(tdev.adapter);
@@ -143,7 +152,7 @@ export function tuneCommand(): Command {
       const bundle = await readBundle(path);
       const tdev = await openTuningDevice({ wallOnly: opts.wallTime });
       for (const line of adapterLines(tdev.adapter)) console.log(line);
-      console.log(`timing by ${tdev.method === 'timestamp' ? 'GPU timestamps' : 'wall time over repeated dispatches'}; problem, winner (WX×WY·TM×TN·BK, ·db when double-buffered; halo shape k; or tensor cores, mma GM×GN·SM×SN·KS), its time:`);
+      console.log(`timing by ${tdev.method === 'timestamp' ? 'GPU timestamps' : 'wall time over repeated dispatches'}; problem, winner (WX×WY·TM×TN·BK, ·db when double-buffered; halo shape k; tensor cores, mma GM×GN·SM×SN·KS; or tensor-core conv shape k), its time:`);
       const t0 = performance.now();
       const result = await tuneBundle(bundle, tdev, { targetMs: Number(opts.targetMs), log: console.log, source: path });
       if (!result.problems.length) console.log('  no tunable GEMM in this bundle (its matmuls are GEMVs, softmax heads or depthwise convolutions)');

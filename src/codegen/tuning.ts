@@ -40,14 +40,22 @@ export interface TunedMma {
   readonly R?: number;
 }
 
-/** One problem's winner: a GEMM tiling, (convolutions only) a halo kernel shape, or (`mmaKey` problems) a tensor-core tiling. */
-export type TunedChoice = TunedTiles | TunedHalo | TunedMma;
+/** A mixed bundle's convolution winner (`convMmaKey` problems): its index in CONV_MMA_SHAPES (src/codegen/lower/conv-mma.ts). */
+export interface TunedConvMma {
+  readonly convMma: number;
+}
+
+/** One problem's winner: a GEMM tiling, (convolutions only) a halo kernel shape, (`mmaKey` problems) a tensor-core tiling, or (`convMmaKey` problems) a tensor-core conv shape. */
+export type TunedChoice = TunedTiles | TunedHalo | TunedMma | TunedConvMma;
 
 /** Whether a winner is a halo kernel shape. */
 export const isHalo = (c: TunedChoice): c is TunedHalo => 'halo' in c;
 
 /** Whether a winner is a tensor-core tiling. */
 export const isMma = (c: TunedChoice): c is TunedMma => 'GM' in c;
+
+/** Whether a winner is a tensor-core conv shape. */
+export const isConvMma = (c: TunedChoice): c is TunedConvMma => 'convMma' in c;
 
 /** Winners by problem key (`gemmKey`), measured on one adapter. */
 export interface TuningTable {
@@ -77,6 +85,13 @@ export const gemmKey = (M: number, N: number, batches = 1, K?: number) => `gemm:
 
 /** The key of a tensor-core GEMM problem (mixed bundles): its own namespace, as its candidates are `MMA_TILINGS`. */
 export const mmaKey = (M: number, N: number, batches: number, K: number) => `mma:${M}x${N}x${batches}:k${K}`;
+
+/**
+ * The key of a halo-staged tensor-core conv (mixed bundles): its whole geometry, since the shape's fit
+ * depends on the map, the kernel, the strides and the dilations, not only on the GEMM grid.
+ */
+export const convMmaKey = (g: { batch: number; H: number; W: number; cin: number; cout: number; KH: number; KW: number; SH: number; SW: number; DH: number; DW: number }) =>
+  `convmma:${g.batch}x${g.H}x${g.W}x${g.cin}:${g.KH}x${g.KW}x${g.cout}:s${g.SH}x${g.SW}:d${g.DH}x${g.DW}`;
 
 /** A file-name-safe key naming an adapter: vendor, architecture, device and description. */
 export function adapterKey(a: AdapterIdentity): string {
@@ -116,6 +131,10 @@ export function parseTuning(text: string, source: string): TuningTable {
     const entry = tiles as unknown as Record<string, unknown>;
     if (typeof entry === 'object' && entry !== null && 'halo' in entry) {
       if (!Number.isInteger(entry.halo) || (entry.halo as number) < 0) throw new TuningError(`${source}: entry '${key}' needs 'halo' to be a halo shape index (an integer ≥ 0), got ${JSON.stringify(entry.halo)}`, { source, key });
+      continue;
+    }
+    if (typeof entry === 'object' && entry !== null && 'convMma' in entry) {
+      if (!Number.isInteger(entry.convMma) || (entry.convMma as number) < 0) throw new TuningError(`${source}: entry '${key}' needs 'convMma' to be a tensor-core conv shape index (an integer ≥ 0), got ${JSON.stringify(entry.convMma)}`, { source, key });
       continue;
     }
     if (typeof entry === 'object' && entry !== null && 'GM' in entry) {
@@ -186,7 +205,7 @@ export function tunedChoice(M: number, N: number, batches: number, K?: number): 
 /** The tuned tiling of a GEMM problem in the active table, if any; a halo winner leaves the GEMM to the arithmetic choice. */
 export function tunedGemmTiles(M: number, N: number, batches: number, K?: number): TunedTiles | undefined {
   const choice = tunedChoice(M, N, batches, K);
-  return choice && !isHalo(choice) && !isMma(choice) ? choice : undefined;
+  return choice && !isHalo(choice) && !isMma(choice) && !isConvMma(choice) ? choice : undefined;
 }
 
 /** The tuned tensor-core tiling of a problem in the active table, if any. */
@@ -195,4 +214,11 @@ export function tunedMmaTiles(M: number, N: number, batches: number, K: number):
   active.onLookup?.(key);
   const choice = active.table?.gemm[key];
   return choice && isMma(choice) ? choice : undefined;
+}
+
+/** The tuned shape (an index in CONV_MMA_SHAPES) of a tensor-core conv in the active table, if any. */
+export function tunedConvMma(key: string): number | undefined {
+  active.onLookup?.(key);
+  const choice = active.table?.gemm[key];
+  return choice && isConvMma(choice) ? choice.convMma : undefined;
 }

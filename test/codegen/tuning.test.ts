@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GEMM_TILINGS, gemmTiles } from '../../src/codegen/lower/gemm.js';
 import { MMA_TILINGS, mmaGemm } from '../../src/codegen/lower/gemm-mma.js';
-import { adapterKey, emptyTuning, gemmKey, loadCachedTuning, mergeTuning, mmaKey, parseTuning, saveCachedTuning, tuningCacheDir, TuningError, withTuning } from '../../src/codegen/tuning.js';
+import { CONV_MMA_SHAPES, convMmaTile } from '../../src/codegen/lower/conv-mma.js';
+import type { ConvGeometry } from '../../src/codegen/lower/conv.js';
+import { adapterKey, convMmaKey, emptyTuning, gemmKey, loadCachedTuning, mergeTuning, mmaKey, parseTuning, saveCachedTuning, tuningCacheDir, TuningError, withTuning } from '../../src/codegen/tuning.js';
 
 const nvidia = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200' };
 const dir = mkdtempSync(join(tmpdir(), 'kiln-tuning-'));
@@ -31,6 +33,8 @@ describe('tuning tables', () => {
     expect(parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'gemm:1x1x1:k9': { halo: 2 } } }), 'd.json').gemm['gemm:1x1x1:k9']).toEqual({ halo: 2 });
     expect(() => parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'mma:1x1x1:k9': { GM: 4, GN: 2, SM: 2, SN: 0, KS: 3 } } }), 'e.json')).toThrow(/e\.json: tensor-core entry 'mma:1x1x1:k9'.*bad: SN/);
     expect(parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'mma:1x1x1:k9': { GM: 1, GN: 1, SM: 2, SN: 1, KS: 2, R: 2 } } }), 'f.json').gemm['mma:1x1x1:k9']).toEqual({ GM: 1, GN: 1, SM: 2, SN: 1, KS: 2, R: 2 });
+    expect(() => parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'convmma:k': { convMma: 1.5 } } }), 'g.json')).toThrow(/g\.json: entry 'convmma:k' needs 'convMma' to be a tensor-core conv shape index/);
+    expect(parseTuning(JSON.stringify({ adapter: 'x', gemm: { 'convmma:k': { convMma: 2 } } }), 'h.json').gemm['convmma:k']).toEqual({ convMma: 2 });
   });
 
   it('give a tensor-core GEMM its tuned tiling where it fits the device, under its own key', () => {
@@ -48,6 +52,21 @@ describe('tuning tables', () => {
     expect(heard).toContain(mmaKey(4096, 4096, 1, 512));
     // A tuned tiling larger than the device's workgroup memory falls back to the arithmetic choice.
     withTuning({ ...emptyTuning(nvidia), gemm: { [mmaKey(4096, 4096, 1, 512)]: MMA_TILINGS[0] } }, () => expect(mmaGemm(4096, 4096, 512, [], 1, 128, undefined, undefined, 32768).data.BK).toBe(32));
+  });
+
+  it('give a tensor-core conv its tuned shape, keyed by its whole geometry, where that shape fits the device', () => {
+    const g: ConvGeometry = { depthwise: false, batch: 256, H: 32, W: 32, cin: 32, OH: 32, OW: 32, cout: 32, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, top: 1, left: 1, mult: 1 };
+    const shapeOf = (t: ReturnType<typeof convMmaTile>) => CONV_MMA_SHAPES.findIndex((s) => s.subgroups === t?.subgroups && s.rowsEach === t.rowsEach && s.colBlocks === t.colBlocks);
+    expect(shapeOf(convMmaTile(g, 128, 49152))).toBe(0);
+    const heard: string[] = [];
+    withTuning({ ...emptyTuning(nvidia), gemm: { [convMmaKey(g)]: { convMma: 2 } } }, () => {
+      expect(shapeOf(convMmaTile(g, 128, 49152))).toBe(2);
+      // Another geometry (here a stride) is another problem.
+      expect(shapeOf(convMmaTile({ ...g, SH: 2, SW: 2, OH: 16, OW: 16 }, 128, 49152))).not.toBe(-1);
+    }, (k) => heard.push(k));
+    expect(heard).toContain(convMmaKey(g));
+    // A tuned shape larger than the device's workgroup memory (16×32 pixels needs 48 KiB) falls back to the table's order.
+    withTuning({ ...emptyTuning(nvidia), gemm: { [convMmaKey(g)]: { convMma: 0 } } }, () => expect(shapeOf(convMmaTile(g, 128, 32768))).toBe(1));
   });
 
   it('merge into the cache file without losing other problems', () => {

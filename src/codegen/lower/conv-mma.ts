@@ -12,6 +12,7 @@ import { MAX_GROUPS, unravel } from '../indexing.js';
 import { experimentEnv } from '../experiment-env.js';
 import { MMA_FEATURES } from '../profile.js';
 import type { QuadEpilogue } from './conv-halo.js';
+import { convMmaKey, tunedConvMma } from '../tuning.js';
 
 /**
  * How a workgroup splits its work: `subgroups` of 32 invocations, each owning `rowsEach` output rows of
@@ -25,7 +26,7 @@ export interface ConvMmaShape {
 
 /**
  * Shapes in order of preference; a conv takes the first whose tile fits workgroup memory and fills the
- * target (`KILN_CONV_MMA=k` forces one). On an H100, the ResNet's 32-channel conv + bias + relu at
+ * target, trying first the one `KILN_CONV_MMA=k` forces or `kiln tune` chose. On an H100, the ResNet's 32-channel conv + bias + relu at
  * batch 256 (`…-session16-conv-mma-shapes.log`): 16×32 pixels in 8 subgroups of 2 rows 0.067 ms, 8×32 in 8
  * subgroups of 1 row 0.079, 8×16 in 4 subgroups 0.075, 8×32 in 4 subgroups 0.096, 16×32 in 4 subgroups
  * 0.103; the f32 halo kernel 0.142. The last, small, shape is for strided convs, whose halos are wide.
@@ -85,8 +86,10 @@ function convMmaGrid(g: ConvGeometry, t: ConvMmaTile): [number, number, number] 
  */
 export function convMmaTile(g: ConvGeometry, minWorkgroups: number, storage = ASSUMED_STORAGE, minShare = MIN_PIXEL_SHARE): ConvMmaTile | undefined {
   if (g.depthwise || g.KH * g.KW === 1 || g.cin < CHUNK || g.cin % 4 !== 0 || g.cout % 4 !== 0) return undefined;
-  const forced = convMmaFromEnv();
-  for (const shape of forced ? [forced] : CONV_MMA_SHAPES) {
+  // Forced for an experiment, else timed on this adapter by `kiln tune`, else the table's order.
+  const tuned = tunedConvMma(convMmaKey(g));
+  const chosen = convMmaFromEnv() ?? (tuned === undefined ? undefined : CONV_MMA_SHAPES[tuned]);
+  for (const shape of chosen ? [chosen, ...CONV_MMA_SHAPES] : CONV_MMA_SHAPES) {
     const [rows, cols] = [shape.subgroups * shape.rowsEach, 16 * shape.colBlocks];
     if ((g.OH * g.OW) / (Math.ceil(g.OH / rows) * rows * Math.ceil(g.OW / cols) * cols) < minShare) continue;
     // Fewer channel blocks where a large kernel's weights would not fit otherwise (a 5×5 kernel to 64 channels stages 56 KiB).
