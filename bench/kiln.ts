@@ -85,9 +85,10 @@ for (const batch of opt.batches.split(',').map(Number)) {
       inputs = randomInputs(net.inputs);
       const p = await timed(() => net.predict(inputs));
       emit({ ...base, metric: 'predict', ms: p.ms, n: p.n, kernels: compiled.bundle.manifest.steps.length, compile_ms: compiled.millis });
-      if (!base.variant) {
+      // Mixed bundles too: their plain rows carry the same upload as float32's, which hides what their kernels save.
+      if (!base.variant || base.variant === 'mixed') {
         const g = await timedOnGpu(net, inputs, (buffers) => net.predict(buffers));
-        emit({ ...base, variant: 'gpu-input', metric: 'predict', ms: g.ms, n: g.n, kernels: compiled.bundle.manifest.steps.length });
+        emit({ ...base, variant: base.variant ? `${base.variant},gpu-input` : 'gpu-input', metric: 'predict', ms: g.ms, n: g.n, kernels: compiled.bundle.manifest.steps.length });
       }
       net.destroy();
     } catch (e) {
