@@ -25,6 +25,15 @@ const tensorCores = (wgsl: string) => assert.match(wgsl, /subgroupMatrixMultiply
 /** The conv ran on shaders/conv-mma.wgsl.hbs: its left operands come straight out of the staged f16 halo. */
 const haloStaged = (wgsl: string) => assert.match(wgsl, /subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>\(&tileX/, 'not the halo-staged tensor-core conv');
 
+/** A fresh residual block over a size×size×channels input: a 3×3 conv, batch norm (folded at compile), the add, relu. */
+function residualBlock(size: number, channels: number): Model {
+  clearSession();
+  const x = Input({ shape: [size, size, channels] });
+  let y: SymbolicTensor = layers.Conv2D(channels, 3, { padding: 'same', useBias: false })(x);
+  y = layers.BatchNormalization()(y);
+  return new Model({ inputs: x, outputs: layers.Activation('relu')(layers.Add()([x, y])) });
+}
+
 /** Runs `body` with an experiment variable set, restoring it after. */
 async function withEnv(name: string, value: string, body: () => Promise<void>) {
   process.env[name] = value;
@@ -88,12 +97,7 @@ describe('tensor-core convolutions', () => {
 
   it('a residual block (conv, batch norm folded, add, relu) forced onto the implicit GEMM stays within f16 rounding (folding takes the weights off the f16 grid)', async () => {
     await withEnv('KILN_CONV', 'gemm', async () => {
-      clearSession();
-      const x = Input({ shape: [16, 16, 64] });
-      let y: SymbolicTensor = layers.Conv2D(64, 3, { padding: 'same', useBias: false })(x);
-      y = layers.BatchNormalization()(y);
-      y = layers.Activation('relu')(layers.Add()([x, y]));
-      tensorCores((await expectMixed(new Model({ inputs: x, outputs: y }), 32, { rtol: 1e-2, atol: 2e-3 }, true, FEATURES, nets)).wgsl);
+      tensorCores((await expectMixed(residualBlock(16, 64), 32, { rtol: 1e-2, atol: 2e-3 }, true, FEATURES, nets)).wgsl);
     });
   });
 
@@ -135,12 +139,7 @@ describe('tensor-core convolutions', () => {
   });
 
   it('a residual block (conv, batch norm folded, add, relu) chosen onto the halo-staged tensor-core kernel at batch 256 stays within f16 rounding', async () => {
-    clearSession();
-    const x = Input({ shape: [16, 16, 32] });
-    let y: SymbolicTensor = layers.Conv2D(32, 3, { padding: 'same', useBias: false })(x);
-    y = layers.BatchNormalization()(y);
-    y = layers.Activation('relu')(layers.Add()([x, y]));
-    haloStaged((await expectMixed(new Model({ inputs: x, outputs: y }), 256, { rtol: 1e-2, atol: 2e-3 }, true, FEATURES, nets)).wgsl);
+    haloStaged((await expectMixed(residualBlock(16, 32), 256, { rtol: 1e-2, atol: 2e-3 }, true, FEATURES, nets)).wgsl);
   });
 
   it('a CNN on any operands stays within f16 rounding of the float32 result', async () => {

@@ -6,7 +6,7 @@
  */
 import type { ConvGeometry } from './conv.js';
 import { MAX_GROUPS, unravel } from '../indexing.js';
-import { experimentEnv } from '../experiment-env.js';
+import { experimentEntry } from '../experiment-env.js';
 import { isShallow } from './gemm.js';
 
 /** Output channels per workgroup: 8 quads. */
@@ -77,11 +77,7 @@ export function haloTile(g: ConvGeometry, minWorkgroups = 1, shape: HaloShape = 
 
 /** `KILN_HALO=k` forces HALO_SHAPES[k] (Node only, for experiments). */
 function haloFromEnv(): HaloShape | undefined {
-  const spec = experimentEnv('KILN_HALO');
-  if (!spec) return undefined;
-  const shape = HALO_SHAPES[Number(spec)];
-  if (!shape) throw new Error(`KILN_HALO must index HALO_SHAPES (0..${HALO_SHAPES.length - 1}), not '${spec}'`);
-  return shape;
+  return experimentEntry('KILN_HALO', HALO_SHAPES, 'HALO_SHAPES');
 }
 
 /** Workgroups: (column tiles × channel blocks, row tiles, images). */

@@ -9,7 +9,7 @@
  */
 import type { ConvGeometry } from './conv.js';
 import { MAX_GROUPS, unravel } from '../indexing.js';
-import { experimentEnv } from '../experiment-env.js';
+import { experimentEntry } from '../experiment-env.js';
 import { MMA_FEATURES } from '../profile.js';
 import type { QuadEpilogue } from './conv-halo.js';
 import { convMmaKey, tunedConvMma } from '../tuning.js';
@@ -104,11 +104,7 @@ export function convMmaTile(g: ConvGeometry, minWorkgroups: number, storage = AS
 
 /** `KILN_CONV_MMA=k` forces CONV_MMA_SHAPES[k] (Node only, for experiments). */
 function convMmaFromEnv(): ConvMmaShape | undefined {
-  const spec = experimentEnv('KILN_CONV_MMA');
-  if (!spec) return undefined;
-  const shape = CONV_MMA_SHAPES[Number(spec)];
-  if (!shape) throw new Error(`KILN_CONV_MMA must index CONV_MMA_SHAPES (0..${CONV_MMA_SHAPES.length - 1}), not '${spec}'`);
-  return shape;
+  return experimentEntry('KILN_CONV_MMA', CONV_MMA_SHAPES, 'CONV_MMA_SHAPES');
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, k) => k);
