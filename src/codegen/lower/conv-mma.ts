@@ -26,10 +26,11 @@ export interface ConvMmaShape {
 
 /**
  * Shapes in order of preference; a conv takes the first whose tile fits workgroup memory and fills the
- * target, trying first the one `KILN_CONV_MMA=k` forces or `kiln tune` chose. On an H100, the ResNet's 32-channel conv + bias + relu at
- * batch 256 (`…-session16-conv-mma-shapes.log`): 16×32 pixels in 8 subgroups of 2 rows 0.067 ms, 8×32 in 8
- * subgroups of 1 row 0.079, 8×16 in 4 subgroups 0.075, 8×32 in 4 subgroups 0.096, 16×32 in 4 subgroups
- * 0.103; the f32 halo kernel 0.142. The last, small, shape is for strided convs, whose halos are wide.
+ * target, trying first the one `KILN_CONV_MMA=k` forces or `kiln tune` chose. On an H100, the ResNet's
+ * 32-channel convs at batch 256, conv + bias + relu / with the residual (`…-session16-conv-mma-shapes.log`):
+ * 16×32 pixels in 8 subgroups of 2 rows 0.054 / 0.077 ms, 8×32 in 8 subgroups 0.068 / 0.088, 8×16 in 4
+ * subgroups 0.063 / 0.079, 8×32 in 4 subgroups 0.067 / 0.105, 4×16 in 4 subgroups 0.084 / 0.098; the f32
+ * halo kernel 0.142 / 0.151. The later, smaller shapes serve strided convs, whose halos are wide, and small maps.
  */
 export const CONV_MMA_SHAPES: readonly ConvMmaShape[] = [
   { subgroups: 8, rowsEach: 2, colBlocks: 2 },
