@@ -58,6 +58,13 @@ export function compileBundle(model: Model | { name: string; program: Program },
   return { bundle, program, report, millis: performance.now() - start };
 }
 
+/** Says so when a profile asked for mixed precision runs its GEMMs in float32 (the adapter lacks 'shader-f16'). */
+export function warnIfFloat32(profile: TargetProfile, adapterDescription: string | undefined, warn: (message: string) => void = console.warn): void {
+  if (profile.precision === 'mixed' && gemmPrecision(profile) === 'f32') {
+    warn(`kiln: precision 'mixed' needs the WebGPU feature 'shader-f16', which ${adapterDescription || 'this adapter'} lacks; compiling in float32`);
+  }
+}
+
 /** Compiles a model and loads it on the GPU straight from code, no files: `const net = await compile(model, { batch: 256 })`. */
 export async function compile(model: Model, options?: CompileOptions & { gpu?: GpuContext; warn?: (message: string) => void; replicas?: undefined; devices?: undefined }): Promise<Net>;
 /**
@@ -71,8 +78,6 @@ export async function compile(model: Model, options: CompileOptions & DeviceOpti
   warnUnplaced(model, options.warn);
   const gpu = options.gpu ?? (await openDevice());
   const profile = options.profile ?? profileForAdapter(gpu.adapter);
-  if (options.precision === 'mixed' && gemmPrecision({ ...profile, precision: 'mixed' }) === 'f32') {
-    (options.warn ?? console.warn)(`kiln: precision 'mixed' needs the WebGPU feature 'shader-f16', which ${gpu.adapter.description || 'this adapter'} lacks; compiling in float32`);
-  }
+  if (options.precision === 'mixed') warnIfFloat32({ ...profile, precision: 'mixed' }, gpu.adapter.description, options.warn);
   return Net.create(compileBundle(model, { tuning: loadCachedTuning(gpu.adapter), ...options, profile }).bundle, gpu);
 }

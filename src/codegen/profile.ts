@@ -66,11 +66,12 @@ export const PROFILES: Readonly<Record<TargetProfile['name'], TargetProfile>> = 
   cpu: { name: 'cpu', minWorkgroups: 2 },
 };
 
-/** The profile for an adapter: software adapters run on the CPU. */
-export function profileForAdapter(adapter: { isFallback: boolean; architecture?: string; features?: readonly string[]; workgroupStorage?: number; maxBindingBytes?: number; maxBufferBytes?: number }): TargetProfile {
+/** The profile for an adapter (software adapters run on the CPU), with its GEMMs in `precision`. */
+export function profileForAdapter(adapter: { isFallback: boolean; architecture?: string; features?: readonly string[]; workgroupStorage?: number; maxBindingBytes?: number; maxBufferBytes?: number }, precision: Precision = 'float32'): TargetProfile {
   const base = adapter.isFallback || adapter.architecture === 'software' ? PROFILES.cpu : PROFILES.gpu;
   return {
     ...base,
+    ...(precision === 'mixed' ? { precision } : {}),
     ...(adapter.features ? { features: adapter.features } : {}),
     // A CPU adapter keeps WebGPU's default, so the largest tilings stay off it: lavapipe takes most of a minute to compile a 128×256 GEMM.
     ...(adapter.workgroupStorage && base === PROFILES.gpu ? { workgroupStorage: adapter.workgroupStorage } : {}),

@@ -15,6 +15,8 @@ export interface AutodiffOptions {
   readonly loss: string;
   /** Names of `weight` nodes; each gets an output `grad/<name>`. */
   readonly wrt: readonly string[];
+  /** A float32 scalar weight the loss's gradient starts at instead of 1 (a loss scale: src/passes/loss-scale.ts). */
+  readonly seed?: string;
 }
 
 /** The output name of a weight's gradient. */
@@ -69,6 +71,18 @@ function pruneFrom(graph: Graph, first: number): Graph {
   return { nodes, outputs: graph.outputs.map((o) => ({ ...o, value: remap(o.value) })), updates: graph.updates.map((u) => ({ ...u, value: remap(u.value) })) };
 }
 
+/** The loss's gradient: 1, or the `seed` weight's value shaped like the loss. */
+function seedOf(graph: Graph, b: GraphBuilder, map: ReadonlyMap<string, ValueRef>, lossType: TensorType, options: AutodiffOptions): ValueRef {
+  const name = `gradients/${options.loss}/seed`;
+  if (options.seed === undefined) return b.add('constant', [], { shape: [...lossType.shape], dtype: lossType.dtype, value: [1] }, name)[0];
+  const node = graph.nodes.find((n) => n.op === 'weight' && n.attrs.name === options.seed);
+  if (!node) fail(`the seed '${options.seed}' is not a weight of the graph`, { seed: options.seed });
+  const t = node.outputs[0];
+  if (t.dtype !== lossType.dtype || t.shape.length !== 0) fail(`the seed '${options.seed}' must be a ${lossType.dtype} scalar, got ${formatShape(t.shape)} ${t.dtype}`, { seed: options.seed });
+  const value = map.get(`${node.id}:0`)!;
+  return lossType.shape.length ? b.add('reshape', [value], { shape: [...lossType.shape] }, name)[0] : value;
+}
+
 /**
  * autodiff: walks the graph backwards from the scalar output `loss`, calling each node's rule from
  * GRADIENTS (src/passes/gradients) and summing (`add`) the gradients that meet at a value, and adds
@@ -103,9 +117,7 @@ export function autodiff(program: Program, options: AutodiffOptions): Program {
 
   const grads = new Map<string, ValueRef>();
   const lossType = typeOf(index, loss);
-  if (active.has(refKey(loss))) {
-    grads.set(refKey(loss), b.add('constant', [], { shape: [...lossType.shape], dtype: lossType.dtype, value: [1] }, `gradients/${options.loss}/seed`)[0]);
-  }
+  if (active.has(refKey(loss))) grads.set(refKey(loss), seedOf(graph, b, map, lossType, options));
 
   for (let k = graph.nodes.length - 1; k >= 0; k--) {
     const node = graph.nodes[k];

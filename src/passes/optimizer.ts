@@ -12,6 +12,7 @@ import { ndarray, type NDArray } from '../ir/ndarray.js';
 import { refKey } from '../ir/graph.js';
 import { GraphBuilder } from './builder.js';
 import type { Pass, Program } from './program.js';
+import { lossScaleNames, unscaleGradients, type LossScaleOptions } from './loss-scale.js';
 
 /** The step counter's weight name (float32 scalar, starts at 0, +1 per step). */
 export const ITERATIONS = 'iterations';
@@ -45,6 +46,11 @@ export interface ApplyOptimizerOptions {
   readonly grads?: Readonly<Record<string, string>>;
   /** Prefix of the optimizer's state names (see optimizerStateNames); none: fit's single-optimizer names. */
   readonly prefix?: string;
+  /**
+   * The gradients come from a loss scaled by the graph's `dynamic_scale` weight (addLossScale, then
+   * autodiff's `seed`): unscale them, and apply the update only when all are finite (src/passes/loss-scale.ts).
+   */
+  readonly lossScale?: LossScaleOptions;
 }
 
 /** An operand: a graph value or a number (a float32 scalar constant). */
@@ -245,7 +251,8 @@ export function applyOptimizer(program: Program, options: ApplyOptimizerOptions)
   const e = new Emitter(b, scope);
   const t = e.add(iterations, 1);
   const shared = rule.shared?.(e, lr, t, c) ?? {};
-  const clipped = clipGradients(e, gradRefs, c);
+  const scaling = options.lossScale && lossScaling(e, weightRefs, scalarWeight, options as ApplyOptimizerOptions & { lossScale: LossScaleOptions }, gradRefs);
+  const clipped = clipGradients(e, scaling ? scaling.grads : gradRefs, c);
   const wd = typeof c.weight_decay === 'number' && c.weight_decay > 0 ? c.weight_decay : 0;
   const updates = [...graph.updates.map((u) => ({ ...u, value: map.get(refKey(u.value))! }))];
   names.forEach((w, i) => {
@@ -259,11 +266,29 @@ export function applyOptimizer(program: Program, options: ApplyOptimizerOptions)
     for (const [s, v] of Object.entries(out.s)) updates.push({ weight: state.slot(w, s), value: v });
   });
   updates.push({ weight: state.iterations, value: t });
+  if (scaling) {
+    // A step with a non-finite gradient keeps every weight and slot, and the step count, as they were.
+    const own = updates.length - graph.updates.length;
+    for (let i = updates.length - own; i < updates.length; i++) {
+      const u = updates[i];
+      updates[i] = { ...u, value: e.op('where', [scaling.finite, u.value, weightRefs.get(u.weight)!]) };
+    }
+    const names = lossScaleNames(options.prefix);
+    updates.push({ weight: names.scale, value: scaling.scale }, { weight: names.counter, value: scaling.counter });
+  }
 
   const consumed = new Set(Object.values(grads));
   const outputs = graph.outputs.filter((o) => !consumed.has(o.name)).map((o) => ({ name: o.name, value: map.get(refKey(o.value))! }));
   const out: Graph = b.build(outputs, updates);
   return { graph: out, weights };
+}
+
+/** The loss-scale state (the scale must exist: addLossScale) and the unscaled gradients with their finite flag. */
+function lossScaling(e: Emitter, weightRefs: ReadonlyMap<string, ValueRef>, scalarWeight: (name: string, init: number) => ValueRef, options: ApplyOptimizerOptions & { lossScale: LossScaleOptions }, grads: ValueRef[]) {
+  const names = lossScaleNames(options.prefix);
+  const scale = weightRefs.get(names.scale);
+  if (!scale) throw new ModelError(`applyOptimizer: loss scaling needs the weight '${names.scale}' that addLossScale adds before autodiff`, { weight: names.scale });
+  return unscaleGradients(e, grads, scale, scalarWeight(names.counter, 0), options.lossScale);
 }
 
 /** applyOptimizer as a pass of a pipeline. */

@@ -5,6 +5,7 @@ import { getLoss, regularizationLoss, type LossIdentifier } from '../frontend/lo
 import { getMetric } from '../frontend/metrics.js';
 import { getOptimizer, type OptimizerIdentifier, type Optimizer } from '../frontend/optimizers.js';
 import type { SymbolicTensor } from '../frontend/symbolic.js';
+import type { Precision } from '../codegen/profile.js';
 
 /** A loss or metric function of symbolic tensors. */
 export type LossFn = (yTrue: SymbolicTensor, yPred: SymbolicTensor) => SymbolicTensor;
@@ -15,6 +16,12 @@ export interface CompileArgs {
   /** One loss for every output, or one per output (list, or by output name). */
   loss: LossIdentifier | LossIdentifier[] | Record<string, LossIdentifier>;
   metrics?: (string | LossFn)[];
+  /**
+   * GEMM arithmetic of the compiled steps (kiln's, not a Keras argument): 'float32' (default) or 'mixed',
+   * f16 operands with f32 accumulation and f32 weights, with dynamic loss scaling as Keras's
+   * `LossScaleOptimizer`; without 'shader-f16' on the adapter the steps compile in float32.
+   */
+  precision?: Precision;
 }
 
 /** compile's arguments, resolved. */
@@ -23,6 +30,8 @@ export interface CompiledConfig {
   readonly losses: readonly LossFn[];
   readonly lossNames: readonly string[];
   readonly metrics: readonly { name: string; fn: LossFn }[];
+  /** GEMM arithmetic of the compiled steps (default float32). */
+  readonly precision: Precision;
   /** Target shape (batch included) for output i: sparse labels drop the class axis. */
   targetShape(i: number, outputShape: readonly Dim[]): Dim[];
   /** The weight-regularization penalty of the model, or null when no weight has a regularizer. */
@@ -47,7 +56,10 @@ export function resolveCompileArgs(model: Model, args: CompileArgs): CompiledCon
     const fn = getMetric(id as never, { loss: losses[0], outputShape: model.outputs[0].shape }) as unknown as LossFn & { kerasName?: string };
     return { name: typeof id === 'string' ? id : (fn.kerasName ?? (id as { name?: string }).name ?? `metric_${k}`), fn };
   });
+  const precision = args.precision ?? 'float32';
+  if (precision !== 'float32' && precision !== 'mixed') throw new ModelError(`model '${model.name}': compile got precision '${String(precision)}'; use 'float32' or 'mixed'`, { model: model.name });
   return {
+    precision,
     optimizer: getOptimizer(args.optimizer),
     losses,
     lossNames: losses.map((l) => l.kerasName),

@@ -8,6 +8,7 @@
  * statistics) is averaged the same way, as MirroredStrategy's MEAN aggregation does. One graph,
  * ordered so the update phase's nodes come last: one bundle whose steps split at one index.
  */
+import { differentiateLoss, lossScaleOf } from './loss-scaling.js';
 import type { Model } from '../frontend/model.js';
 import type { Node, ValueRef } from '../ir/types.js';
 import { ModelError } from '../ir/errors.js';
@@ -53,7 +54,7 @@ export function dataParallelProgram(model: Model, config: CompiledConfig, batch:
   const ctx: PassContext = { phase: 'training', batch };
   let p = runPipeline(objective.program, FORWARD_PASSES, ctx, { check });
   p = dropoutPerStep(p);
-  p = autodiff(p, { loss: 'loss', wrt: objective.trainable });
+  p = differentiateLoss(p, config, objective.trainable);
   const modelUpdates = p.graph.updates;
   const isGrad = (name: string) => name.startsWith('grad/');
   const b = new GraphBuilder();
@@ -93,7 +94,7 @@ export function dataParallelProgram(model: Model, config: CompiledConfig, batch:
     exchange.push({ output: `${STATE_OUT}${u.weight}`, input: `${REDUCED}${u.weight}` });
   }
   p = { graph: next.build(outputs, updates), weights: summed.weights };
-  p = applyOptimizer(p, { optimizer: config.optimizer, grads });
+  p = applyOptimizer(p, { optimizer: config.optimizer, grads, lossScale: lossScaleOf(config) });
   p = runPipeline(p, FUSION_PASSES, ctx, { check });
   const ordered = orderPhases(p, exchange);
   return { ...ordered, exchange, metrics: objective.metrics, trainable: objective.trainable };

@@ -131,7 +131,7 @@ async function evaluateLogs(model: Model, x: DataArg, y: DataArg, batchSize: num
   const sums = Object.fromEntries(names.map((n) => [n, 0]));
   const gpuCtx = await device();
   await runBatched(
-    (batch) => Net.create(compileBundle({ name: model.name, program: objective.program }, { batch, profile: profileForAdapter(gpuCtx.adapter) }).bundle, gpuCtx),
+    (batch) => Net.create(compileBundle({ name: model.name, program: objective.program }, { batch, profile: profileForAdapter(gpuCtx.adapter, state.config.precision) }).bundle, gpuCtx),
     [...xs.columns, ...ys.columns],
     xs.count,
     batchSize,
@@ -158,7 +158,9 @@ export async function predictModel(model: Model, x: DataArg, args: { batchSize?:
       for (const v of stateVariables) v.write(values[v.name]);
     }
   };
-  await runBatched((batch) => Net.create(compileBundle(model, { batch, profile: profileForAdapter(gpuCtx.adapter) }).bundle, gpuCtx), xs.columns, xs.count, args.batchSize ?? 32, (out, start, size) => {
+  // A model compiled for mixed-precision training predicts in mixed precision too, as Keras's policy does.
+  const precision = states.get(model)?.config.precision;
+  await runBatched((batch) => Net.create(compileBundle(model, { batch, profile: profileForAdapter(gpuCtx.adapter, precision) }).bundle, gpuCtx), xs.columns, xs.count, args.batchSize ?? 32, (out, start, size) => {
     names.forEach((n, i) => outs[i].set(out[n] as Float32Array, start * (outs[i].length / xs.count)));
     void size;
   }, stateVariables.length ? keepState : undefined);

@@ -11,6 +11,7 @@
  * the mean; one update covers the whole batch. One device works too: a single-device step that needs
  * micro-batches.
  */
+import { warnIfFloat32 } from '../codegen/compile.js';
 import type { Model } from '../frontend/model.js';
 import { ModelError } from '../ir/errors.js';
 import { buildBundle } from '../codegen/bundle.js';
@@ -52,7 +53,8 @@ export interface DataParallelPlan {
 export function planDataParallel(model: Model, config: CompiledConfig, batch: number, devices: readonly GpuContext[], options: DataParallelOptions = {}): DataParallelPlan {
   const n = devices.length;
   if (!Number.isInteger(batch / n) || batch < n) throw new ModelError(`batch ${batch} does not split evenly over ${n} replicas: use a multiple of ${n}`, { model: model.name });
-  const profile = profileForAdapter(devices[0].adapter);
+  const profile = profileForAdapter(devices[0].adapter, config.precision);
+  warnIfFloat32(profile, devices[0].adapter.description);
   const target = { model: model.name, batch, replicas: n, limit: options.arenaLimit ?? Infinity };
   const { microBatch, compiled } = chooseMicroBatch(batch / n, options.microBatch ?? 'auto', target, (b) => {
     const step = dataParallelProgram(model, config, b);

@@ -1,4 +1,6 @@
 import type { Model } from '../frontend/model.js';
+import { warnIfFloat32 } from '../codegen/compile.js';
+import { differentiateLoss, lossScaleOf } from './loss-scaling.js';
 import { ndarray } from '../ir/ndarray.js';
 import type { Node } from '../ir/types.js';
 import { rnnLayout } from '../ir/ops/recurrent.js';
@@ -67,9 +69,9 @@ export function trainingProgram(model: Model, config: CompiledConfig, batch: num
   const ctx: PassContext = { phase: 'training', batch };
   let p = runPipeline(objective.program, FORWARD_PASSES, ctx, { check });
   p = dropoutPerStep(p);
-  p = autodiff(p, { loss: 'loss', wrt: objective.trainable });
+  p = differentiateLoss(p, config, objective.trainable);
   p = runPipeline(p, [recordRecurrentStates], ctx, { check });
-  p = applyOptimizer(p, { optimizer: config.optimizer, grads: Object.fromEntries(objective.trainable.map((w) => [w, `grad/${w}`])) });
+  p = applyOptimizer(p, { optimizer: config.optimizer, grads: Object.fromEntries(objective.trainable.map((w) => [w, `grad/${w}`])), lossScale: lossScaleOf(config) });
   p = accumulateOutputs(p, { keepLoss });
   p = runPipeline(p, FUSION_PASSES, ctx, { check });
   return { program: p, metrics: objective.metrics, trainable: objective.trainable };
@@ -101,7 +103,9 @@ export class TrainingSession {
   /** The model's training step for a batch size, compiled for a device's adapter but not loaded (its arena's size can be checked first). */
   static compile(model: Model, config: CompiledConfig, batch: number, gpu: GpuContext, options: { readLoss?: boolean } = {}): CompiledStep {
     const { program, metrics } = trainingProgram(model, config, batch, false, options.readLoss);
-    const { bundle } = buildBundle(program.graph, program.weights, model.name, batch, { mode: 'training', profile: profileForAdapter(gpu.adapter) });
+    const profile = profileForAdapter(gpu.adapter, config.precision);
+    warnIfFloat32(profile, gpu.adapter.description);
+    const { bundle } = buildBundle(program.graph, program.weights, model.name, batch, { mode: 'training', profile });
     return { bundle, metrics, batch };
   }
 
