@@ -1,6 +1,7 @@
 // kiln's side of the model benchmark: compile each bench sample for a batch, then time predict (inputs
 // written, one submit, outputs read back) and a train step (SGD, categorical cross-entropy, loss read
-// back) exactly as the peers time theirs. One `bench {...}` line per measurement.
+// back) exactly as the peers time theirs; with --precision mixed, both in mixed precision (a mixed train
+// step also scales its loss, as Keras's LossScaleOptimizer). One `bench {...}` line per measurement.
 // Usage: node --import tsx bench/kiln.ts [--batches 1,256,4096] [--iters 20] [--models mlp,cnn,resnet,lstm] [--predict-only]
 import { parseArgs } from 'node:util';
 import { compileBundle } from '../src/codegen/index.js';
@@ -99,7 +100,7 @@ for (const batch of opt.batches.split(',').map(Number)) {
     try {
       // A train step as the peers time it: SGD, categorical cross-entropy, the loss read back each step.
       const model = got.model;
-      const session = await TrainingSession.create(model, resolveCompileArgs(model, { optimizer: optimizers.SGD({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' }), batch, gpu, { readLoss: true });
+      const session = await TrainingSession.create(model, resolveCompileArgs(model, { optimizer: optimizers.SGD({ learningRate: 0.01 }), loss: 'categoricalCrossentropy', ...(mixed ? { precision: 'mixed' as const } : {}) }), batch, gpu, { readLoss: true });
       const y = new Float32Array(batch * 10).map((_, i) => (i % 10 === Math.floor(i / 10) % 10 ? 1 : 0));
       const names = Object.keys(inputs);
       const feeds = Object.fromEntries(session.inputNames.map((n, k) => [n, k < names.length ? inputs[names[k]] : y]));
@@ -108,9 +109,9 @@ for (const batch of opt.batches.split(',').map(Number)) {
       for (let i = 0; i < s.n; i++) void session.step(feeds);
       await session.net.flush();
       emit({ ...base, metric: 'train', ms: s.ms, n: s.n, pipelined_ms: (performance.now() - t1) / s.n, kernels: session.bundle.manifest.steps.length });
-      if (!base.variant) {
+      if (!base.variant || base.variant === 'mixed') {
         const g = await timedOnGpu(session.net, feeds, (buffers) => session.step(buffers));
-        emit({ ...base, variant: 'gpu-input', metric: 'train', ms: g.ms, n: g.n, kernels: session.bundle.manifest.steps.length });
+        emit({ ...base, variant: base.variant ? `${base.variant},gpu-input` : 'gpu-input', metric: 'train', ms: g.ms, n: g.n, kernels: session.bundle.manifest.steps.length });
       }
       session.destroy();
     } catch (e) {

@@ -71,7 +71,7 @@ if has "$parts" models; then
   say "kiln models"
   run kiln kiln bench/kiln.ts --batches "$batches" --iters "$iters" --models "$models"
   if has "$precisions" mixed; then
-    say "kiln models, mixed precision (predict)"; run kiln kiln bench/kiln.ts --batches "$batches" --iters "$iters" --models "$models" --precision mixed --predict-only
+    say "kiln models, mixed precision"; run kiln kiln bench/kiln.ts --batches "$batches" --iters "$iters" --models "$models" --precision mixed
     say "kiln mixed precision against float32"; run kiln kiln bench/mixed-error.ts --models "$models" --batch "$(has "$batches" 256 && echo 256 || echo "${batches%%,*}")"
   fi
   for B in ${batches//,/ }; do

@@ -56,7 +56,8 @@ export interface ScaleEmitter {
 export function unscaleGradients(e: ScaleEmitter, grads: readonly ValueRef[], scale: ValueRef, counter: ValueRef, options: LossScaleOptions): { grads: ValueRef[]; finite: ValueRef; scale: ValueRef; counter: ValueRef } {
   const inverse = e.op('div', [1, scale]);
   const unscaled = grads.map((g) => e.op('mul', [g, inverse]));
-  const total = unscaled.map((g) => e.op('reduceSum', [g], { axes: [], keepDims: false })).reduce((a, b) => e.op('add', [a, b]));
+  // The scaled gradients are tested, so the unscaling stays an elementwise link of the update's fused kernel.
+  const total = grads.map((g) => e.op('reduceSum', [g], { axes: [], keepDims: false })).reduce((a, b) => e.op('add', [a, b]));
   const finite = e.op('less', [e.op('abs', [total]), 3.4e38]);
   const grow = e.op('greaterEqual', [counter, options.growthSteps - 1]);
   const onFinite = { scale: e.op('where', [grow, e.op('mul', [scale, 2]), scale]), counter: e.op('where', [grow, 0, e.op('add', [counter, 1])]) };

@@ -16,6 +16,11 @@ import type { Net } from '../../src/runtime/index.js';
 import { Product } from '../support/products.js';
 import { testGpu } from '../support/gpu.js';
 import { expectMixed } from '../support/mixed.js';
+import { optimizers } from '../../src/index.js';
+import { resolveCompileArgs, type CompileArgs } from '../../src/training/config.js';
+import { TrainingSession } from '../../src/training/session.js';
+import { lossScaleNames } from '../../src/passes/loss-scale.js';
+import { randomData, randomInts } from '../support/random.js';
 
 const nets: Net[] = [];
 after(() => nets.forEach((n) => n.destroy()));
@@ -151,5 +156,45 @@ describe('tensor-core convolutions', () => {
       layers.Dense(10, { activation: 'softmax' }),
     ]);
     tensorCores((await expectMixed(model, 64, { rtol: 1e-2, atol: 2e-3 }, false, FEATURES, nets)).wgsl);
+  });
+});
+
+describe('training in mixed precision', () => {
+  it('a CNN\'s train steps run their forward conv and matmuls on tensor cores and follow the float32 steps within f16 rounding', async () => {
+    clearSession();
+    const make = (name: string) => new Sequential({ name, layers: [
+      layers.Conv2D(32, 3, { activation: 'relu', padding: 'same', inputShape: [16, 16, 16], name: `${name}_c` }),
+      layers.Conv2D(32, 3, { activation: 'relu', padding: 'same', name: `${name}_c2` }),
+      layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(64, { activation: 'relu', name: `${name}_d` }), layers.Dense(10, { activation: 'softmax', name: `${name}_o` }),
+    ] });
+    const [f32, mixed] = [make('f32'), make('mixed')];
+    mixed.setWeights(f32.getWeights());
+    const args: CompileArgs = { optimizer: optimizers.SGD({ learningRate: 0.1, momentum: 0.9 }), loss: 'categoricalCrossentropy' };
+    const { adapter } = await testGpu();
+    const batch = 256;
+    const sessions = await Promise.all([TrainingSession.create(f32, resolveCompileArgs(f32, args), batch, await testGpu()), TrainingSession.create(mixed, resolveCompileArgs(mixed, { ...args, precision: 'mixed' }), batch, await testGpu())]);
+    try {
+      const wgsl = sessions[1].bundle.manifest.kernels.map((k) => new TextDecoder().decode(sessions[1].bundle.files.get(k.file)!)).join('\n');
+      tensorCores(wgsl);
+      haloStaged(wgsl);
+      for (const s of sessions) s.pushWeights();
+      for (let k = 0; k < 4; k++) {
+        const y = new Float32Array(batch * 10);
+        randomInts(batch, 10, 90 + k).forEach((c, r) => (y[r * 10 + c] = 1));
+        const x = randomData(batch * 16 * 16 * 16, 80 + k);
+        for (const s of sessions) await s.step({ [s.inputNames[0]]: x, [s.inputNames[1]]: y });
+      }
+      for (const s of sessions) await s.pullWeights();
+      f32.weights.forEach((w, i) => {
+        const [a, b] = [w.read(), mixed.weights[i].read()];
+        const worst = a.reduce((m, v, j) => Math.max(m, Math.abs(v - b[j])), 0);
+        assert.ok(worst < 2e-3, `weight '${w.name}' differs from float32 by ${worst} (on ${adapter.description})`);
+      });
+      const state = await sessions[1].net.readState([lossScaleNames().scale, lossScaleNames().counter]);
+      assert.equal(state[lossScaleNames().counter][0], 4, 'four finite steps in a row');
+      assert.equal(state[lossScaleNames().scale][0], 2 ** 15);
+    } finally {
+      for (const s of sessions) s.destroy();
+    }
   });
 });

@@ -88,7 +88,7 @@ describe("precision 'mixed' with subgroup matrices (tensor cores)", () => {
     clearSession();
     const x = Input({ shape: [16, 16, 3] });
     // 96 filters: more than the halo kernel takes, so the conv is a tensor-core implicit GEMM.
-    const y = layers.Dense(10)(layers.Flatten()(layers.Conv2D(96, 3, { padding: 'same', activation: 'relu' })(x)));
+    const y = layers.Dense(40)(layers.Conv2D(96, 3, { padding: 'same', activation: 'relu' })(x));
     const model = new Model({ inputs: x, outputs: y });
     const profile: TargetProfile = { ...PROFILES.gpu, features: ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'] };
     const compiled = compileBundle(model, { batch: 64, precision: 'mixed', profile, check: true });
@@ -101,6 +101,15 @@ describe("precision 'mixed' with subgroup matrices (tensor cores)", () => {
       await expect(Net.create(compiled.bundle, gpu)).rejects.toThrow(BundleError);
       await expect(Net.create(compiled.bundle, gpu)).rejects.toThrow(/needs WebGPU features this device lacks: chromium-experimental-subgroup-matrix/);
     }
+  });
+
+  it('a long-K product (K 24576 over 64 × 10 results, as weight gradients at large batch) splits K in f32 kernels, whose grid fills the GPU', () => {
+    clearSession();
+    const x = Input({ shape: [24576] });
+    const profile: TargetProfile = { ...PROFILES.gpu, features: ['shader-f16', 'subgroups', 'chromium-experimental-subgroup-matrix'] };
+    const compiled = compileBundle(new Model({ inputs: x, outputs: layers.Dense(10)(x) }), { batch: 64, precision: 'mixed', profile });
+    expect(compiled.report.kernels.some((k) => k.wgsl.includes('subgroupMatrixMultiplyAccumulate'))).toBe(false);
+    expect(compiled.report.kernels.length).toBeGreaterThan(1);
   });
 
   it('a ResNet-style residual conv (32 → 32 channels, 3×3, batch 256) runs the halo-staged tensor-core conv, reading every residual before it writes', () => {

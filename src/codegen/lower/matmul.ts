@@ -122,11 +122,13 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   }
   const order = { a: s.tA ? 'm' : 'k', b: s.tB ? 'k' : 'n' } as const;
   const precision = gemmPrecision(ctx.profile);
-  const splittable = precision === 'f32' && s.batches === 1 && !s.pooledA;
+  const single = s.batches === 1 && !s.pooledA;
   const problem = { M: s.M, N: s.N, K: s.K, ai: s.ai, bi: s.bi, tA: s.tA, tB: s.tB, epilogue: s.epilogueBody, coords: s.coords };
-  const chunks = splittable ? splitKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage) : 1;
+  const chunks = precision === 'f32' && single ? splitKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage) : 1;
   if (chunks > 1) return lowerSplitK(node, ctx, problem, chunks);
-  const longK = splittable ? longKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage) : 1;
+  // Long-K products (weight gradients, K = the batch) leave a tensor-core grid as empty as an f32 one, so
+  // mixed steps split them in f32 too: the bench MLP's mixed train step at batch 4096 took 2.55 ms with them whole, 1.01 split (H100, input on the GPU).
+  const longK = single ? longKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage) : 1;
   if (longK > 1) return lowerSplitK(node, ctx, problem, longK, true);
   // f16 staging converts each element anyway; the f32 GEMM measured 6% slower with quads on the H200
   // (31.2 against 33.0 TFLOP/s at 4096³: its multiply loop, not staging, is the limit).
