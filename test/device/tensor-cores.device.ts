@@ -21,6 +21,13 @@ import { resolveCompileArgs, type CompileArgs } from '../../src/training/config.
 import { TrainingSession } from '../../src/training/session.js';
 import { lossScaleNames } from '../../src/passes/loss-scale.js';
 import { randomData, randomInts } from '../support/random.js';
+import { trainingObjective } from '../../src/training/program.js';
+import { FORWARD_PASSES, FUSION_PASSES } from '../../src/training/session.js';
+import { autodiff, runPipeline } from '../../src/passes/index.js';
+import { buildBundle } from '../../src/codegen/bundle.js';
+import { PROFILES } from '../../src/codegen/profile.js';
+import { interpret } from '../../src/ir/index.js';
+import { Net as RuntimeNet } from '../../src/runtime/index.js';
 
 const nets: Net[] = [];
 after(() => nets.forEach((n) => n.destroy()));
@@ -160,6 +167,43 @@ describe('tensor-core convolutions', () => {
 });
 
 describe('training in mixed precision', () => {
+  it('the gradients of two 3×3 convs (input gradient on tensor cores, relu masks and the residual sum fused) stay within f16 rounding of the interpreter', async () => {
+    clearSession();
+    const x = Input({ shape: [16, 16, 16] });
+    const c1 = layers.Conv2D(32, 3, { padding: 'same', activation: 'relu' })(x);
+    const c2 = layers.Conv2D(32, 3, { padding: 'same' })(c1);
+    const y = layers.Dense(10, { activation: 'softmax' })(layers.GlobalAveragePooling2D()(layers.Activation('relu')(layers.Add()([c1, c2]))));
+    const model = new Model({ inputs: x, outputs: y });
+    const batch = 256;
+    const config = resolveCompileArgs(model, { optimizer: optimizers.SGD(), loss: 'categoricalCrossentropy' });
+    const objective = trainingObjective(model, config);
+    const ctx = { phase: 'training' as const, batch };
+    const forward = runPipeline(objective.program, FORWARD_PASSES, ctx);
+    const withGrads = autodiff(forward, { loss: 'loss', wrt: objective.trainable });
+    const grads = { ...withGrads, graph: { ...withGrads.graph, outputs: withGrads.graph.outputs.filter((o) => o.name.startsWith('grad/')), updates: [] } };
+    const fused = runPipeline(grads, FUSION_PASSES, ctx);
+    const { adapter } = await testGpu();
+    const { bundle, report } = buildBundle(fused.graph, fused.weights, 'grads', batch, { profile: { ...PROFILES.gpu, workgroupStorage: adapter.workgroupStorage, precision: 'mixed', features: FEATURES } });
+    const inputGrads = report.kernels.filter((k) => k.name.includes('conv2dBackpropInput') && !k.name.includes('flipped'));
+    assert.ok(inputGrads.length > 0, 'no input gradient kernel');
+    for (const k of inputGrads) haloStaged(k.wgsl);
+    const net = await RuntimeNet.create(bundle, await testGpu());
+    nets.push(net);
+    const xs = randomData(batch * 16 * 16 * 16, 70);
+    const ys = new Float32Array(batch * 10);
+    randomInts(batch, 10, 71).forEach((c, r) => (ys[r * 10 + c] = 1));
+    const feeds = { [net.inputs[0].name]: xs, [net.inputs[1].name]: ys };
+    await net.fill(NaN);
+    const got = await net.predict(feeds);
+    const want = interpret(withGrads.graph, Object.fromEntries(net.inputs.map((s) => [s.name, { shape: s.shape, dtype: 'float32' as const, data: feeds[s.name] }])), { weights: withGrads.weights, training: true }).outputs;
+    for (const name of objective.trainable) {
+      const [g, w] = [got[`grad/${name}`], want[`grad/${name}`].data];
+      const scale = Math.max(...Array.from(w, Math.abs));
+      const worst = Array.from(g).reduce((m, v, j) => Math.max(m, Math.abs(v - w[j])), 0);
+      assert.ok(worst <= 1e-2 * scale, `grad/${name}: max |GPU − interpreter| ${worst} against max |grad| ${scale}`);
+    }
+  });
+
   it('a CNN\'s train steps run their forward conv and matmuls on tensor cores and follow the float32 steps within f16 rounding', async () => {
     clearSession();
     const make = (name: string) => new Sequential({ name, layers: [

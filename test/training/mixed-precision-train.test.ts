@@ -13,6 +13,9 @@ import { ITERATIONS } from '../../src/passes/optimizer.js';
 import { testGpu } from '../support/gpu.js';
 import { randomData, randomInts } from '../support/random.js';
 import { expectClose } from '../support/close.js';
+import { trainingProgram } from '../../src/training/session.js';
+import { buildBundle } from '../../src/codegen/bundle.js';
+import { MMA_FEATURES, PROFILES } from '../../src/codegen/profile.js';
 
 const sessions: TrainingSession[] = [];
 afterAll(() => sessions.forEach((s) => s.net.destroy()));
@@ -72,4 +75,23 @@ describe("training with precision 'mixed'", () => {
     expect(after[lossScaleNames().scale][0]).toBe(LOSS_SCALE_DEFAULTS.initialScale / 2);
     expect(after[lossScaleNames().counter][0]).toBe(0);
   });
+
+  it('on a GPU with tensor cores, compiles the forward convs and the stride-1 input gradients to the halo-staged tensor-core conv', () => {
+    clearSession();
+    const model = new Sequential({ name: 'tc', layers: [
+      layers.Conv2D(32, 3, { padding: 'same', activation: 'relu', inputShape: [16, 16, 16] }),
+      layers.Conv2D(32, 3, { padding: 'same', activation: 'relu' }),
+      layers.Conv2D(32, 3, { strides: 2, padding: 'same', activation: 'relu' }),
+      layers.GlobalAveragePooling2D(), layers.Dense(10, { activation: 'softmax' }),
+    ] });
+    const { program } = trainingProgram(model, resolveCompileArgs(model, { optimizer: optimizers.SGD(), loss: 'categoricalCrossentropy', precision: 'mixed' }), 256);
+    const { report } = buildBundle(program.graph, program.weights, 'tc', 256, { mode: 'training', profile: { ...PROFILES.gpu, workgroupStorage: 49152, precision: 'mixed', features: [...MMA_FEATURES] } });
+    const haloStaged = (name: string) => report.kernels.filter((k) => k.name.startsWith(name) && /subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>\(&tileX/.test(k.wgsl)).length;
+    expect(haloStaged('conv2d/conv2d')).toBe(1);
+    expect(haloStaged('conv2d_1/conv2d')).toBe(1);
+    expect(haloStaged('gradients/conv2d_1/conv2d/conv2dBackpropInput')).toBe(1);
+    // The strided conv's input gradient is no forward conv: it keeps its implicit GEMM.
+    expect(haloStaged('gradients/conv2d_2/conv2d/conv2dBackpropInput')).toBe(0);
+  });
 });
+

@@ -15,7 +15,9 @@ import { render } from '../templates.js';
 import { dispatch1d } from '../indexing.js';
 import { Bindings } from './bindings.js';
 import { kChunks, splitGemm, sumChunksKernel } from './split-gemm.js';
-import { haloConv, haloTile } from './conv-halo.js';
+import { haloConv, haloTile, quadEpilogue } from './conv-halo.js';
+import { convMmaTile, mmaConv } from './conv-mma.js';
+import { gemmPrecision } from '../profile.js';
 import { convKernelFromEnv, type ConvGeometry } from './conv.js';
 import { filterGradKernel, filterGradPlan } from './conv-filter-grad.js';
 import { bodyOf, producerOf, type Body } from '../chain.js';
@@ -172,31 +174,34 @@ function inputGradTarget(node: Node, ctx: LowerContext): InputGradTarget {
  * Binds a target's outputs, then every input, on `b`; returns the inputs' accessors and the WGSL that
  * stores accumulation `acc` at flat output index `i` (the epilogue's chain, or the plain store).
  */
-function bindInputGrad(t: InputGradTarget, ctx: LowerContext, b: Bindings): { ins: string[]; lines: string[]; helpers: string[]; coords: string[] } {
+function bindInputGrad(t: InputGradTarget, ctx: LowerContext, b: Bindings): { ins: string[]; outs: string[]; lines: string[]; helpers: string[]; coords: string[] } {
   const outs = t.node.outputs.map((_, k) => b.output(t.node, k));
   const ins = t.node.inputs.map((_, k) => b.input(ctx, t.node, k));
-  if (!t.body) return { ins, lines: [`${outs[0]}(i, acc);`], helpers: [], coords: [] };
+  if (!t.body) return { ins, outs, lines: [`${outs[0]}(i, acc);`], helpers: [], coords: [] };
   const outShape = t.node.outputs[0].shape as number[];
   const epi = epilogueCode(t.body, ins, outs, t.node.inputs.map((r) => ctx.type(r)), outShape);
-  return { ins, lines: epi.lines, helpers: epi.helpers, coords: epi.needsCoords ? unravel('i', outShape) : [] };
+  return { ins, outs, lines: epi.lines, helpers: epi.helpers, coords: epi.needsCoords ? unravel('i', outShape) : [] };
 }
 
 /**
- * conv2dBackpropInput of a stride-1 conv as the forward halo kernel (shaders/conv-halo.wgsl.hbs): dx is
- * dy convolved with the kernel flipped in both taps and transposed in channels, padded by what the
- * forward window left over ((K − 1)·D − pad). Undefined where the halo kernel would not run it.
+ * conv2dBackpropInput of a stride-1 conv as a forward conv: dx is dy convolved with the kernel flipped
+ * in both taps and transposed in channels, padded by what the forward window left over ((K − 1)·D − pad).
+ * In a mixed bundle with tensor cores, the halo-staged tensor-core conv (shaders/conv-mma.wgsl.hbs) where
+ * its tile fits and fills the target; else the f32 halo kernel (shaders/conv-halo.wgsl.hbs). Undefined
+ * where neither would run it.
  */
 function haloInputGrad(target: InputGradTarget, ctx: LowerContext, g: GradGeometry): KernelSpec[] | undefined {
   const node = target.node;
-  // A mixed bundle runs it in f32 as well: its f16 implicit GEMM took 0.79 ms for each of the bench ResNet's input gradients at batch 256, this kernel 0.155.
+  // Never the f16 implicit GEMM: it took 0.79 ms for each of the bench ResNet's input gradients at batch 256, the f32 halo kernel 0.155.
   if (g.depthwise || g.SH !== 1 || g.SW !== 1 || convKernelFromEnv() === 'gemm') return undefined;
   const fg: ConvGeometry = {
     depthwise: false, batch: g.n, H: g.OH, W: g.OW, cin: g.LAST, OH: g.H, OW: g.W, cout: g.CIN,
     KH: g.KH, KW: g.KW, SH: 1, SW: 1, DH: g.DH, DW: g.DW,
     top: (g.KH - 1) * g.DH - g.TOP, left: (g.KW - 1) * g.DW - g.LEFT, mult: 1,
   };
-  const tile = haloTile(fg, convKernelFromEnv() === 'halo' ? 1 : ctx.profile.minWorkgroups);
-  if (!tile) return undefined;
+  const mma = gemmPrecision(ctx.profile) === 'mma' && !convKernelFromEnv() ? convMmaTile(fg, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage) : undefined;
+  const tile = mma ? undefined : haloTile(fg, convKernelFromEnv() === 'halo' ? 1 : ctx.profile.minWorkgroups);
+  if (!tile && !mma) return undefined;
   // The kernel flipped and transposed into scratch first, so the halo kernel stages it in memory order: read
   // in place (w[(TAPS − 1 − tap)][co][c], strided), the ResNet's input gradients took 0.251 ms against
   // the forward convs' 0.149 (H100, batch 256).
@@ -212,9 +217,15 @@ function haloInputGrad(target: InputGradTarget, ctx: LowerContext, g: GradGeomet
   const flipLines = [`let co = i % ${g.CIN}u; let c = (i / ${g.CIN}u) % ${g.LAST}u; let tap = i / ${g.CIN * g.LAST}u;`, `${sw}(i, ${w0}(((${taps - 1}u - tap) * ${g.CIN}u + co) * ${g.LAST}u + c));`];
   const flip = { name: `${node.name} (flipped kernel)`, wgsl: render('elementwise', { ...t.header(), wg: 64, flatIndex, count, coords: [], epilogue: flipLines }), entryPoint: 'main', workgroupSize: [64, 1, 1] as [number, number, number], dispatch, operands: t.operands };
   const b = new Bindings(ctx);
-  const { ins, lines, helpers, coords } = bindInputGrad(target, ctx, b);
+  const { ins, outs, lines, helpers, coords } = bindInputGrad(target, ctx, b);
   const w = b.scratch(flipped, 'in');
-  const main = haloConv(fg, tile, ins[target.dy], w, [g.n, g.H, g.W, g.CIN]);
+  const dxShape = [g.n, g.H, g.W, g.CIN];
+  if (mma) {
+    const main = mmaConv(fg, mma, `${ins[target.dy]}q`, `${w}q`, dxShape, quadEpilogue(lines, outs, 'k'));
+    const wgsl = render(main.template, { ...b.header(helpers, { quads: true }), ...main.data, epilogue: lines });
+    return [flip, { name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands, features: main.features, quads: true }];
+  }
+  const main = haloConv(fg, tile!, ins[target.dy], w, dxShape);
   const wgsl = render(main.template, { ...b.header(helpers), ...main.data, coords, epilogue: lines });
   return [flip, { name: node.name, wgsl, entryPoint: 'main', workgroupSize: main.workgroupSize, dispatch: main.dispatch, operands: b.operands }];
 }
