@@ -49,16 +49,14 @@ export interface ScaleEmitter {
 }
 
 /**
- * The unscaled gradients, the flag "every gradient is finite" (bool scalar), and the scale's and
- * counter's new values. |Σ g| < 3.4e38 is false when any element is NaN or ±∞, or when the sum
- * itself overflows, which Keras's per-element test would let through to an infinite update.
+ * The unscaled gradients, the flag "every gradient element is finite" (bool scalar, Keras's
+ * `check_finite`), and the scale's and counter's new values.
  */
 export function unscaleGradients(e: ScaleEmitter, grads: readonly ValueRef[], scale: ValueRef, counter: ValueRef, options: LossScaleOptions): { grads: ValueRef[]; finite: ValueRef; scale: ValueRef; counter: ValueRef } {
   const inverse = e.op('div', [1, scale]);
   const unscaled = grads.map((g) => e.op('mul', [g, inverse]));
   // The scaled gradients are tested, so the unscaling stays an elementwise link of the update's fused kernel.
-  const total = grads.map((g) => e.op('reduceSum', [g], { axes: [], keepDims: false })).reduce((a, b) => e.op('add', [a, b]));
-  const finite = e.op('less', [e.op('abs', [total]), 3.4e38]);
+  const finite = e.op('equal', [e.op('nonFiniteCount', grads), 0]);
   const grow = e.op('greaterEqual', [counter, options.growthSteps - 1]);
   const onFinite = { scale: e.op('where', [grow, e.op('mul', [scale, 2]), scale]), counter: e.op('where', [grow, 0, e.op('add', [counter, 1])]) };
   return {

@@ -1,4 +1,5 @@
 import type { Node } from '../../ir/types.js';
+import { lowerNonFinite } from './non-finite.js';
 import { KilnError } from '../../ir/errors.js';
 import type { Lowering, LowerContext, KernelSpec } from '../kernel.js';
 import { BINARY_WGSL, UNARY_WGSL } from '../wgsl-ops.js';
@@ -61,6 +62,7 @@ export const LOWERINGS: Record<string, Lowering> = {
   attention: lowerAttention,
   attentionGrad: lowerAttentionGrad,
   fusedSegments: lowerSegments,
+  nonFiniteCount: lowerNonFinite,
 };
 
 /** Lowerings of fused bodies by producer op ('' for pure elementwise chains). */

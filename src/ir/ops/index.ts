@@ -20,6 +20,7 @@ import { layerNormOps } from './layer-norm.js';
 import { attentionOps } from './attention.js';
 import { recurrentOps } from './recurrent.js';
 import { recurrentGradOps } from './recurrent-grad.js';
+import { nonFiniteOps } from './non-finite.js';
 
 registerOps(sourceOps);
 registerOps(unaryOps);
@@ -34,6 +35,6 @@ registerOps(batchNormOps);
 registerOps(dropoutOps);
 registerOps(fusedOps);
 registerOps(fusedSegmentOps);
-registerOps([...scatterOps, ...convGradOps, ...poolGradOps]);
+registerOps([...scatterOps, ...convGradOps, ...poolGradOps, ...nonFiniteOps]);
 registerOps([...layerNormOps, ...attentionOps]);
 registerOps([...recurrentOps, ...recurrentGradOps]);

@@ -57,6 +57,8 @@ export const GRADIENTS: Readonly<Record<string, GradientEntry>> = {
   pad: padGrad,
   gather: gatherGrad,
   scatterAdd: scatterAddGrad,
+  // A count of NaN and ±∞ elements: piecewise constant.
+  nonFiniteCount: 'none',
   // Integer in, float out: the output does not depend on any float.
   oneHot: 'none',
   ...REDUCTION_GRADS,
