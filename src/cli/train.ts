@@ -22,6 +22,7 @@ interface TrainOptions {
   trainCount?: number;
   validationSplit?: number;
   save?: string;
+  precision: string;
 }
 
 const fraction = (v: string) => {
@@ -45,16 +46,18 @@ export function trainCommand(): Command {
     .option('--train-count <n>', 'use only the first n training images', intOption(1, 60_000))
     .option('--validation-split <x>', 'fraction of the training images held out for validation', fraction)
     .option('--save <path>', 'write the trained weights to this file (kiln weights format)')
+    .option('--precision <p>', "GEMM arithmetic of the steps: 'float32', or 'mixed' (f16 operands, f32 accumulation and weights, dynamic loss scaling)", 'float32')
     .action(async (file: string, opts: TrainOptions) => {
       if (!DATASETS.includes(opts.data)) throw new CliError(`unknown dataset '${opts.data}'; kiln train knows ${DATASETS.join(', ')}`);
+      if (opts.precision !== 'float32' && opts.precision !== 'mixed') throw new CliError(`unknown --precision '${opts.precision}'; use float32 or mixed`);
       const { model } = await loadModel(file, opts.export);
       const train = loadFashionMnist({ split: 'train', dir: opts.dataDir, limit: opts.trainCount });
       const test = loadFashionMnist({ split: 'test', dir: opts.dataDir });
       const gpu = await openGpu((line) => console.log(line));
       useTrainingDevice(gpu);
       const optimizer = getOptimizer(opts.learningRate === undefined ? opts.optimizer : { className: opts.optimizer, config: { learning_rate: opts.learningRate } } as never);
-      model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-      console.log(`training '${model.name}' on ${train.count} Fashion-MNIST images, batch ${opts.batch}, ${optimizer.className}`);
+      model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'], precision: opts.precision });
+      console.log(`training '${model.name}' on ${train.count} Fashion-MNIST images, batch ${opts.batch}, ${optimizer.className}${opts.precision === 'mixed' ? ', mixed precision' : ''}`);
       const t0 = performance.now();
       await model.fit(toUnitFloats(train.images), Float32Array.from(train.labels), { epochs: opts.epochs, batchSize: opts.batch, validationSplit: opts.validationSplit, seed: 1 });
       console.log(`trained in ${fmtMs(performance.now() - t0)} (compile included)`);

@@ -127,6 +127,7 @@ const direct = {
   unbuilt: ['run', unbuilt, '--interpret', '--random-input'],
   demo: ['demo', '--data-dir', fakeData, '--count', '12', '--batch', '8', '--predict-batch', '8', '--train-count', '16', '--epochs', '2'],
   train: ['train', 'samples/mlp.ts', '--data', 'fashion-mnist', '--data-dir', fakeData, '--epochs', '2', '--batch', '8', '--train-count', '16', '--save', join(tmp, 'mlp.weights')],
+  trainBadPrecision: ['train', 'samples/mlp.ts', '--data', 'fashion-mnist', '--data-dir', fakeData, '--precision', 'half'],
   demoUntrained: ['demo', '--data-dir', fakeData, '--count', '12', '--predict-batch', '8', '--no-train'],
   demoCnn: ['demo', '--model', 'cnn', '--data-dir', fakeData, '--count', '12', '--predict-batch', '8', '--no-train'],
   demoInterpret: ['demo', '--interpret', '--data-dir', fakeData, '--count', '12'],
@@ -286,6 +287,10 @@ describe('kiln train', () => {
     expect(out).toMatch(/Epoch 2\/2/);
     expect(out).toMatch(/test: loss \d+\.\d+ - accuracy \d\.\d+ \(20 images\)/);
     expect(out).toContain(`weights written to ${join(tmp, 'mlp.weights')}`);
+  });
+
+  it('names the precisions it knows when --precision is neither float32 nor mixed', () => {
+    expect(fails('trainBadPrecision')).toBe("kiln: unknown --precision 'half'; use float32 or mixed");
   });
 });
 
