@@ -18,7 +18,9 @@ import { autodiff, gradName } from '../passes/autodiff.js';
 import { applyOptimizer, optimizerStateNames } from '../passes/optimizer.js';
 import type { PassContext, Program } from '../passes/program.js';
 import { buildBundle } from '../codegen/bundle.js';
-import { profileForAdapter } from '../codegen/profile.js';
+import { profileForAdapter, type Precision } from '../codegen/profile.js';
+import { warnIfFloat32 } from '../codegen/compile.js';
+import { addLossScale, lossScaleNames, LOSS_SCALE_DEFAULTS } from '../passes/loss-scale.js';
 import { Net, type TensorData } from '../runtime/net.js';
 import { openDevice, type GpuContext } from '../runtime/gpu.js';
 import { dropoutPerStep, FORWARD_PASSES, FUSION_PASSES } from './session.js';
@@ -40,6 +42,8 @@ export interface TrainStepArgs {
   readonly name?: string;
   /** The device to run on; default: one opened on first use and shared by every trainStep. */
   readonly gpu?: GpuContext;
+  /** GEMM arithmetic: 'float32' (default) or 'mixed', with each loss scaled dynamically for its optimizer (docs/training.md). */
+  readonly precision?: Precision;
 }
 
 /** Options of `TrainStep.run`. */
@@ -66,6 +70,8 @@ export interface TrainStepObjective {
   readonly prefixes: readonly string[];
   /** Every variable the graph reads, models' weights and batch-norm statistics. */
   readonly variables: readonly LayerVariable[];
+  /** GEMM arithmetic of the compiled steps. */
+  readonly precision: Precision;
 }
 
 /** The state weight holding the value of a loss at the last step. */
@@ -144,7 +150,9 @@ export function trainStepObjective(args: TrainStepArgs): TrainStepObjective {
     for (let k = 1; prefixes.includes(p); k++) p = `${o.name}_${k}`;
     prefixes.push(p);
   }
-  return { program: { graph, weights: weightValues(variables) }, name, inputs: inputNames, losses, wrt, optimizers, prefixes, variables };
+  const precision = args.precision ?? 'float32';
+  if (precision !== 'float32' && precision !== 'mixed') fail(`precision must be 'float32' or 'mixed', got '${String(precision)}'`);
+  return { program: { graph, weights: weightValues(variables) }, name, inputs: inputNames, losses, wrt, optimizers, prefixes, variables, precision };
 }
 
 /**
@@ -162,9 +170,15 @@ export function trainStepProgram(objective: TrainStepObjective, batch: number, o
     const reached = weightsReaching(p.graph, loss);
     return objective.wrt[i].filter((w) => reached.has(w));
   });
-  objective.losses.forEach((loss, i) => (p = autodiff(p, { loss, wrt: wrt[i] })));
+  // In mixed precision each loss starts its gradients from its optimizer's own scale, as a LossScaleOptimizer each.
+  const mixed = objective.precision === 'mixed';
+  objective.losses.forEach((loss, i) => {
+    const prefix = objective.prefixes[i];
+    p = mixed ? autodiff(addLossScale(p, { prefix }), { loss, wrt: wrt[i], seed: lossScaleNames(prefix).scale }) : autodiff(p, { loss, wrt: wrt[i] });
+  });
   objective.optimizers.forEach((optimizer, i) => {
-    p = applyOptimizer(p, { optimizer, prefix: objective.prefixes[i], grads: Object.fromEntries(wrt[i].map((w) => [w, gradName(w)])) });
+    const lossScale = mixed ? { growthSteps: LOSS_SCALE_DEFAULTS.growthSteps } : undefined;
+    p = applyOptimizer(p, { optimizer, prefix: objective.prefixes[i], grads: Object.fromEntries(wrt[i].map((w) => [w, gradName(w)])), lossScale });
   });
   p = keepLosses(p);
   return options.fuse === false ? p : runPipeline(p, FUSION_PASSES, ctx, { check });
@@ -284,7 +298,9 @@ export class TrainStep {
       this.gpu ??= sharedGpu ??= openDevice();
       const ctx = await this.gpu;
       const p = this.program(batch);
-      const { bundle } = buildBundle(p.graph, p.weights, this.objective.name, batch, { mode: 'training', profile: profileForAdapter(ctx.adapter) });
+      const profile = profileForAdapter(ctx.adapter, this.objective.precision);
+      warnIfFloat32(profile, ctx.adapter.description);
+      const { bundle } = buildBundle(p.graph, p.weights, this.objective.name, batch, { mode: 'training', profile });
       net = await Net.create(bundle, ctx);
       this.nets.set(batch, net);
       if (!this.current) this.upload(net);

@@ -63,7 +63,7 @@ describe('trainStep with one model and one optimizer', () => {
 
 describe('trainStep with two models and two optimizers', () => {
   /** A tiny GAN: G: [3] → 4 relu → 5 sigmoid; D: [5] → 4 → BatchNorm → elu → 1 logit. */
-  function tinyGan(gpu?: GpuContext) {
+  function tinyGan(gpu?: GpuContext, precision?: 'mixed') {
     clearSession();
     const z = Input({ shape: [3], name: 'z_in' });
     const generator = new Model({ name: 'g', inputs: z, outputs: layers.Dense(5, { activation: 'sigmoid', name: 'g2' })(layers.Dense(4, { activation: 'relu', name: 'g1' })(z)) });
@@ -74,6 +74,7 @@ describe('trainStep with two models and two optimizers', () => {
     const step = trainStep({
       name: 'tiny_gan',
       gpu,
+      precision,
       models: [generator, discriminator],
       optimizers: [optimizers.SGD({ learningRate: gLr, name: 'g_opt' }), optimizers.SGD({ learningRate: 0.1, momentum: 0.9, name: 'd_opt' })],
       inputs: { noise: [3], real: [5] },
@@ -101,6 +102,22 @@ describe('trainStep with two models and two optimizers', () => {
     for (const w of [...generator.trainableWeights, ...discriminator.weights]) expect(updated.has(w.name), w.name).toBe(true);
     expect(p.graph.outputs).toEqual([]);
   });
+
+  it("in mixed precision scales each loss for its own optimizer, and two GPU steps follow the float64 interpreter within f16 rounding", async () => {
+    const { generator, discriminator, step } = tinyGan(await testGpu(), 'mixed');
+    const program = step.program(batch, { check: true });
+    const state = [...program.weights.keys()];
+    expect(state).toEqual(expect.arrayContaining(['g_opt/dynamic_scale', 'g_opt/step_counter', 'd_opt/dynamic_scale', 'd_opt/step_counter']));
+    expect(program.weights.get('g_opt/dynamic_scale')!.data[0]).toBe(2 ** 15);
+    const want = interpretSteps(program, feeds);
+    for (const f of feeds) await step.run(f);
+    await step.pullWeights();
+    for (const v of [...generator.weights, ...discriminator.weights]) {
+      expectClose(v.read(), want[1].get(v.name)!.data as ArrayLike<number>, { rtol: 1e-2, atol: 2e-3 }, `weight '${v.name}'`);
+    }
+    expect(want[1].get('d_opt/step_counter')!.data[0]).toBe(2);
+    step.destroy();
+  }, 180_000);
 
   it('matches the float64 interpreter on the same program for two steps; the generator moves only by gOpt', async () => {
     const { generator, discriminator, step, gLr } = tinyGan(await testGpu());
