@@ -167,10 +167,10 @@ describe('tensor-core convolutions', () => {
 });
 
 describe('training in mixed precision', () => {
-  it('the gradients of two 3×3 convs (input gradient on tensor cores, relu masks and the residual sum fused) stay within f16 rounding of the interpreter', async () => {
+  it('the gradients of a valid and a same 3×3 conv (input and filter gradients on tensor cores, relu masks and the residual sum fused) stay within f16 rounding of the interpreter', async () => {
     clearSession();
-    const x = Input({ shape: [16, 16, 16] });
-    const c1 = layers.Conv2D(32, 3, { padding: 'same', activation: 'relu' })(x);
+    const x = Input({ shape: [18, 18, 16] });
+    const c1 = layers.Conv2D(32, 3, { padding: 'valid', activation: 'relu' })(x);
     const c2 = layers.Conv2D(32, 3, { padding: 'same' })(c1);
     const y = layers.Dense(10, { activation: 'softmax' })(layers.GlobalAveragePooling2D()(layers.Activation('relu')(layers.Add()([c1, c2]))));
     const model = new Model({ inputs: x, outputs: y });
@@ -187,9 +187,12 @@ describe('training in mixed precision', () => {
     const inputGrads = report.kernels.filter((k) => k.name.includes('conv2dBackpropInput') && !k.name.includes('flipped'));
     assert.ok(inputGrads.length > 0, 'no input gradient kernel');
     for (const k of inputGrads) haloStaged(k.wgsl);
+    const filterGrads = report.kernels.filter((k) => k.name.includes('conv2dBackpropFilter (partial)'));
+    assert.equal(filterGrads.length, 2, 'both filter gradients');
+    for (const k of filterGrads) assert.match(k.wgsl, /subgroup_matrix_left<f16, 16, 16>, col_major>\(&tileX/, 'not the tensor-core filter gradient');
     const net = await RuntimeNet.create(bundle, await testGpu());
     nets.push(net);
-    const xs = randomData(batch * 16 * 16 * 16, 70);
+    const xs = randomData(batch * 18 * 18 * 16, 70);
     const ys = new Float32Array(batch * 10);
     randomInts(batch, 10, 71).forEach((c, r) => (ys[r * 10 + c] = 1));
     const feeds = { [net.inputs[0].name]: xs, [net.inputs[1].name]: ys };

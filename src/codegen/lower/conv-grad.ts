@@ -17,7 +17,8 @@ import { Bindings } from './bindings.js';
 import { kChunks, splitGemm, sumChunksKernel } from './split-gemm.js';
 import { haloConv, haloTile, quadEpilogue } from './conv-halo.js';
 import { convMmaTile, mmaConv } from './conv-mma.js';
-import { gemmPrecision } from '../profile.js';
+import { filterGradMmaKernel, filterGradMmaPlan } from './conv-filter-grad-mma.js';
+import { DEFAULT_WORKGROUP_STORAGE, gemmPrecision } from '../profile.js';
 import { convKernelFromEnv, type ConvGeometry } from './conv.js';
 import { filterGradKernel, filterGradPlan } from './conv-filter-grad.js';
 import { bodyOf, producerOf, type Body } from '../chain.js';
@@ -237,6 +238,8 @@ function haloInputGrad(target: InputGradTarget, ctx: LowerContext, g: GradGeomet
  */
 function directFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSpec[] | undefined {
   if (g.depthwise || g.SH !== 1 || g.SW !== 1 || g.DH !== 1 || g.DW !== 1 || convKernelFromEnv() === 'gemm') return undefined;
+  const mma = gemmPrecision(ctx.profile) === 'mma' && !convKernelFromEnv() ? mmaFilterGrad(node, ctx, g) : undefined;
+  if (mma) return mma;
   const plan = filterGradPlan(g, ctx.profile.workgroupStorage);
   if (!plan) return undefined;
   const [M, N] = [g.KH * g.KW * g.CIN, g.C];
@@ -248,6 +251,21 @@ function directFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): Kerne
   const k = filterGradKernel(g, plan, x, dy, sw);
   const first = { name: `${node.name} (partial)`, wgsl: render(k.template, { ...b.header(), ...k.data }), entryPoint: 'main', workgroupSize: k.workgroupSize, dispatch: k.dispatch, operands: b.operands };
   return [first, sumChunksKernel(ctx, node, 0, partials, plan.partialSets, M * N, `${node.name} (sum)`)];
+}
+
+/** The tensor-core filter gradient (./conv-filter-grad-mma.ts) and the sum of its chunks, or undefined where it does not run. */
+function mmaFilterGrad(node: Node, ctx: LowerContext, g: GradGeometry): KernelSpec[] | undefined {
+  const plan = filterGradMmaPlan(g, ctx.profile.workgroupStorage ?? DEFAULT_WORKGROUP_STORAGE);
+  if (!plan) return undefined;
+  const MN = g.KH * g.KW * g.CIN * g.C;
+  const partials = ctx.scratch(4 * plan.chunks * MN);
+  const b = new Bindings(ctx);
+  b.output(node);
+  const [x, dy] = [b.input(ctx, node, 0), b.input(ctx, node, 1)];
+  const sw = b.scratch(partials, 'out');
+  const k = filterGradMmaKernel(g, plan, `${x}q`, `${dy}q`, sw);
+  const first = { name: `${node.name} (partial)`, wgsl: render(k.template, { ...b.header([], { quads: true }), ...k.data }), entryPoint: 'main', workgroupSize: k.workgroupSize, dispatch: k.dispatch, operands: b.operands, features: k.features, quads: true };
+  return [first, sumChunksKernel(ctx, node, 0, partials, plan.chunks, MN, `${node.name} (sum)`)];
 }
 
 /** conv2dBackpropInput, conv2dBackpropFilter and their depthwise pair: one split-K GEMM kernel each (or the halo kernel, see haloInputGrad, or the direct filter gradient, see directFilterGrad). */

@@ -1,0 +1,80 @@
+/**
+ * The filter gradient of a stride-1, undilated conv on the tensor cores, for mixed training steps
+ * (shaders/conv-filter-grad-mma.wgsl.hbs): per step of R output rows a workgroup stages the input rows
+ * they see and dy's rows in f16, and each subgroup accumulates its cells of dW (16 input × 16 output
+ * channels of one tap) over its chunk's pixels; the chunks' partial sums are then added in order.
+ */
+import { MMA_FEATURES } from '../profile.js';
+import { MAX_GROUPS } from '../indexing.js';
+import type { FilterGradGeometry } from './conv-filter-grad.js';
+
+/** Halves each staged pixel is padded by, so that a column-major load's 16 columns fall on other banks. */
+const PAD = 8;
+/** Output rows a step stages, largest first: the first that divides the output's height. */
+const STEP_ROWS = [4, 2, 1] as const;
+/** Subgroups a workgroup runs, most first: the first that divides the cells with at most MAX_CELLS each. */
+const SUBGROUPS = [8, 6, 4, 3, 2, 1] as const;
+/** Result matrices a subgroup keeps (8 registers a lane each). */
+const MAX_CELLS = 12;
+/** Workgroups to aim for: two waves of an H100's 132 SMs, so the partial sums stay a few MiB. */
+const TARGET_WORKGROUPS = 264;
+/** Taps the kernel takes at most. */
+const MAX_TAPS = 9;
+
+/** How the kernel walks a problem. */
+export interface FilterGradMmaPlan {
+  /** Output rows a step stages; subgroups; cells each; steps in all, steps per chunk, chunks (partial sums). */
+  readonly R: number;
+  readonly subgroups: number;
+  readonly CPS: number;
+  readonly steps: number;
+  readonly CH: number;
+  readonly chunks: number;
+  /** Workgroup memory in bytes. */
+  readonly storage: number;
+}
+
+const stagedBytes = (g: FilterGradGeometry, R: number) => 2 * ((R + g.KH - 1) * (g.OW + g.KW - 1) * (g.CIN + PAD) + R * g.OW * (g.C + PAD));
+
+/**
+ * The plan for `g` within `storageBytes`, or undefined where the kernel does not run it: channels not
+ * multiples of 16, a row not a multiple of 16 pixels, more than MAX_TAPS taps, or staging past the memory.
+ */
+export function filterGradMmaPlan(g: FilterGradGeometry, storageBytes: number): FilterGradMmaPlan | undefined {
+  if (g.CIN % 16 !== 0 || g.C % 16 !== 0 || g.OW % 16 !== 0 || g.KH * g.KW > MAX_TAPS) return undefined;
+  const cells = g.KH * g.KW * (g.CIN / 16) * (g.C / 16);
+  const subgroups = SUBGROUPS.find((s) => cells % s === 0 && cells / s <= MAX_CELLS);
+  if (subgroups === undefined) return undefined;
+  const tileC = 4 * 256 * subgroups;
+  const R = STEP_ROWS.find((r) => g.OH % r === 0 && stagedBytes(g, r) + tileC <= storageBytes);
+  if (R === undefined) return undefined;
+  const steps = (g.n * g.OH) / R;
+  const CH = Math.ceil(steps / Math.min(MAX_GROUPS, TARGET_WORKGROUPS));
+  return { R, subgroups, CPS: cells / subgroups, steps, CH, chunks: Math.ceil(steps / CH), storage: stagedBytes(g, R) + tileC };
+}
+
+/** Template data of the kernel for `g` and `plan`, reading x and dy through quad accessors and writing partial sums through `out`. */
+export function filterGradMmaKernel(g: FilterGradGeometry, plan: FilterGradMmaPlan, xq: string, dyq: string, out: string) {
+  const [HR, HC, XS, YS] = [plan.R + g.KH - 1, g.OW + g.KW - 1, g.CIN + PAD, g.C + PAD];
+  const threads = 32 * plan.subgroups;
+  const range = (n: number) => Array.from({ length: n }, (_, k) => k);
+  return {
+    template: 'conv-filter-grad-mma',
+    data: {
+      H: g.H, W: g.W, CIN: g.CIN, C: g.C, OH: g.OH, OW: g.OW, KW: g.KW, TOP: g.TOP, LEFT: g.LEFT,
+      R: plan.R, HR, HC, XS, YS, threads,
+      xQuads: (HR * HC * g.CIN) / 4, yQuads: (plan.R * g.OW * g.C) / 4,
+      CH: plan.CH, steps: plan.steps, MN: g.KH * g.KW * g.CIN * g.C,
+      CBS: g.CIN / 16, NBS: g.C / 16, CPS: plan.CPS,
+      tileX: HR * HC * XS, tileY: plan.R * g.OW * YS, tileC: 256 * plan.subgroups,
+      cells: range(plan.CPS), steps8: range(8), xq, dyq, out,
+      enables: ['f16', 'subgroups', 'chromium_experimental_subgroup_matrix'],
+      requires: plan.subgroups > 1 ? ['subgroup_id'] : [],
+      subgroupIndex: plan.subgroups > 1 ? 'sgid' : '0u',
+      subgroupIdBuiltin: plan.subgroups > 1,
+    },
+    workgroupSize: [threads, 1, 1] as [number, number, number],
+    dispatch: [plan.chunks, 1, 1] as [number, number, number],
+    features: [...MMA_FEATURES],
+  };
+}
