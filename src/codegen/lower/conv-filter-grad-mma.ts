@@ -67,7 +67,12 @@ export function filterGradMmaKernel(g: FilterGradGeometry, plan: FilterGradMmaPl
       CH: plan.CH, steps: plan.steps, MN: g.KH * g.KW * g.CIN * g.C,
       CBS: g.CIN / 16, NBS: g.C / 16, CPS: plan.CPS,
       tileX: HR * HC * XS, tileY: plan.R * g.OW * YS, tileC: 256 * plan.subgroups,
-      cells: range(plan.CPS), steps8: range(8), xq, dyq, out,
+      cells: range(plan.CPS), xq, dyq, out,
+      // Each lane writes 8 of a 16×16 result: element e = lane + 32·s, input channel e / 16, output channel e % 16.
+      stores: range(plan.CPS).map((k) => ({
+        cell: k,
+        lines: range(8).map((s) => `{ let e = lane + ${32 * s}u; let row = tap${k} * CIN + cb${k} * 16u + e / 16u; ${out}(chunk * MN + row * C + nb${k} * 16u + e % 16u, tileC[sg * 256u + e]); }`),
+      })),
       enables: ['f16', 'subgroups', 'chromium_experimental_subgroup_matrix'],
       requires: plan.subgroups > 1 ? ['subgroup_id'] : [],
       subgroupIndex: plan.subgroups > 1 ? 'sgid' : '0u',
