@@ -7,6 +7,7 @@
 import { MMA_FEATURES } from '../profile.js';
 import { MAX_GROUPS } from '../indexing.js';
 import type { FilterGradGeometry } from './conv-filter-grad.js';
+import { experimentEnv } from '../experiment-env.js';
 
 /** Halves each staged pixel is padded by, so that a column-major load's 16 columns fall on other banks. */
 const PAD = 8;
@@ -46,10 +47,11 @@ export function filterGradMmaPlan(g: FilterGradGeometry, storageBytes: number): 
   const subgroups = SUBGROUPS.find((s) => cells % s === 0 && cells / s <= MAX_CELLS);
   if (subgroups === undefined) return undefined;
   const tileC = 4 * 256 * subgroups;
-  const R = STEP_ROWS.find((r) => g.OH % r === 0 && stagedBytes(g, r) + tileC <= storageBytes);
+  const rows = Number(experimentEnv('KILN_FILTER_GRAD_ROWS') ?? 0);
+  const R = STEP_ROWS.find((r) => (!rows || r === rows) && g.OH % r === 0 && stagedBytes(g, r) + tileC <= storageBytes);
   if (R === undefined) return undefined;
   const steps = (g.n * g.OH) / R;
-  const CH = Math.ceil(steps / Math.min(MAX_GROUPS, TARGET_WORKGROUPS));
+  const CH = Math.ceil(steps / Math.min(MAX_GROUPS, Number(experimentEnv('KILN_FILTER_GRAD_GROUPS') ?? TARGET_WORKGROUPS)));
   return { R, subgroups, CPS: cells / subgroups, steps, CH, chunks: Math.ceil(steps / CH), storage: stagedBytes(g, R) + tileC };
 }
 
