@@ -76,7 +76,7 @@ describe("training with precision 'mixed'", () => {
     expect(after[lossScaleNames().counter][0]).toBe(0);
   });
 
-  it('on a GPU with tensor cores, compiles the forward convs and the stride-1 input gradients to the halo-staged tensor-core conv', () => {
+  it('on a GPU with tensor cores, compiles the forward convs and the stride-1 input gradients to the halo-staged tensor-core conv, and the stride-1 filter gradients to the tensor-core filter gradient', () => {
     clearSession();
     const model = new Sequential({ name: 'tc', layers: [
       layers.Conv2D(32, 3, { padding: 'same', activation: 'relu', inputShape: [16, 16, 16] }),
@@ -92,6 +92,11 @@ describe("training with precision 'mixed'", () => {
     expect(haloStaged('gradients/conv2d_1/conv2d/conv2dBackpropInput')).toBe(1);
     // The strided conv's input gradient is no forward conv: it keeps its implicit GEMM.
     expect(haloStaged('gradients/conv2d_2/conv2d/conv2dBackpropInput')).toBe(0);
+    // Stride-1 filter gradients stage rows and read their left operands column-major; the strided one keeps f32.
+    const filterMma = (name: string) => report.kernels.filter((k) => k.name === `${name} (partial)` && /subgroup_matrix_left<f16, 16, 16>, col_major>\(&tileX/.test(k.wgsl)).length;
+    expect(filterMma('gradients/conv2d/conv2d/conv2dBackpropFilter')).toBe(1);
+    expect(filterMma('gradients/conv2d_1/conv2d/conv2dBackpropFilter')).toBe(1);
+    expect(filterMma('gradients/conv2d_2/conv2d/conv2dBackpropFilter')).toBe(0);
   });
 });
 

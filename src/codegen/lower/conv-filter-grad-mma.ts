@@ -11,13 +11,20 @@ import { experimentEnv } from '../experiment-env.js';
 
 /** Halves each staged pixel is padded by, so that a column-major load's 16 columns fall on other banks. */
 const PAD = 8;
-/** Output rows a step stages, largest first: the first that divides the output's height. */
-const STEP_ROWS = [4, 2, 1] as const;
+/**
+ * Output rows a step stages, in order of preference: the first that divides the output's height. The
+ * ResNet's 32-channel filter gradients at batch 256 took 0.179 ms staging 4 rows, 0.121 with 2 and 0.127
+ * with 1 (H100, 264 workgroups; the f32 direct kernel 0.197; `…-session17-filter-grad-sweep.log`).
+ */
+const STEP_ROWS = [2, 1, 4] as const;
 /** Subgroups a workgroup runs, most first: the first that divides the cells with at most MAX_CELLS each. */
 const SUBGROUPS = [8, 6, 4, 3, 2, 1] as const;
 /** Result matrices a subgroup keeps (8 registers a lane each). */
 const MAX_CELLS = 12;
-/** Workgroups to aim for: two waves of an H100's 132 SMs, so the partial sums stay a few MiB. */
+/**
+ * Workgroups to aim for: two an SM on an H100's 132, which beat 132 (0.188 ms), 198 (0.155), 396 (0.146)
+ * and 1056 (0.132 with their larger partial sums) for the ResNet's filter gradients at batch 256.
+ */
 const TARGET_WORKGROUPS = 264;
 /** Taps the kernel takes at most. */
 const MAX_TAPS = 9;
