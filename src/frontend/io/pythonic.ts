@@ -30,7 +30,7 @@ const isObject = (v: unknown): v is Record<string, Json> => typeof v === 'object
 function unwrapKeras3(key: string | undefined, value: Json): Json {
   if (!isObject(value)) return value;
   if (key === 'dtype' && (value.class_name === 'DTypePolicy' || value.class_name === 'Policy') && isObject(value.config)) {
-    // Mixed-precision policies compute in float32 here: kiln's weights and kernels are float32.
+    // A layer's mixed policy loads as float32 (kiln's variables are float32); mixed precision is a compile option, `precision: 'mixed'`.
     const name = value.config.name;
     return typeof name === 'string' && !name.startsWith('mixed_') ? name : 'float32';
   }
