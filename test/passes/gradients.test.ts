@@ -163,6 +163,7 @@ const NO_GRADIENT: Record<string, string> = {
   input: 'a source', weight: 'a source: the gradient stops here and becomes grad/<name>', constant: 'a source', param: 'only inside fused bodies',
   logicalNot: 'bool', equal: 'bool output', notEqual: 'bool output', less: 'bool output', lessEqual: 'bool output',
   greater: 'bool output', greaterEqual: 'bool output', logicalAnd: 'bool', logicalOr: 'bool', argMax: 'int32 output', oneHot: 'int32 input',
+  nonFiniteCount: 'a count: piecewise constant',
 };
 
 /** Ops whose rule refuses, with a graph that reaches it. */
