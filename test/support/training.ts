@@ -29,14 +29,14 @@ export function labelled(count: number, batch: number, features: number, seed: n
 
 /**
  * Two epochs of `fit` over `samples` two-layer samples on one device, and with `options` (replicas,
- * micro-batches) from the same weights, end with the same weights (`tol`) and losses.
+ * micro-batches) from the same weights, end with the same weights (`tol`) and losses; both in `precision`.
  */
-export async function expectFitLikeOneDevice(samples: number, batchSize: number, options: FitArgs, tol: { rtol: number; atol: number }): Promise<void> {
+export async function expectFitLikeOneDevice(samples: number, batchSize: number, options: FitArgs, tol: { rtol: number; atol: number }, precision?: 'mixed'): Promise<void> {
   clearSession();
   const single = twoLayer('fit_single');
   const other = twoLayer('fit_other');
   other.setWeights(single.getWeights());
-  for (const m of [single, other]) m.compile({ optimizer: optimizers.SGD({ learningRate: 0.2 }), loss: 'categoricalCrossentropy' });
+  for (const m of [single, other]) m.compile({ optimizer: optimizers.SGD({ learningRate: 0.2 }), loss: 'categoricalCrossentropy', precision });
   const data = labelled(1, samples, 4, 30)[0];
   const common = { batchSize, epochs: 2, shuffle: false, verbose: 0 as const };
   const h1 = await single.fit(data.x, data.y, common);

@@ -128,6 +128,10 @@ describe('model.fit with replicas', () => {
     await expectFitLikeOneDevice(16, 8, { replicas: 2 }, WEIGHT_TOL);
   }, 180_000);
 
+  it('in mixed precision (each replica scaling its loss, the finite test on the averaged gradients), trains like model.fit on one device in mixed precision', async () => {
+    await expectFitLikeOneDevice(16, 8, { replicas: 2 }, { rtol: 1e-3, atol: 1e-5 }, 'mixed');
+  }, 180_000);
+
   it('a batch that does not split over the replicas is an error naming both', async () => {
     clearSession();
     const m = twoLayer('odd');
