@@ -251,7 +251,7 @@ export function applyOptimizer(program: Program, options: ApplyOptimizerOptions)
   const e = new Emitter(b, scope);
   const t = e.add(iterations, 1);
   const shared = rule.shared?.(e, lr, t, c) ?? {};
-  const scaling = options.lossScale && lossScaling(e, weightRefs, scalarWeight, options as ApplyOptimizerOptions & { lossScale: LossScaleOptions }, gradRefs);
+  const scaling = options.lossScale && lossScaling(e, weightRefs, scalarWeight, options.lossScale, gradRefs, options.prefix);
   const clipped = clipGradients(e, scaling ? scaling.grads : gradRefs, c);
   const wd = typeof c.weight_decay === 'number' && c.weight_decay > 0 ? c.weight_decay : 0;
   const updates = [...graph.updates.map((u) => ({ ...u, value: map.get(refKey(u.value))! }))];
@@ -268,8 +268,7 @@ export function applyOptimizer(program: Program, options: ApplyOptimizerOptions)
   updates.push({ weight: state.iterations, value: t });
   if (scaling) {
     // A step with a non-finite gradient keeps every weight and slot, and the step count, as they were.
-    const own = updates.length - graph.updates.length;
-    for (let i = updates.length - own; i < updates.length; i++) {
+    for (let i = graph.updates.length; i < updates.length; i++) {
       const u = updates[i];
       updates[i] = { ...u, value: e.op('where', [scaling.finite, u.value, weightRefs.get(u.weight)!]) };
     }
@@ -284,11 +283,11 @@ export function applyOptimizer(program: Program, options: ApplyOptimizerOptions)
 }
 
 /** The loss-scale state (the scale must exist: addLossScale) and the unscaled gradients with their finite flag. */
-function lossScaling(e: Emitter, weightRefs: ReadonlyMap<string, ValueRef>, scalarWeight: (name: string, init: number) => ValueRef, options: ApplyOptimizerOptions & { lossScale: LossScaleOptions }, grads: ValueRef[]) {
-  const names = lossScaleNames(options.prefix);
+function lossScaling(e: Emitter, weightRefs: ReadonlyMap<string, ValueRef>, scalarWeight: (name: string, init: number) => ValueRef, lossScale: LossScaleOptions, grads: ValueRef[], prefix?: string) {
+  const names = lossScaleNames(prefix);
   const scale = weightRefs.get(names.scale);
   if (!scale) throw new ModelError(`applyOptimizer: loss scaling needs the weight '${names.scale}' that addLossScale adds before autodiff`, { weight: names.scale });
-  return unscaleGradients(e, grads, scale, scalarWeight(names.counter, 0), options.lossScale);
+  return unscaleGradients(e, grads, scale, scalarWeight(names.counter, 0), lossScale);
 }
 
 /** applyOptimizer as a pass of a pipeline. */
