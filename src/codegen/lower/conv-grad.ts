@@ -232,7 +232,8 @@ function haloInputGrad(target: InputGradTarget, ctx: LowerContext, g: GradGeomet
 }
 
 /**
- * conv2dBackpropFilter of a stride-1, undilated conv as the direct kernel (shaders/conv-filter-grad.wgsl.hbs):
+ * conv2dBackpropFilter of a stride-1, undilated conv as the direct kernel (shaders/conv-filter-grad.wgsl.hbs),
+ * or in a mixed bundle with tensor cores the tensor-core filter gradient where it runs (mmaFilterGrad):
  * partial sums per chunk of output rows, then their sum in chunk order. Undefined where it does not run
  * (depthwise, strides or dilations, more than 9 taps, staging past the workgroup memory, `KILN_CONV=gemm`).
  */
