@@ -185,7 +185,8 @@ describe('kiln compile --precision mixed', () => {
   });
 
   it('with the subgroup-matrix features listed, builds tensor-core kernels', async () => {
-    const out = ok(await kiln('compile', 'samples/mlp.ts', '-o', join(tmp, 'mlp.mma.kiln'), '--batch', '32', '--precision', 'mixed', '--features', 'shader-f16,subgroups,chromium-experimental-subgroup-matrix'));
+    // Batch 256: at 32 the long-K products split K in f32 kernels, whose grid fills a GPU where a tensor-core one would not.
+    const out = ok(await kiln('compile', 'samples/mlp.ts', '-o', join(tmp, 'mlp.mma.kiln'), '--batch', '256', '--precision', 'mixed', '--features', 'shader-f16,subgroups,chromium-experimental-subgroup-matrix'));
     expect(out).toContain('precision     mixed: f16 operands on tensor cores (subgroup matrices), f32 accumulation; the device must have chromium-experimental-subgroup-matrix, shader-f16, subgroups');
   });
 

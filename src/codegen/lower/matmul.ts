@@ -127,7 +127,8 @@ export function lowerMatmul(node: Node, ctx: LowerContext): KernelSpec[] {
   const chunks = precision === 'f32' && single ? splitKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage) : 1;
   if (chunks > 1) return lowerSplitK(node, ctx, problem, chunks);
   // Long-K products (weight gradients, K = the batch) leave a tensor-core grid as empty as an f32 one, so
-  // mixed steps split them in f32 too: the bench MLP's mixed train step at batch 4096 took 2.55 ms with them whole, 1.01 split (H100, input on the GPU).
+  // mixed bundles split them in f32 too: the bench MLP's mixed train step at batch 4096 took 2.55 ms with them whole, 1.01 split
+  // (H100, input on the GPU), and its mixed predict kernels at batch 32 0.0314 ms on tensor cores, 0.0240 split (`…-session17-long-k-mixed-predict-ab.log`).
   const longK = single ? longKChunks(s.M, s.N, s.K, ctx.profile.minWorkgroups, ctx.profile.workgroupStorage) : 1;
   if (longK > 1) return lowerSplitK(node, ctx, problem, longK, true);
   // f16 staging converts each element anyway; the f32 GEMM measured 6% slower with quads on the H200
