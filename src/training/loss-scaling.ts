@@ -1,15 +1,19 @@
-/** The differentiation and optimizer options a compiled config asks for: loss scaling in mixed precision. */
+/** The differentiation and optimizer options a compiled precision asks for: loss scaling in mixed precision. */
+import type { Precision } from '../codegen/profile.js';
 import { autodiff } from '../passes/autodiff.js';
 import { addLossScale, lossScaleNames, LOSS_SCALE_DEFAULTS, type LossScaleOptions } from '../passes/loss-scale.js';
 import type { Program } from '../passes/program.js';
-import type { CompiledConfig } from './config.js';
 
 /** Mixed precision scales the loss dynamically, as Keras wraps a `mixed_float16` model's optimizer in a LossScaleOptimizer. */
-export const lossScaleOf = (config: CompiledConfig): LossScaleOptions | undefined =>
+export const lossScaleOf = (config: { readonly precision: Precision }): LossScaleOptions | undefined =>
   config.precision === 'mixed' ? { growthSteps: LOSS_SCALE_DEFAULTS.growthSteps } : undefined;
 
-/** Differentiates the `loss` output by the trainable weights, from the loss scale where the config has one. */
-export function differentiateLoss(program: Program, config: CompiledConfig, wrt: readonly string[]): Program {
-  if (!lossScaleOf(config)) return autodiff(program, { loss: 'loss', wrt });
-  return autodiff(addLossScale(program), { loss: 'loss', wrt, seed: lossScaleNames().scale });
+/**
+ * Differentiates the output `loss` (default 'loss') by `wrt`, from the loss scale of the optimizer with
+ * state prefix `prefix` where the precision asks for one.
+ */
+export function differentiateLoss(program: Program, config: { readonly precision: Precision }, wrt: readonly string[], options: { loss?: string; prefix?: string } = {}): Program {
+  const loss = options.loss ?? 'loss';
+  if (!lossScaleOf(config)) return autodiff(program, { loss, wrt });
+  return autodiff(addLossScale(program, { prefix: options.prefix }), { loss, wrt, seed: lossScaleNames(options.prefix).scale });
 }

@@ -14,13 +14,13 @@ import { ndarray } from '../ir/ndarray.js';
 import type { Graph, ValueRef } from '../ir/types.js';
 import { GraphBuilder } from '../passes/builder.js';
 import { runPipeline } from '../passes/pipelines.js';
-import { autodiff, gradName } from '../passes/autodiff.js';
+import { gradName } from '../passes/autodiff.js';
 import { applyOptimizer, optimizerStateNames } from '../passes/optimizer.js';
 import type { PassContext, Program } from '../passes/program.js';
 import { buildBundle } from '../codegen/bundle.js';
 import { profileForAdapter, type Precision } from '../codegen/profile.js';
 import { warnIfFloat32 } from '../codegen/compile.js';
-import { addLossScale, lossScaleNames, LOSS_SCALE_DEFAULTS } from '../passes/loss-scale.js';
+import { differentiateLoss, lossScaleOf } from './loss-scaling.js';
 import { Net, type TensorData } from '../runtime/net.js';
 import { openDevice, type GpuContext } from '../runtime/gpu.js';
 import { dropoutPerStep, FORWARD_PASSES, FUSION_PASSES } from './session.js';
@@ -171,14 +171,9 @@ export function trainStepProgram(objective: TrainStepObjective, batch: number, o
     return objective.wrt[i].filter((w) => reached.has(w));
   });
   // In mixed precision each loss starts its gradients from its optimizer's own scale, as a LossScaleOptimizer each.
-  const mixed = objective.precision === 'mixed';
-  objective.losses.forEach((loss, i) => {
-    const prefix = objective.prefixes[i];
-    p = mixed ? autodiff(addLossScale(p, { prefix }), { loss, wrt: wrt[i], seed: lossScaleNames(prefix).scale }) : autodiff(p, { loss, wrt: wrt[i] });
-  });
+  objective.losses.forEach((loss, i) => (p = differentiateLoss(p, objective, wrt[i], { loss, prefix: objective.prefixes[i] })));
   objective.optimizers.forEach((optimizer, i) => {
-    const lossScale = mixed ? { growthSteps: LOSS_SCALE_DEFAULTS.growthSteps } : undefined;
-    p = applyOptimizer(p, { optimizer, prefix: objective.prefixes[i], grads: Object.fromEntries(wrt[i].map((w) => [w, gradName(w)])), lossScale });
+    p = applyOptimizer(p, { optimizer, prefix: objective.prefixes[i], grads: Object.fromEntries(wrt[i].map((w) => [w, gradName(w)])), lossScale: lossScaleOf(objective) });
   });
   p = keepLosses(p);
   return options.fuse === false ? p : runPipeline(p, FUSION_PASSES, ctx, { check });
