@@ -76,6 +76,7 @@ for (const size of opt.sizes.split(',').map(Number)) {
       // Median of three windows: some windows on the H200 ran at half speed for no reason of kiln's
       // (bench/alloc-probe.ts: the same kernel on the same buffers, 2× slower in one window of several).
       const windows: number[] = [];
+      const t0 = Date.now();
       let steps: { name: string; ms: number }[] = [];
       for (let w = 0; w < 3; w++) {
         steps = await net.timeSteps(repeats);
@@ -83,7 +84,7 @@ for (const size of opt.sizes.split(',').map(Number)) {
       }
       const ms = [...windows].sort((x, y) => x - y)[1];
       const path = /subgroupMatrix/.test(wgsl) ? 'subgroup-matrix' : /\benable\s+f16\b/.test(wgsl) ? 'f16 tiles' : 'f32 tiles';
-      emit({ ...base, path, ms, windows_ms: windows, warmup_ms: warmup, tflops: (2 * size ** 3) / (ms * 1e9), kernels: steps.length, repeats, ...err, error_samples: Number(opt.samples) });
+      emit({ ...base, path, ms, window: [t0, Date.now()], windows_ms: windows, warmup_ms: warmup, tflops: (2 * size ** 3) / (ms * 1e9), kernels: steps.length, repeats, ...err, error_samples: Number(opt.samples) });
     } catch (e) {
       emit({ ...base, status: 'error', reason: reason(e) });
     } finally {

@@ -42,21 +42,26 @@ let warmedUp = false;
  */
 const MIN_TIMED_MS = 100;
 
-/** Median ms of `fn` over `iters` calls (or MIN_TIMED_MS of calls) after the warm-up, fewer when they pass the time budget (batch 4096). */
-async function timed(fn: () => Promise<unknown>): Promise<{ ms: number; n: number }> {
+/**
+ * Median ms of `fn` over `iters` calls (or MIN_TIMED_MS of calls) after the warm-up, fewer when they pass
+ * the time budget (batch 4096), and the epoch-ms window of the timed calls (report.ts notes the GPU's
+ * clock in it).
+ */
+async function timed(fn: () => Promise<unknown>): Promise<{ ms: number; n: number; window: [number, number] }> {
   const warm = performance.now();
   const warmMs = warmedUp ? WARM_MS : FIRST_WARM_MS;
   warmedUp = true;
   for (let i = 0; i < WARM_CALLS || performance.now() - warm < warmMs; i++) await fn();
   const times: number[] = [];
   const start = performance.now();
+  const t0 = Date.now();
   const more = () => times.length < iters || performance.now() - start < MIN_TIMED_MS;
   while (more() && (times.length < 5 || performance.now() - start < budget)) {
     const t = performance.now();
     await fn();
     times.push(performance.now() - t);
   }
-  return { ms: median(times), n: times.length };
+  return { ms: median(times), n: times.length, window: [t0, Date.now()] };
 }
 
 /** `timed` with every feed uploaded once into a GPUBuffer, as PyTorch's and TF.js's harnesses keep their inputs on the GPU. */
@@ -85,11 +90,11 @@ for (const batch of opt.batches.split(',').map(Number)) {
       const net = await Net.create(compiled.bundle, gpu);
       inputs = randomInputs(net.inputs);
       const p = await timed(() => net.predict(inputs));
-      emit({ ...base, metric: 'predict', ms: p.ms, n: p.n, kernels: compiled.bundle.manifest.steps.length, compile_ms: compiled.millis });
+      emit({ ...base, metric: 'predict', ms: p.ms, n: p.n, window: p.window, kernels: compiled.bundle.manifest.steps.length, compile_ms: compiled.millis });
       // Mixed bundles too: their plain rows carry the same upload as float32's, which hides what their kernels save.
       if (!base.variant || base.variant === 'mixed') {
         const g = await timedOnGpu(net, inputs, (buffers) => net.predict(buffers));
-        emit({ ...base, variant: base.variant ? `${base.variant},gpu-input` : 'gpu-input', metric: 'predict', ms: g.ms, n: g.n, kernels: compiled.bundle.manifest.steps.length });
+        emit({ ...base, variant: base.variant ? `${base.variant},gpu-input` : 'gpu-input', metric: 'predict', ms: g.ms, n: g.n, window: g.window, kernels: compiled.bundle.manifest.steps.length });
       }
       net.destroy();
     } catch (e) {
@@ -108,10 +113,10 @@ for (const batch of opt.batches.split(',').map(Number)) {
       const t1 = performance.now();
       for (let i = 0; i < s.n; i++) void session.step(feeds);
       await session.net.flush();
-      emit({ ...base, metric: 'train', ms: s.ms, n: s.n, pipelined_ms: (performance.now() - t1) / s.n, kernels: session.bundle.manifest.steps.length });
+      emit({ ...base, metric: 'train', ms: s.ms, n: s.n, window: s.window, pipelined_ms: (performance.now() - t1) / s.n, kernels: session.bundle.manifest.steps.length });
       if (!base.variant || base.variant === 'mixed') {
         const g = await timedOnGpu(session.net, feeds, (buffers) => session.step(buffers));
-        emit({ ...base, variant: base.variant ? `${base.variant},gpu-input` : 'gpu-input', metric: 'train', ms: g.ms, n: g.n, kernels: session.bundle.manifest.steps.length });
+        emit({ ...base, variant: base.variant ? `${base.variant},gpu-input` : 'gpu-input', metric: 'train', ms: g.ms, n: g.n, window: g.window, kernels: session.bundle.manifest.steps.length });
       }
       session.destroy();
     } catch (e) {

@@ -2,19 +2,30 @@
 // run, and a JSON file. Reads kiln's `bench {...}` lines and the peers' own `system model batch=B k=v`
 // lines (bench/peers, kept verbatim).
 // Usage: node --import tsx bench/report.ts bench.log bench.json
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { meets, targetLabel, targetsFor, type CaseKey, type Target } from './targets.js';
+import { clockRange, clocksDuring, parseClocks } from './clocks.js';
 
 const [logPath, jsonPath] = process.argv.slice(2);
 const log = readFileSync(logPath, 'utf8');
 
-type Row = Record<string, unknown> & { part: string; system: string };
+type Row = Record<string, unknown> & { part: string; system: string; window?: [number, number] };
 const rows: Row[] = [];
 const PEER = /^(ort|tfjs|torch)-\S+ (\w+) batch=(\d+) (.*)$/;
+// A peer's row runs from the time mark before its line to the one run.sh wrote just after it.
+let lastMark: number | undefined;
+let awaitingEnd: Row[] = [];
 for (const line of log.split('\n').map((l) => l.trim())) {
   if (line.startsWith('bench {')) {
     try {
-      rows.push(JSON.parse(line.slice('bench '.length)) as Row);
+      const row = JSON.parse(line.slice('bench '.length)) as Row;
+      if (row.part !== 'mark') rows.push(row);
+      else {
+        lastMark = row.t as number;
+        for (const r of awaitingEnd) r.window = [r.window![0], lastMark];
+        awaitingEnd = [];
+      }
     } catch {
       // A line cut short by a timeout: nothing to report from it.
     }
@@ -24,10 +35,16 @@ for (const line of log.split('\n').map((l) => l.trim())) {
   if (!m) continue;
   const values = Object.fromEntries(m[4].split(' ').map((kv) => kv.split('=')).filter(([, v]) => v !== undefined && !Number.isNaN(Number(v))).map(([k, v]) => [k, Number(v)]));
   const base = { system: m[1], model: m[2], batch: Number(m[3]) };
-  if (values.predict_ms !== undefined) rows.push({ ...base, part: 'models', metric: 'predict', ms: values.predict_ms });
-  if (values.train_step_ms !== undefined) rows.push({ ...base, part: 'models', metric: 'train', ms: values.train_step_ms });
-  if (values.load_to_first_ms !== undefined) rows.push({ ...base, part: 'load', ms: values.load_to_first_ms });
+  const added: Row[] = [];
+  if (values.predict_ms !== undefined) added.push({ ...base, part: 'models', metric: 'predict', ms: values.predict_ms });
+  if (values.train_step_ms !== undefined) added.push({ ...base, part: 'models', metric: 'train', ms: values.train_step_ms });
+  if (values.load_to_first_ms !== undefined) added.push({ ...base, part: 'load', ms: values.load_to_first_ms });
+  if (lastMark !== undefined) for (const r of added) (r.window = [lastMark, lastMark]), awaitingEnd.push(r);
+  rows.push(...added);
 }
+/** nvidia-smi's SM clock samples beside the log (run.sh writes clocks.csv where there is nvidia-smi). */
+const clocksPath = join(dirname(logPath), 'clocks.csv');
+const clocks = existsSync(clocksPath) ? parseClocks(readFileSync(clocksPath, 'utf8')) : [];
 const device = /^device: (.*)$/m.exec(log)?.[1] ?? (rows.find((r) => r.part === 'info' && r.adapter)?.adapter as string | undefined) ?? 'unknown device';
 const command = /^command: (.*)$/m.exec(log)?.[1] ?? 'bash bench/run.sh';
 const elapsed = /^elapsed: (\d+) s$/m.exec(log)?.[1];
@@ -41,6 +58,8 @@ interface Case {
   readonly values: Partial<Record<'kiln' | 'torch' | 'ort' | 'tfjs', number[]>>;
   readonly status: Partial<Record<'kiln' | 'torch' | 'ort' | 'tfjs', string>>;
   readonly notes: string[];
+  /** SM clocks (MHz) sampled while each system timed this case. */
+  readonly clocks: Partial<Record<'kiln' | 'torch' | 'ort' | 'tfjs', number[]>>;
 }
 const cases = new Map<string, Case>();
 /** kiln's predict fed from a GPUBuffer (no host upload), emitted by bench/kiln.ts. */
@@ -54,7 +73,7 @@ function caseOf(r: Row): Case | undefined {
   const v = (r.variant as string) || '';
   const tag = v ? ` [${v}]` : '';
   const mk = (id: string, key: Case['key'], label: string, unit: Case['unit'], order: string): Case => {
-    if (!cases.has(id)) cases.set(id, { key, label: label + tag, unit, order: order + v, values: {}, status: {}, notes: [] });
+    if (!cases.has(id)) cases.set(id, { key, label: label + tag, unit, order: order + v, values: {}, status: {}, notes: [], clocks: {} });
     return cases.get(id)!;
   };
   const batch = Number(r.batch);
@@ -108,6 +127,10 @@ for (const r of rows) {
     continue;
   }
   (c.values[who] ??= []).push(value);
+  if (r.window && clocks.length) {
+    const during = clocksDuring(clocks, r.window[0], r.window[1]);
+    if (during.length) (c.clocks[who] ??= []).push(...during);
+  }
   if (r.part === 'models' && who === 'kiln') c.notes.push(`${r.kernels} kernels${r.pipelined_ms !== undefined ? `, pipelined ${fmt(r.pipelined_ms as number)} ms` : ''}`);
   if (r.part === 'gemm') {
     c.notes.push(`${r.system === 'torch' ? `PyTorch ${r.precision}` : `kiln (${r.path})`} max|err| ${g(r.max_abs_err)} (|ref| ≤ ${g(r.ref_scale)})`);
@@ -122,6 +145,15 @@ for (const [id, c] of cases) {
   if (c.key.variant !== GPU_INPUT) continue;
   const base = cases.get(id.replace(/\|gpu-input$/, '|'));
   for (const who of ['torch', 'tfjs'] as const) if (base?.values[who]) c.values[who] = base.values[who];
+  for (const who of ['torch', 'tfjs'] as const) if (base?.clocks[who]) c.clocks[who] = base.clocks[who];
+}
+
+const WHO_NAMES = { kiln: 'kiln', ...NAMES };
+/** The lowest SM clock a system was timed at in a case, where it was sampled. */
+const lowestClock = (c: Case, who: keyof Case['clocks']) => (c.clocks[who]?.length ? Math.min(...c.clocks[who]!) : undefined);
+for (const c of cases.values()) {
+  const seen = (['kiln', 'torch', 'ort', 'tfjs'] as const).filter((w) => c.clocks[w]?.length);
+  if (seen.length) c.notes.push(`SM MHz ${seen.map((w) => `${WHO_NAMES[w]} ${clockRange(c.clocks[w]!)}`).join(', ')}`);
 }
 
 for (const [c, runs] of loadRuns) {
@@ -165,7 +197,7 @@ const json = sorted.map((c) => {
   const met = targets.map((t) => (t.met === undefined ? '? not measured' : t.met ? 'met' : `**NOT met** (${t.value! < 10 ? t.value!.toFixed(2) : t.value!.toFixed(1)})`));
   const notes = [...new Set(c.notes)].join('; ').replace(/\|/g, '\\|');
   lines.push(`| ${c.label} | ${c.unit} | ${cell(c, 'kiln')} | ${cell(c, 'torch')} | ${cell(c, 'ort')} | ${cell(c, 'tfjs')} | ${ratio(measured(c, 'kiln/torch'))} | ${ratio(measured(c, 'ort/kiln'))} | ${ratio(measured(c, 'tfjs/kiln'))} | ${targets.map((t) => t.target).join('; ') || '—'} | ${met.join('; ') || '—'} | ${notes} |`);
-  return { ...c.key, label: c.label, unit: c.unit, kiln: med(c.values.kiln), torch: med(c.values.torch), ort: med(c.values.ort), tfjs: med(c.values.tfjs), status: c.status, targets, notes: [...new Set(c.notes)] };
+  return { ...c.key, label: c.label, unit: c.unit, kiln: med(c.values.kiln), torch: med(c.values.torch), ort: med(c.values.ort), tfjs: med(c.values.tfjs), status: c.status, targets, clocks_mhz: c.clocks, notes: [...new Set(c.notes)] };
 });
 
 const date = new Date().toISOString();
@@ -175,6 +207,11 @@ const tuned = rows.filter((r) => r.part === 'tune' && r.key);
 if (tuned.length) {
   const faster = tuned.filter((r) => (r.untuned_ms as number) > (r.ms as number) * 1.02).length;
   console.log(`\nkiln tune: ${tuned.length} GEMM problems timed, ${faster} with a winner more than 2% faster than the untuned tiling (all in bench.json)`);
+}
+if (clocks.length) {
+  const peak = Math.max(...clocks.map((x) => x.sm));
+  const dipped = (who: keyof Case['clocks']) => [...cases.values()].filter((c) => (lowestClock(c, who) ?? peak) < 0.95 * peak).length;
+  console.log(`\nSM clock (nvidia-smi every 100 ms, peak ${peak} MHz): rows timed partly below 95% of it: kiln ${dipped('kiln')}, PyTorch ${dipped('torch')}, ORT ${dipped('ort')}, TF.js ${dipped('tfjs')}`);
 }
 console.log(`\ntargets: ${summary.met} met, ${summary.notMet} not met, ${summary.notMeasured} not measured in this run; on the [gpu-input] rows (input already on the GPU, as PyTorch's and TF.js's harnesses have it): ${onGpu.met} met, ${onGpu.notMet} not met, ${onGpu.notMeasured} not measured\ncommand: ${command}${elapsed ? ` (${elapsed} s)` : ''}`);
 writeFileSync(jsonPath, JSON.stringify({ device, date, command, elapsed_s: elapsed === undefined ? undefined : Number(elapsed), summary, summaryGpuInput: onGpu, unavailable: Object.fromEntries(unavailable), table: json, rows }, null, 1));

@@ -12,6 +12,9 @@
 #                     [$OUT/tuning]; the later parts' compiles read it only with BENCH_TUNED=1
 #   BENCH_MODELS      bench models [mlp,cnn,resnet,lstm]     BENCH_BATCHES  [1,256,4096]     BENCH_ITERS [20]
 #   BENCH_PEERS       peers to run [torch,ort,tfjs]
+#   BENCH_TFJS_LARGE=1  TF.js also runs the ResNet and LSTM at batch 4096 (one model per process, one timed
+#                     call each; minutes of TF.js time, so the full run leaves it out: run it with
+#                     BENCH_BATCHES=4096 BENCH_MODELS=resnet,lstm)
 #   BENCH_GEMM_SIZES  [256,512,1024,2048,4096,8192]          BENCH_PRECISIONS [fp32,mixed]
 #   BENCH_DISABLE_ROBUSTNESS=1  also time overhead and predict with Dawn's disable_robustness toggle (kiln
 #                     itself always runs with the default, safe setting)
@@ -28,18 +31,27 @@ iters=${BENCH_ITERS:-20}
 peers=${BENCH_PEERS:-torch,ort,tfjs}
 sizes=${BENCH_GEMM_SIZES:-256,512,1024,2048,4096,8192}
 precisions=${BENCH_PRECISIONS:-fp32,mixed}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d); clock_pid=; trap 'rm -rf "$tmp"; [[ -z $clock_pid ]] || kill "$clock_pid" 2>/dev/null' EXIT
 export KILN_TUNING_DIR=${KILN_TUNING_DIR:-$out/tuning}
 has() { [[ ",$1," == *",$2,"* ]]; }
 say() { echo "== $* (at ${SECONDS}s)" >&2; }
 # Runs a command with its output kept in the log; a failure becomes a row, never the end of the run.
-run() { local what=$1; shift; "$@" 2>&1 | tee -a "$log" | grep --line-buffered -v '^Warning:'; local rc=${PIPESTATUS[0]}; (( rc == 0 )) || row "{\"part\":\"peer\",\"system\":\"$what\",\"status\":\"error\",\"reason\":\"exit status $rc\"}"; }
+run() { local what=$1; shift; mark >> "$log"; "$@" 2>&1 | stamp | tee -a "$log" | grep --line-buffered -v -e '^Warning:' -e '"part":"mark"'; local rc=${PIPESTATUS[0]}; (( rc == 0 )) || row "{\"part\":\"peer\",\"system\":\"$what\",\"status\":\"error\",\"reason\":\"exit status $rc\"}"; }
+# Time marks (epoch ms) in the log, before a process and after each line a peer prints, so report.ts can
+# tell the GPU clock while a peer measured (kiln's rows carry their own windows).
+mark() { echo "bench {\"part\":\"mark\",\"system\":\"clock\",\"t\":$(date +%s%3N)}"; }
+stamp() { local line; while IFS= read -r line; do printf '%s\n' "$line"; [[ $line == bench\ * ]] || mark; done; }
 row() { echo "bench $1" | tee -a "$log"; }
 unavailable() { row "{\"part\":\"peer\",\"system\":\"$1\",\"status\":\"unavailable\",\"reason\":\"$2\"}"; }
 kiln() { node --import tsx "$@"; }
 
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | sed 's/^/device: /' | tee -a "$log"
-echo "command: BENCH_PARTS=$parts BENCH_MODELS=$models BENCH_BATCHES=$batches BENCH_ITERS=$iters BENCH_PEERS=$peers BENCH_GEMM_SIZES=$sizes BENCH_PRECISIONS=$precisions${BENCH_DISABLE_ROBUSTNESS:+ BENCH_DISABLE_ROBUSTNESS=$BENCH_DISABLE_ROBUSTNESS} bash bench/run.sh" | tee -a "$log"
+# The SM clock every 100 ms, for report.ts's notes (bench/clocks.ts).
+if command -v nvidia-smi >/dev/null; then
+  TZ=UTC nvidia-smi --query-gpu=timestamp,clocks.sm,utilization.gpu --format=csv,noheader,nounits -lms 100 > "$out/clocks.csv" 2>/dev/null &
+  clock_pid=$!
+fi
+echo "command: BENCH_PARTS=$parts BENCH_MODELS=$models BENCH_BATCHES=$batches BENCH_ITERS=$iters BENCH_PEERS=$peers BENCH_GEMM_SIZES=$sizes BENCH_PRECISIONS=$precisions${BENCH_TFJS_LARGE:+ BENCH_TFJS_LARGE=$BENCH_TFJS_LARGE}${BENCH_DISABLE_ROBUSTNESS:+ BENCH_DISABLE_ROBUSTNESS=$BENCH_DISABLE_ROBUSTNESS} bash bench/run.sh" | tee -a "$log"
 
 # Which peers this machine has.
 torch_ok=0; ort_ok=0; tfjs_ok=0
@@ -77,9 +89,15 @@ if has "$parts" models; then
   for B in ${batches//,/ }; do
     if (( ort_ok )); then say "ORT batch $B"; run ort bash -c "cd bench/peers && timeout 200 node ort_peer.mjs '$tmp/onnx' --batch $B --iters $((iters + 10)) --models $models"; fi
     if (( tfjs_ok )); then
-      # TF.js at 4096: the small models only, few iterations (its LSTM and ResNet take seconds per call there).
+      # TF.js at 4096: the small models only, few iterations (its LSTM and ResNet take seconds per call
+      # there), unless BENCH_TFJS_LARGE=1 asks for them, each in its own process with one timed call.
       if (( B >= 4096 )); then tm=$(echo "$models" | tr ',' '\n' | grep -E '^(mlp|cnn)$' | paste -sd,); ti=5; else tm=$models; ti=$iters; fi
       if [[ -n "$tm" ]]; then say "TF.js batch $B"; run tfjs bash -c "cd bench/peers && timeout 200 node tfjs_peer.mjs --batch $B --iters $ti --models $tm"; fi
+      if (( B >= 4096 )) && [[ ${BENCH_TFJS_LARGE:-0} == 1 ]]; then
+        for m in $(echo "$models" | tr ',' '\n' | grep -E '^(resnet|lstm)$'); do
+          say "TF.js batch $B, $m"; run tfjs bash -c "cd bench/peers && timeout 280 node tfjs_peer.mjs --batch $B --iters 1 --models $m"
+        done
+      fi
     fi
     if (( torch_ok )); then say "PyTorch batch $B"; run torch bash -c "cd bench/peers && python3 torch_peer.py --batch $B --iters $((iters + 10)) --models $models"; fi
   done

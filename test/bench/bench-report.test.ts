@@ -64,6 +64,37 @@ describe('the benchmark report', () => {
   });
 });
 
+describe('the GPU clock beside each row', () => {
+  const at = (ms: number) => new Date(Date.UTC(2026, 10, 23, 21, 0, 0, ms)).toISOString().replace('T', ' ').replace(/-/g, '/').replace('Z', '');
+  const t = (ms: number) => Date.UTC(2026, 10, 23, 21, 0, 0, ms);
+  // The clock dips to 885 MHz between 1.0 and 1.3 s, while kiln times its mlp; PyTorch runs at full clock.
+  const CLOCKS = [0, 500, 1000, 1100, 1200, 1300, 1800, 2300].map((ms) => `${at(ms)}, ${ms >= 1000 && ms <= 1200 ? 885 : 1980}, 40`).join('\n');
+  const CLOCK_LOG = [
+    row({ part: 'models', system: 'kiln', model: 'mlp', batch: 256, variant: '', metric: 'predict', ms: 0.2, kernels: 3, window: [t(950), t(1350)] }),
+    row({ part: 'models', system: 'kiln', model: 'cnn', batch: 256, variant: '', metric: 'predict', ms: 0.2, kernels: 2, window: [t(1790), t(1850)] }),
+    row({ part: 'mark', system: 'clock', t: t(1400) }),
+    'torch-cuda-eager mlp batch=256 predict_ms=0.110 train_step_ms=1.210',
+    row({ part: 'mark', system: 'clock', t: t(2000) }),
+  ].join('\n');
+  const sub = mkdtempSync(join(dir, 'clocks-'));
+  writeFileSync(join(sub, 'bench.log'), CLOCK_LOG);
+  writeFileSync(join(sub, 'clocks.csv'), CLOCKS);
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/report.ts', join(sub, 'bench.log'), join(sub, 'bench.json')], { encoding: 'utf8' });
+  const line = (start: string) => out.split('\n').find((l) => l.startsWith(`| ${start} |`)) ?? '';
+
+  it('notes the SM clock range each system was timed at, from the rows\' windows and the peers\' time marks', () => {
+    expect(line('mlp b=256 predict')).toMatch(/SM MHz kiln 885–1980, PyTorch 1980 \|$/);
+    // A window shorter than the sampling period takes the sample before it.
+    expect(line('cnn b=256 predict')).toMatch(/SM MHz kiln 1980 \|$/);
+  });
+
+  it('counts the rows timed in a dip', () => {
+    expect(out).toMatch(/peak 1980 MHz\): rows timed partly below 95% of it: kiln 1, PyTorch 0, ORT 0, TF\.js 0/);
+    const json = JSON.parse(readFileSync(join(sub, 'bench.json'), 'utf8'));
+    expect(json.table.find((c: { label: string }) => c.label === 'mlp b=256 predict').clocks_mhz).toEqual({ kiln: [885, 885, 885, 1980], torch: [1980] });
+  });
+});
+
 describe('targets', () => {
   it('are data: each applies to the rows it names, with a readable label', () => {
     expect(targetsFor({ part: 'models', metric: 'predict', model: 'cnn', batch: 4096 }).map(targetLabel)).toEqual(['≥ 2.0× ORT', '≥ 20.0× TF.js']);
