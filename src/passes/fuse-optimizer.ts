@@ -15,7 +15,7 @@ import { isElementwise } from './util.js';
 import type { Pass } from './program.js';
 
 /** A cluster: member nodes in graph order, its inputs from outside, its body, and the values it returns. */
-interface Cluster {
+export interface Cluster {
   readonly members: readonly Node[];
   readonly inputs: readonly ValueRef[];
   readonly body: FusedBody;
@@ -56,9 +56,13 @@ function findClusters(graph: Graph): Node[][] {
   }).map((members) => members.sort((a, b) => a.id - b.id));
 }
 
-/** One body for a cluster: outside values become params, member bodies are inlined, updated values are returned. */
-function clusterBody(graph: Graph, members: readonly Node[]): Cluster {
+/**
+ * One body for a cluster: outside values become params, member bodies are inlined, and the values
+ * `returned` picks (by default those that update a weight) are returned.
+ */
+export function clusterBody(graph: Graph, members: readonly Node[], returned?: (key: string) => boolean): Cluster {
   const updated = new Set(graph.updates.map((u) => refKey(u.value)));
+  const leaves = returned ?? ((key: string) => updated.has(key));
   const inside = new Set(members.map((m) => m.id));
   const inputs: ValueRef[] = [];
   const nodes: Node[] = [];
@@ -97,7 +101,7 @@ function clusterBody(graph: Graph, members: readonly Node[]): Cluster {
     }
     body.outputs.forEach((r, k) => local.set(refKey({ node: m.id, output: k }), { node: inner.get(r.node)!, output: r.output }));
   }
-  const returns = members.flatMap((m) => m.outputs.map((_, k) => ({ node: m.id, output: k }))).filter((r) => updated.has(refKey(r)));
+  const returns = members.flatMap((m) => m.outputs.map((_, k) => ({ node: m.id, output: k }))).filter((r) => leaves(refKey(r)));
   return { members, inputs, body: { nodes, outputs: returns.map((r) => local.get(refKey(r))!) }, returns };
 }
 

@@ -10,7 +10,7 @@
  */
 import { differentiateLoss, lossScaleOf } from './loss-scaling.js';
 import type { Model } from '../frontend/model.js';
-import type { Node, ValueRef } from '../ir/types.js';
+import type { Graph, Node, ValueRef } from '../ir/types.js';
 import { ModelError } from '../ir/errors.js';
 import { GraphBuilder } from '../passes/builder.js';
 import { runPipeline } from '../passes/pipelines.js';
@@ -19,7 +19,8 @@ import { applyOptimizer } from '../passes/optimizer.js';
 import type { PassContext, Program } from '../passes/program.js';
 import { accumulateOutputs } from './accumulate.js';
 import { trainingObjective } from './program.js';
-import { FORWARD_PASSES, FUSION_PASSES, dropoutPerStep } from './session.js';
+import { FORWARD_PASSES, fusionPasses, dropoutPerStep } from './session.js';
+import type { PhaseOf } from '../passes/fuse-scalars.js';
 import type { CompiledConfig } from './config.js';
 
 /** Inputs of the update phase start with this; the host writes the replicas' mean there. */
@@ -95,10 +96,25 @@ export function dataParallelProgram(model: Model, config: CompiledConfig, batch:
   }
   p = { graph: next.build(outputs, updates), weights: summed.weights };
   p = applyOptimizer(p, { optimizer: config.optimizer, grads, lossScale: lossScaleOf(config) });
-  p = runPipeline(p, FUSION_PASSES, ctx, { check });
+  p = runPipeline(p, fusionPasses(updatePhase), ctx, { check });
   const ordered = orderPhases(p, exchange);
   return { ...ordered, exchange, metrics: objective.metrics, trainable: objective.trainable };
 }
+
+/** The nodes of the update phase: those that depend on a `__reduced/` input (an averaged value). */
+function updateNodes(graph: Graph): Set<number> {
+  const late = new Set<number>();
+  for (const n of graph.nodes) {
+    if ((n.op === 'input' && String(n.attrs.name).startsWith(REDUCED)) || n.inputs.some((r) => late.has(r.node))) late.add(n.id);
+  }
+  return late;
+}
+
+/** Scalar work is fused within a phase, never across: the host reads the gradient phase's values before the update phase runs. */
+const updatePhase: PhaseOf = (graph) => {
+  const late = updateNodes(graph);
+  return (n) => (late.has(n.id) ? 'update' : 'gradients');
+};
 
 /**
  * Moves every node that depends on a `__reduced/` input after all that do not (a stable partition,
@@ -106,10 +122,7 @@ export function dataParallelProgram(model: Model, config: CompiledConfig, batch:
  */
 export function orderPhases(program: Program, exchange: readonly Exchange[]): { program: Program; updateStart: number } {
   const { graph } = program;
-  const late = new Set<number>();
-  for (const n of graph.nodes) {
-    if ((n.op === 'input' && String(n.attrs.name).startsWith(REDUCED)) || n.inputs.some((r) => late.has(r.node))) late.add(n.id);
-  }
+  const late = updateNodes(graph);
   const order: Node[] = [...graph.nodes.filter((n) => !late.has(n.id)), ...graph.nodes.filter((n) => late.has(n.id))];
   const b = new GraphBuilder();
   const map = new Map<number, number>();

@@ -16,6 +16,7 @@ import { dce } from '../passes/dce.js';
 import { fuseEpilogues } from '../passes/fuse-epilogues.js';
 import { fuseElementwise } from '../passes/fuse-elementwise.js';
 import { fuseOptimizer } from '../passes/fuse-optimizer.js';
+import { fuseScalars, fuseScalarsBy, type PhaseOf } from '../passes/fuse-scalars.js';
 import { autodiff } from '../passes/autodiff.js';
 import { recordRecurrentStates } from '../passes/record-recurrent.js';
 import { applyOptimizer, ITERATIONS } from '../passes/optimizer.js';
@@ -31,8 +32,10 @@ import type { CompiledConfig } from './config.js';
 
 /** The passes that settle a training step's forward graph before differentiation. */
 export const FORWARD_PASSES: readonly Pass[] = [specializeBatch, foldLearningPhase, constantFold, expandBatchNorm, cse, dce, fuseBatchNormActivation];
+/** The passes that clean up and fuse a training step once its updates are in; `phaseOf` keeps phases' scalar work apart. */
+export const fusionPasses = (phaseOf?: PhaseOf): readonly Pass[] => [constantFold, cse, dce, fuseEpilogues, fuseElementwise, fuseOptimizer, phaseOf ? fuseScalarsBy(phaseOf) : fuseScalars, dce];
 /** The passes that clean up and fuse a training step once its updates are in. */
-export const FUSION_PASSES: readonly Pass[] = [constantFold, cse, dce, fuseEpilogues, fuseElementwise, fuseOptimizer, dce];
+export const FUSION_PASSES: readonly Pass[] = fusionPasses();
 
 /**
  * Gives every dropout (and every recurrent layer with dropout) the optimizer's step counter as its last input, so each step draws a new mask
