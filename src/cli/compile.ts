@@ -11,10 +11,11 @@ import { arenaLayoutNote, fmtBytes, fmtMs, kernelCount, weightEntries } from './
 import { CliError } from './errors.js';
 import { loadModel } from './load-model.js';
 import { EXPORT_HELP, intOption } from './options.js';
+import { policyPrecision } from '../frontend/policy.js';
 
 interface CompileCliOptions {
   target: string;
-  precision: string;
+  precision?: string;
   features?: string;
   out: string;
   export?: string;
@@ -45,7 +46,7 @@ export function compileCommand(): Command {
     .option('-b, --batch <n>', 'the batch size baked into every shape; the bundle runs exactly this batch', intOption(1, 1 << 20), 1)
     .option('--single-file', 'write the bundle as one file instead of a folder')
     .option('--target <profile>', "tune kernels for 'gpu' (many workgroups) or 'cpu' (software adapters such as lavapipe)", 'gpu')
-    .option('--precision <p>', "GEMM arithmetic: 'float32', or 'mixed' (f16 operands, f32 accumulation)", 'float32')
+    .option('--precision <p>', "GEMM arithmetic: 'float32', or 'mixed' (f16 operands, f32 accumulation); default: mixed for a model with Keras mixed_float16 layers, else float32")
     .option('--features <list>', `with --precision mixed: the WebGPU features the target device has, comma-separated (${KNOWN_FEATURES.join(', ')}); all three give tensor cores (default: ${MIXED_DEFAULT_FEATURES.join(',')}, f16 workgroup tiles)`)
     .option('--check', 'validate the graph after every pass')
     .option('--dump-after <pass>', `print the graph after a pass of the inference pipeline (${passList()}), or 'all'`)
@@ -71,7 +72,7 @@ export function compileCommand(): Command {
       const t0 = performance.now();
       const target = PROFILES[opts.target as keyof typeof PROFILES];
       if (!target) throw new CliError(`unknown --target '${opts.target}'; use ${Object.keys(PROFILES).join(' or ')}`);
-      const { profile, precision } = precisionOf(opts, target);
+      const { profile, precision } = precisionOf({ ...opts, precision: opts.precision ?? policyPrecision(model) }, target);
       const compiled = compileBundle(model, { batch: opts.batch, check: opts.check, onPass, profile, precision });
       await writeBundle(compiled.bundle, out, { singleFile: opts.singleFile, overwrite: existing !== 'missing' });
       const ms = performance.now() - t0;

@@ -7,6 +7,7 @@ import { fmtMs } from './describe.js';
 import { openGpu } from './gpu.js';
 import { loadModel } from './load-model.js';
 import { EXPORT_HELP, intOption } from './options.js';
+import { policyPrecision } from '../frontend/policy.js';
 
 /** Datasets `kiln train --data` knows (the only one on these machines is Debian's Fashion-MNIST). */
 const DATASETS = ['fashion-mnist'];
@@ -22,7 +23,7 @@ interface TrainOptions {
   trainCount?: number;
   validationSplit?: number;
   save?: string;
-  precision: string;
+  precision?: 'float32' | 'mixed';
 }
 
 const fraction = (v: string) => {
@@ -46,18 +47,19 @@ export function trainCommand(): Command {
     .option('--train-count <n>', 'use only the first n training images', intOption(1, 60_000))
     .option('--validation-split <x>', 'fraction of the training images held out for validation', fraction)
     .option('--save <path>', 'write the trained weights to this file (kiln weights format)')
-    .option('--precision <p>', "GEMM arithmetic of the steps: 'float32', or 'mixed' (f16 operands, f32 accumulation and weights, dynamic loss scaling)", 'float32')
+    .option('--precision <p>', "GEMM arithmetic of the steps: 'float32', or 'mixed' (f16 operands, f32 accumulation and weights, dynamic loss scaling); default: mixed for a model with Keras mixed_float16 layers, else float32")
     .action(async (file: string, opts: TrainOptions) => {
       if (!DATASETS.includes(opts.data)) throw new CliError(`unknown dataset '${opts.data}'; kiln train knows ${DATASETS.join(', ')}`);
-      if (opts.precision !== 'float32' && opts.precision !== 'mixed') throw new CliError(`unknown --precision '${opts.precision}'; use float32 or mixed`);
+      if (opts.precision !== undefined && opts.precision !== 'float32' && opts.precision !== 'mixed') throw new CliError(`unknown --precision '${opts.precision}'; use float32 or mixed`);
       const { model } = await loadModel(file, opts.export);
       const train = loadFashionMnist({ split: 'train', dir: opts.dataDir, limit: opts.trainCount });
       const test = loadFashionMnist({ split: 'test', dir: opts.dataDir });
       const gpu = await openGpu((line) => console.log(line));
       useTrainingDevice(gpu);
       const optimizer = getOptimizer(opts.learningRate === undefined ? opts.optimizer : { className: opts.optimizer, config: { learning_rate: opts.learningRate } } as never);
-      model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'], precision: opts.precision });
-      console.log(`training '${model.name}' on ${train.count} Fashion-MNIST images, batch ${opts.batch}, ${optimizer.className}${opts.precision === 'mixed' ? ', mixed precision' : ''}`);
+      const precision = opts.precision ?? policyPrecision(model);
+      model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'], precision });
+      console.log(`training '${model.name}' on ${train.count} Fashion-MNIST images, batch ${opts.batch}, ${optimizer.className}${precision === 'mixed' ? ', mixed precision' : ''}`);
       const t0 = performance.now();
       await model.fit(toUnitFloats(train.images), Float32Array.from(train.labels), { epochs: opts.epochs, batchSize: opts.batch, validationSplit: opts.validationSplit, seed: 1 });
       console.log(`trained in ${fmtMs(performance.now() - t0)} (compile included)`);

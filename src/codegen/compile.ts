@@ -11,6 +11,7 @@ import { compileOnDevices, warnUnplaced, type DeviceOptions } from './compile-de
 import type { ReplicatedNet } from '../runtime/replicas.js';
 import type { PlacedNet } from '../runtime/placed.js';
 import { loadCachedTuning, withTuning, type TuningTable } from './tuning.js';
+import { policyPrecision } from '../frontend/policy.js';
 
 /** Options of compiling a model. */
 export interface CompileOptions {
@@ -53,10 +54,15 @@ export function compileBundle(model: Model | { name: string; program: Program },
   const source = 'program' in model ? model.program : { graph: model.toGraph(), weights: model.weightValues() };
   const name = model.name;
   const program = runPipeline(source, inference, { phase: 'inference', batch }, { check: options.check, onPass: options.onPass });
-  const profile = options.precision ? { ...(options.profile ?? PROFILES.gpu), precision: options.precision } : options.profile;
+  // A model with Keras mixed_float16 layers compiles mixed unless the options say otherwise.
+  const precision = options.precision ?? ('program' in model ? undefined : asMixed(policyPrecision(model)));
+  const profile = precision ? { ...(options.profile ?? PROFILES.gpu), precision } : options.profile;
   const { bundle, report } = withTuning(options.tuning, () => buildBundle(program.graph, program.weights, name, batch, { profile }));
   return { bundle, program, report, millis: performance.now() - start };
 }
+
+/** 'mixed' stays, 'float32' is no request at all (the profile's own precision holds). */
+const asMixed = (p: 'float32' | 'mixed') => (p === 'mixed' ? p : undefined);
 
 /** Says so when a profile asked for mixed precision runs its GEMMs in float32 (the adapter lacks 'shader-f16'). */
 export function warnIfFloat32(profile: TargetProfile, adapterDescription: string | undefined, warn: (message: string) => void = console.warn): void {
@@ -78,6 +84,6 @@ export async function compile(model: Model, options: CompileOptions & DeviceOpti
   warnUnplaced(model, options.warn);
   const gpu = options.gpu ?? (await openDevice());
   const profile = options.profile ?? profileForAdapter(gpu.adapter);
-  if (options.precision === 'mixed') warnIfFloat32({ ...profile, precision: 'mixed' }, gpu.adapter.description, options.warn);
+  if ((options.precision ?? policyPrecision(model)) === 'mixed') warnIfFloat32({ ...profile, precision: 'mixed' }, gpu.adapter.description, options.warn);
   return Net.create(compileBundle(model, { tuning: loadCachedTuning(gpu.adapter), ...options, profile }).bundle, gpu);
 }

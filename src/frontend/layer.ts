@@ -10,11 +10,23 @@ import { outputMask, withMask } from './masks.js';
 /** A shape as Keras gives it to `build`: the batch first, null where unknown. */
 export type Shape = Dim[];
 
+/**
+ * Keras's mixed dtype policies: float32 variables, float16 or bfloat16 computation. kiln compiles a
+ * model with such layers in mixed precision by default (f16 GEMM operands, f32 accumulation; WebGPU has
+ * no bfloat16, so `mixed_bfloat16` computes as `mixed_float16` does).
+ */
+export type MixedPolicy = 'mixed_float16' | 'mixed_bfloat16';
+const MIXED_POLICIES: readonly string[] = ['mixed_float16', 'mixed_bfloat16'] satisfies MixedPolicy[];
+
+/** Whether a layer's dtype (a Keras dtype policy's name) is a mixed policy. */
+export const isMixedPolicy = (dtype: unknown): dtype is MixedPolicy => MIXED_POLICIES.includes(dtype as string);
+
 /** Options every layer takes (TF.js's LayerArgs, Keras's base kwargs in camelCase). */
 export interface LayerArgs {
   name?: string;
   trainable?: boolean;
-  dtype?: DType;
+  /** The variables' dtype, or a Keras mixed policy (float32 variables, mixed computation). */
+  dtype?: DType | MixedPolicy;
   /** Shape of one sample, without the batch; makes this layer the first of a Sequential. */
   inputShape?: Dim[];
   /** Shape with the batch; wins over inputShape. */
@@ -109,6 +121,7 @@ export class Layer {
   protected ownWeights!: LayerVariable[];
   private trainableFlag!: boolean;
   private dtypeName!: DType;
+  private policyName!: DType | MixedPolicy;
 
   constructor(args: LayerArgs = {}) {
     const self = ((...a: Parameters<Layer>) => self.apply(...a)) as unknown as Layer;
@@ -120,7 +133,8 @@ export class Layer {
     self.calls = [];
     self.ownWeights = [];
     self.trainableFlag = args.trainable ?? true;
-    self.dtypeName = args.dtype ?? 'float32';
+    self.policyName = args.dtype ?? 'float32';
+    self.dtypeName = isMixedPolicy(self.policyName) ? 'float32' : self.policyName;
     const sample = args.inputShape;
     if (args.batchInputShape) self.batchInputShape = [...args.batchInputShape];
     else if (sample) self.batchInputShape = [args.batchSize ?? null, ...sample];
@@ -137,8 +151,13 @@ export class Layer {
   set trainable(value: boolean) {
     this.trainableFlag = value;
   }
+  /** The variables' dtype (float32 under a mixed policy). */
   get dtype(): DType {
     return this.dtypeName;
+  }
+  /** Keras's `layer.dtype_policy.name`: the dtype, or the mixed policy the layer was made with. */
+  get dtypePolicy(): DType | MixedPolicy {
+    return this.policyName;
   }
 
   /** Creates the layer's weights for an input shape; called once, on the first call. */
@@ -160,7 +179,7 @@ export class Layer {
 
   /** The layer's Keras config (camelCase), enough to rebuild it with `fromConfig`. */
   getConfig(): Record<string, unknown> {
-    const config: Record<string, unknown> = { name: this.name, trainable: this.trainable, dtype: this.dtype };
+    const config: Record<string, unknown> = { name: this.name, trainable: this.trainable, dtype: this.dtypePolicy };
     if (this.batchInputShape) config.batchInputShape = this.batchInputShape;
     return config;
   }

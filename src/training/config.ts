@@ -6,6 +6,7 @@ import { getMetric } from '../frontend/metrics.js';
 import { getOptimizer, type OptimizerIdentifier, type Optimizer } from '../frontend/optimizers.js';
 import type { SymbolicTensor } from '../frontend/symbolic.js';
 import type { Precision } from '../codegen/profile.js';
+import { policyPrecision } from '../frontend/policy.js';
 
 /** A loss or metric function of symbolic tensors. */
 export type LossFn = (yTrue: SymbolicTensor, yPred: SymbolicTensor) => SymbolicTensor;
@@ -56,7 +57,8 @@ export function resolveCompileArgs(model: Model, args: CompileArgs): CompiledCon
     const fn = getMetric(id as never, { loss: losses[0], outputShape: model.outputs[0].shape }) as unknown as LossFn & { kerasName?: string };
     return { name: typeof id === 'string' ? id : (fn.kerasName ?? (id as { name?: string }).name ?? `metric_${k}`), fn };
   });
-  const precision = args.precision ?? 'float32';
+  // A model whose layers carry Keras's mixed_float16 policy trains mixed unless compile says otherwise.
+  const precision = args.precision ?? policyPrecision(model);
   if (precision !== 'float32' && precision !== 'mixed') throw new ModelError(`model '${model.name}': compile got precision '${String(precision)}'; use 'float32' or 'mixed'`, { model: model.name });
   return {
     precision,

@@ -6,7 +6,7 @@
 import type { Dim } from '../../ir/types.js';
 import { KilnError } from '../../ir/errors.js';
 import { Input } from '../input.js';
-import { Layer } from '../layer.js';
+import { isMixedPolicy, Layer } from '../layer.js';
 import { Model } from '../model.js';
 import { Sequential } from '../sequential.js';
 import type { SymbolicTensor } from '../symbolic.js';
@@ -132,7 +132,8 @@ function buildSequential(config: Json, ctx: ConfigContext, tracker: LayoutTracke
       // Keras 3 records the shape a Sequential was built for beside its layers.
       const shape = inputShapeOf(config, tracker) ?? buildShape;
       if (shape) {
-        x = makeInput({ batchInputShape: shape, name: undefined, dtype: config.dtype }, new LayoutTracker(false), ctx);
+        // A layer under a mixed policy takes float32 inputs, as Keras builds the input from its variable dtype.
+        x = makeInput({ batchInputShape: shape, name: undefined, dtype: isMixedPolicy(config.dtype) ? 'float32' : config.dtype }, new LayoutTracker(false), ctx);
         tracker.mark(x, tracker.active);
         model.add(x);
       }

@@ -29,10 +29,10 @@ const isObject = (v: unknown): v is Record<string, Json> => typeof v === 'object
  */
 function unwrapKeras3(key: string | undefined, value: Json): Json {
   if (!isObject(value)) return value;
-  if (key === 'dtype' && (value.class_name === 'DTypePolicy' || value.class_name === 'Policy') && isObject(value.config)) {
-    // A layer's mixed policy loads as float32 (kiln's variables are float32); mixed precision is a compile option, `precision: 'mixed'`.
+  if (key === 'dtype' && ['DTypePolicy', 'FloatDTypePolicy', 'Policy'].includes(String(value.class_name)) && isObject(value.config)) {
+    // A mixed policy stays (the layer keeps float32 variables, and the model compiles mixed by default).
     const name = value.config.name;
-    return typeof name === 'string' && !name.startsWith('mixed_') ? name : 'float32';
+    return typeof name === 'string' ? name : 'float32';
   }
   if ('class_name' in value && ('module' in value || 'registered_name' in value)) {
     const { module: _m, registered_name: _r, build_config: _b, compile_config: _c, shared_object_id: _s, ...rest } = value;
@@ -45,7 +45,8 @@ function unwrapKeras3(key: string | undefined, value: Json): Json {
 export function fromPythonic(value: Json, key?: string): Json {
   value = unwrapKeras3(key, value);
   if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
-  if (typeof value === 'string') return key === 'name' ? value : toCamelCase(value);
+  // Dtype names stay as written: a policy's `mixed_float16` is Keras's name, not a Python identifier.
+  if (typeof value === 'string') return key === 'name' || key === 'dtype' ? value : toCamelCase(value);
   if (Array.isArray(value)) return value.map((v) => fromPythonic(v, key));
   const out: Record<string, Json> = {};
   for (const [k, v] of Object.entries(value)) out[k === 'name' ? k : toCamelCase(k)] = k === 'name' ? v : fromPythonic(v, toCamelCase(k));
