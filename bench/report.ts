@@ -1,7 +1,7 @@
 // Turns the benchmark log into ONE table, the issue's targets next to the ratios measured in the same
 // run, and a JSON file. Reads kiln's `bench {...}` lines and the peers' own `system model batch=B k=v`
 // lines (bench/peers, kept verbatim).
-// Usage: node --import tsx bench/report.ts bench.log bench.json
+// Usage: node --import tsx bench/report.ts bench.log bench.json (clocks from clocks.csv beside the log, or <log>-clocks.csv)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { meets, targetLabel, targetsFor, type CaseKey, type Target } from './targets.js';
@@ -42,9 +42,9 @@ for (const line of log.split('\n').map((l) => l.trim())) {
   if (lastMark !== undefined) for (const r of added) (r.window = [lastMark, lastMark]), awaitingEnd.push(r);
   rows.push(...added);
 }
-/** nvidia-smi's SM clock samples beside the log (run.sh writes clocks.csv where there is nvidia-smi). */
-const clocksPath = join(dirname(logPath), 'clocks.csv');
-const clocks = existsSync(clocksPath) ? parseClocks(readFileSync(clocksPath, 'utf8')) : [];
+/** nvidia-smi's SM clock samples: run.sh's clocks.csv beside the log, or a saved run's `<log>-clocks.csv`. */
+const clocksPath = [join(dirname(logPath), 'clocks.csv'), logPath.replace(/\.log$/, '-clocks.csv')].find(existsSync) ?? '';
+const clocks = clocksPath ? parseClocks(readFileSync(clocksPath, 'utf8')) : [];
 const device = /^device: (.*)$/m.exec(log)?.[1] ?? (rows.find((r) => r.part === 'info' && r.adapter)?.adapter as string | undefined) ?? 'unknown device';
 const command = /^command: (.*)$/m.exec(log)?.[1] ?? 'bash bench/run.sh';
 const elapsed = /^elapsed: (\d+) s$/m.exec(log)?.[1];
@@ -212,6 +212,8 @@ if (clocks.length) {
   const peak = Math.max(...clocks.map((x) => x.sm));
   const dipped = (who: keyof Case['clocks']) => [...cases.values()].filter((c) => (lowestClock(c, who) ?? peak) < 0.95 * peak).length;
   console.log(`\nSM clock (nvidia-smi every 100 ms, peak ${peak} MHz): rows timed partly below 95% of it: kiln ${dipped('kiln')}, PyTorch ${dipped('torch')}, ORT ${dipped('ort')}, TF.js ${dipped('tfjs')}`);
+  const slowKiln = [...cases.values()].filter((c) => (lowestClock(c, 'kiln') ?? peak) < 0.95 * peak);
+  if (slowKiln.length) console.log(`kiln's: ${slowKiln.map((c) => `${c.label} (${clockRange(c.clocks.kiln!)} MHz)`).join('; ')}`);
 }
 console.log(`\ntargets: ${summary.met} met, ${summary.notMet} not met, ${summary.notMeasured} not measured in this run; on the [gpu-input] rows (input already on the GPU, as PyTorch's and TF.js's harnesses have it): ${onGpu.met} met, ${onGpu.notMet} not met, ${onGpu.notMeasured} not measured\ncommand: ${command}${elapsed ? ` (${elapsed} s)` : ''}`);
 writeFileSync(jsonPath, JSON.stringify({ device, date, command, elapsed_s: elapsed === undefined ? undefined : Number(elapsed), summary, summaryGpuInput: onGpu, unavailable: Object.fromEntries(unavailable), table: json, rows }, null, 1));
