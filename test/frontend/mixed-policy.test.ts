@@ -10,6 +10,11 @@ import { compileBundle } from '../../src/codegen/compile.js';
 import { PROFILES } from '../../src/codegen/profile.js';
 import { resolveCompileArgs } from '../../src/training/config.js';
 import { modelToConfig } from '../../src/frontend/io/to-config.js';
+import { saveModelFile } from '../../src/frontend/io/save.js';
+import { loadModelFile } from '../../src/index.js';
+import { join } from 'node:path';
+import { loadTfjsFromFiles, tempDir } from './io/helpers.js';
+import { tfjs } from '../support/tfjs.js';
 
 /** Keras JSON of Dense(4, relu) → Dense(2, softmax) on 3 features, the first layer's dtype as given. */
 function kerasJson(dtype: unknown, headDtype: unknown = 'float32') {
@@ -44,6 +49,18 @@ describe("Keras's mixed_float16 policy", () => {
     const layersOut = (modelToConfig(model).config as { layers: { config: { dtype: unknown } }[] }).layers;
     expect(layersOut.map((l) => l.config.dtype)).toEqual(['mixed_float16', 'float32']);
     expect(policyPrecision(modelFromJSON(modelToConfig(model)))).toBe('mixed');
+  });
+
+  it('saves the policy in a Keras .h5, and float32 layers in a TF.js model.json (TF.js has no mixed policies), which TF.js loads', async () => {
+    const model = modelFromJSON(kerasJson(KERAS3));
+    const dir = tempDir();
+    await saveModelFile(model, join(dir, 'm.h5'));
+    expect(policyPrecision(await loadModelFile(join(dir, 'm.h5')))).toBe('mixed');
+    await saveModelFile(model, join(dir, 'model.json'));
+    const tfModel = await loadTfjsFromFiles(join(dir, 'model.json'));
+    expect(tfModel.layers[0].dtype).toBe('float32');
+    expect(tfModel.predict((await tfjs()).ones([2, 3])).shape).toEqual([2, 2]);
+    expect(policyPrecision(await loadModelFile(join(dir, 'model.json')))).toBe('float32');
   });
 
   it('makes mixed precision the default of compile (inference and training), which an explicit precision overrides', () => {

@@ -8,6 +8,7 @@ import { fileError } from './errors.js';
 import type { ModelTopology } from './model-config.js';
 import type { Json } from './pythonic.js';
 import { modelToJSONObject } from './to-config.js';
+import { isMixedPolicy } from '../layer.js';
 import { namedWeights, type FileWeight } from './weights-match.js';
 
 /** One weight of a TF.js manifest. */
@@ -129,11 +130,18 @@ export function tfjsArtifacts(model: Model, weightsPath: string, weightsOnly = f
   const manifest = [{ paths: [weightsPath], weights: specs }];
   if (weightsOnly) return { json: { weightsManifest: manifest, generatedBy: 'kiln' }, weights: data };
   const json: TfjsModelJson = {
-    modelTopology: modelToJSONObject(model),
+    modelTopology: float32Policies(modelToJSONObject(model)) as Json,
     format: 'layers-model',
     generatedBy: 'kiln',
     convertedBy: null,
     weightsManifest: manifest,
   };
   return { json, weights: data };
+}
+
+/** TF.js has no mixed dtype policies (it would read `mixed_float16` as a dtype): its model.json gets the layers' float32. */
+function float32Policies(value: Json): Json {
+  if (Array.isArray(value)) return value.map(float32Policies);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'dtype' && isMixedPolicy(v) ? 'float32' : float32Policies(v)]));
 }
