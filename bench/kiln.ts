@@ -41,6 +41,8 @@ let warmedUp = false;
  * ms of work (run AV: the ResNet's train step at batch 256 timed 12.0 ms at 705 MHz, pipelined 5.3).
  */
 const SETTLE_MAX_MS = 3000;
+/** From this batch, the plain predict is also timed as four batches of a quarter (see below). */
+const BATCHES_FROM = 4096;
 const SETTLED = 0.95;
 
 /**
@@ -115,6 +117,15 @@ for (const batch of opt.batches.split(',').map(Number)) {
         emit({ ...base, variant: base.variant ? `${base.variant},gpu-input` : 'gpu-input', metric: 'predict', ms: g.ms, n: g.n, window: g.window, kernels: compiled.bundle.manifest.steps.length });
       }
       net.destroy();
+      // The same rows from the host through a Net compiled for a quarter of the batch: four batches in one
+      // call, each uploaded while the GPU computes the one before (Net.predict's batches).
+      if (batch >= BATCHES_FROM && !base.variant) {
+        const quarter = compileBundle(got.model, { batch: batch / 4, profile: profileForAdapter(gpu.adapter), tuning });
+        const small = await Net.create(quarter.bundle, gpu);
+        const q = await timed(() => small.predict(inputs));
+        emit({ ...base, variant: `4×${batch / 4}`, metric: 'predict', ms: q.ms, n: q.n, window: q.window, kernels: quarter.bundle.manifest.steps.length });
+        small.destroy();
+      }
     } catch (e) {
       emit({ ...base, metric: 'predict', status: 'error', reason: reason(e) });
       continue;

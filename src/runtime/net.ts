@@ -75,6 +75,8 @@ export class Net {
   private mappedUploadFrom = MAPPED_UPLOAD_FROM;
   /** The outputs' places in the readback buffer, laid out at the first call that reads them. */
   private readback: { slices: readonly { o: TensorSignature; at: number; bytes: number }[]; at: number } | undefined;
+  /** Where a call of several batches gathers their outputs (see runBatches), grown as calls need. */
+  private batchReadback: GPUBuffer | undefined;
 
   private constructor(
     readonly manifest: Manifest,
@@ -195,17 +197,80 @@ export class Net {
     return this.manifest.model.outputs;
   }
 
-  /** Runs the model on one batch (host values or GPUBuffers, see PredictInput); resolves to the outputs by name. */
+  /**
+   * Runs the model on one batch (host values or GPUBuffers, see PredictInput); resolves to the outputs by
+   * name. Host inputs that hold a whole number k > 1 of batches run as k batches in one call, as Keras's
+   * predict runs batches: each batch's upload is written while the GPU computes the one before, and the
+   * outputs come back together, k batches long.
+   */
   predict(inputs: Record<string, PredictInput>): Promise<TensorMap> {
-    let checked: Map<TensorSignature, TensorData | GPUBuffer>;
+    let checked: Map<TensorSignature, TensorData | GPUBuffer>[];
     try {
-      checked = this.checkInputs(inputs);
+      checked = this.batchesOf(inputs).map((part) => this.checkInputs(part));
     } catch (e) {
       return Promise.reject(e);
     }
-    const run = this.queue.then(() => this.run(checked));
+    const run = this.queue.then(() => (checked.length === 1 ? this.run(checked[0]) : this.runBatches(checked as Map<TensorSignature, TensorData>[])));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The call's inputs split into batches: one (the inputs as given) unless every input is host data
+   * holding the same whole number k > 1 of the compiled batch.
+   */
+  private batchesOf(inputs: Record<string, PredictInput>): Record<string, PredictInput>[] {
+    const counts = this.manifest.model.inputs.map((s) => {
+      const given = inputs[s.name];
+      const n = sizeOf(s.shape);
+      return given !== undefined && !isGpuBuffer(given) && ArrayBuffer.isView(given) && given.length > n && given.length % n === 0 ? given.length / n : 1;
+    });
+    const k = counts[0];
+    if (k === 1 || counts.some((c) => c !== k) || Object.values(inputs).some(isGpuBuffer)) return [inputs];
+    if (this.manifest.copies?.length) {
+      throw new PredictInputError(`model '${this.manifest.model.name}' carries state from call to call, so it runs one batch of ${this.manifest.model.batch} a call; got ${k} batches`, { batches: k });
+    }
+    return Array.from({ length: k }, (_, i) =>
+      Object.fromEntries(this.manifest.model.inputs.map((s) => {
+        const n = sizeOf(s.shape);
+        return [s.name, (inputs[s.name] as TensorData).subarray(i * n, (i + 1) * n)];
+      })),
+    );
+  }
+
+  /**
+   * Several batches in one call: each is written and submitted without waiting for the one before (a
+   * large host input's staging ring holds the writes back only when the GPU lags two batches), its
+   * outputs copied to their place in one readback buffer, read once at the end.
+   */
+  private async runBatches(batches: readonly Map<TensorSignature, TensorData>[]): Promise<TensorMap> {
+    const { slices, at } = this.readSlices(true);
+    const bytes = Math.max(4, batches.length * at);
+    if (!this.batchReadback || this.batchReadback.size < bytes) {
+      this.batchReadback?.destroy();
+      this.batchReadback = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'kiln batches readback' });
+    }
+    const readback = this.batchReadback;
+    for (const [i, batch] of batches.entries()) {
+      await this.record(batch, 0, this.steps.length, true, false);
+      const encoder = this.device.createCommandEncoder({ label: 'kiln batch outputs' });
+      for (const { o, at: off, bytes: n } of slices) {
+        const from = this.arena.at(o.offset, n);
+        encoder.copyBufferToBuffer(from.buffer, from.offset, readback, i * at + off, n);
+      }
+      this.device.queue.submit([encoder.finish()]);
+    }
+    await readback.mapAsync(GPUMapMode.READ, 0, bytes);
+    const mapped = readback.getMappedRange(0, bytes);
+    const result: TensorMap = {};
+    for (const { o, at: off, bytes: n } of slices) {
+      const Ctor = ARRAY_OF[o.dtype];
+      const out = new Ctor((n / 4) * batches.length);
+      for (let i = 0; i < batches.length; i++) out.set(new Ctor(mapped, i * at + off, n / 4), (i * n) / 4);
+      result[o.name] = out;
+    }
+    readback.unmap();
+    return result;
   }
 
   /**
@@ -367,7 +432,7 @@ export class Net {
     if (this.destroyed) return;
     this.destroyed = true;
     this.arena.destroy();
-    for (const b of [this.weights, this.staging, this.params, this.scratch, ...[...this.uploads.values()].flatMap((u) => u.ring.map((r) => r.buffer))]) b?.destroy();
+    for (const b of [this.weights, this.staging, this.params, this.scratch, this.batchReadback, ...[...this.uploads.values()].flatMap((u) => u.ring.map((r) => r.buffer))]) b?.destroy();
     if (this.ownsDevice) this.device.destroy();
   }
 
