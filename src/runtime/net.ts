@@ -54,6 +54,12 @@ interface GpuSource {
 /** Staging buffers per large input, used in turn, so a call need not wait for the previous one's GPU work. */
 const UPLOAD_RING = 2;
 
+/** Where a call's outputs are copied for reading back: the Net's readback buffer, or a batch's place in a larger one. */
+interface ReadTarget {
+  readonly buffer: GPUBuffer;
+  readonly base: number;
+}
+
 /**
  * A loaded bundle on one GPU device: buffers, pipelines and bind groups are made once; each
  * `predict` writes the inputs, records every step into one command buffer, submits once, and reads
@@ -241,7 +247,7 @@ export class Net {
   /**
    * Several batches in one call: each is written and submitted without waiting for the one before (a
    * large host input's staging ring holds the writes back only when the GPU lags two batches), its
-   * outputs copied to their place in one readback buffer, read once at the end.
+   * outputs copied by its own command buffer to their place in one readback buffer, read once at the end.
    */
   private async runBatches(batches: readonly Map<TensorSignature, TensorData>[]): Promise<TensorMap> {
     const { slices, at } = this.readSlices(true);
@@ -251,15 +257,8 @@ export class Net {
       this.batchReadback = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'kiln batches readback' });
     }
     const readback = this.batchReadback;
-    for (const [i, batch] of batches.entries()) {
-      await this.record(batch, 0, this.steps.length, true, false);
-      const encoder = this.device.createCommandEncoder({ label: 'kiln batch outputs' });
-      for (const { o, at: off, bytes: n } of slices) {
-        const from = this.arena.at(o.offset, n);
-        encoder.copyBufferToBuffer(from.buffer, from.offset, readback, i * at + off, n);
-      }
-      this.device.queue.submit([encoder.finish()]);
-    }
+    // Each batch's own command buffer ends with its outputs' copies to their place: one submit a batch.
+    for (const [i, batch] of batches.entries()) await this.record(batch, 0, this.steps.length, true, true, { buffer: readback, base: i * at });
     await readback.mapAsync(GPUMapMode.READ, 0, bytes);
     const mapped = readback.getMappedRange(0, bytes);
     const result: TensorMap = {};
@@ -551,7 +550,7 @@ export class Net {
    * output copies, from a command buffer encoded while the previous call's GPU work ran when one for
    * the same kind of call and the same GPUBuffers is waiting (see `encodeAhead`).
    */
-  private async record(inputs: Map<TensorSignature, TensorData | GPUBuffer>, from: number, to: number, copies: boolean, read: boolean) {
+  private async record(inputs: Map<TensorSignature, TensorData | GPUBuffer>, from: number, to: number, copies: boolean, read: boolean, readTo?: ReadTarget) {
     const { device } = this;
     let inputEncoder: GPUCommandEncoder | undefined;
     const copier = () => (inputEncoder ??= device.createCommandEncoder({ label: 'kiln inputs' }));
@@ -573,11 +572,12 @@ export class Net {
         remap.push(up);
       } else device.queue.writeBuffer(to.buffer, to.offset, data.buffer, data.byteOffset, data.byteLength);
     }
-    const key = `${from}:${to}:${copies}:${read}`;
+    // A command buffer encoded ahead reads into the call's own readback buffer, never a batch's place.
+    const key = `${from}:${to}:${copies}:${read}${readTo ? `:${readTo.base}` : ''}`;
     const ahead = this.ahead;
     this.ahead = undefined;
     const reuse = ahead && ahead.key === key && ahead.sources.length === sources.length && ahead.sources.every((a, k) => a.s === sources[k].s && a.buffer === sources[k].buffer);
-    const commands = reuse ? ahead.commands : this.encodeCall(from, to, copies, read, sources);
+    const commands = reuse && !readTo ? ahead.commands : this.encodeCall(from, to, copies, read, sources, readTo);
     const { slices, at } = this.readSlices(read);
     device.queue.submit(inputEncoder ? [inputEncoder.finish(), commands] : [commands]);
     this.submits++;
@@ -616,7 +616,7 @@ export class Net {
   }
 
   /** The copies of GPUBuffer inputs, the steps [from, to), the state copies when `copies`, and the output copies when `read`, as one command buffer. */
-  private encodeCall(from: number, to: number, copies: boolean, read: boolean, sources: readonly GpuSource[]): GPUCommandBuffer {
+  private encodeCall(from: number, to: number, copies: boolean, read: boolean, sources: readonly GpuSource[], readTo: ReadTarget = { buffer: this.staging, base: 0 }): GPUCommandBuffer {
     const encoder = this.device.createCommandEncoder({ label: 'kiln predict' });
     for (const { s, buffer } of sources) {
       const bytes = 4 * sizeOf(s.shape);
@@ -649,7 +649,7 @@ export class Net {
     }
     for (const { o, at, bytes } of this.readSlices(read).slices) {
       const from = this.arena.at(o.offset, bytes);
-      encoder.copyBufferToBuffer(from.buffer, from.offset, this.staging, at, bytes);
+      encoder.copyBufferToBuffer(from.buffer, from.offset, readTo.buffer, readTo.base + at, bytes);
     }
     return encoder.finish();
   }
