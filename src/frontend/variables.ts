@@ -28,6 +28,7 @@ export class LayerVariable {
   readonly name: string;
   readonly tensor: SymbolicTensor;
   private data: Float32Array;
+  private writes = 0;
 
   constructor(
     name: string,
@@ -57,6 +58,11 @@ export class LayerVariable {
     return this.data.length;
   }
 
+  /** How many times the value was replaced: compiled inference that folded the value in is stale once it moves. */
+  get version(): number {
+    return this.writes;
+  }
+
   /** A copy of the current value. */
   read(): Float32Array {
     return this.data.slice();
@@ -67,6 +73,7 @@ export class LayerVariable {
     const next = Float32Array.from(value);
     this.checkSize(next);
     this.data = next;
+    this.writes++;
   }
 
   private checkSize(value: Float32Array): void {

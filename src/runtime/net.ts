@@ -203,6 +203,11 @@ export class Net {
     return this.manifest.model.outputs;
   }
 
+  /** Whether the model carries state from call to call (a stateful RNN): such a Net runs one batch a call. */
+  get carriesState(): boolean {
+    return (this.manifest.copies?.length ?? 0) > 0;
+  }
+
   /**
    * Runs the model on one batch (host values or GPUBuffers, see PredictInput); resolves to the outputs by
    * name. Host inputs that hold a whole number k > 1 of batches run as k batches in one call, as Keras's
@@ -233,7 +238,7 @@ export class Net {
     });
     const k = counts[0];
     if (k === 1 || counts.some((c) => c !== k) || Object.values(inputs).some(isGpuBuffer)) return [inputs];
-    if (this.manifest.copies?.length) {
+    if (this.carriesState) {
       throw new PredictInputError(`model '${this.manifest.model.name}' carries state from call to call, so it runs one batch of ${this.manifest.model.batch} a call; got ${k} batches`, { batches: k });
     }
     return Array.from({ length: k }, (_, i) =>

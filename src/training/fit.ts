@@ -10,6 +10,7 @@ import { trainingObjective } from './program.js';
 import { TrainingSession } from './session.js';
 import { DataParallelSession, trainingSessionFor } from './replicas.js';
 import type { MicroBatch } from './micro-batch.js';
+import { NetCache } from './net-cache.js';
 import { openAdapters, type DeviceCount } from '../runtime/adapters.js';
 import { replicaCount } from '../runtime/replicas.js';
 import { gather, permutation, sliceColumn, toColumns, type Column, type DataArg } from './data.js';
@@ -53,6 +54,8 @@ interface TrainingState {
   learningRate: number;
   /** Optimizer steps taken, over all fits. */
   steps: number;
+  /** Compiled evaluation Nets, kept between evaluate calls (see NetCache). */
+  evaluateNets: NetCache;
 }
 
 const states = new WeakMap<Model, TrainingState>();
@@ -80,8 +83,26 @@ const learningRateAt = (config: CompiledConfig, step: number): number => {
 /** `model.compile(...)`: resolves optimizer, losses and metrics; compiling to kernels happens on the first fit. */
 export function compileModel(model: Model, args: CompileArgs): void {
   const config = resolveCompileArgs(model, args);
-  for (const s of states.get(model)?.sessions.values() ?? []) s.destroy();
-  states.set(model, { config, sessions: new Map(), learningRate: learningRateAt(config, 0), steps: 0 });
+  releaseTraining(model);
+  states.set(model, { config, sessions: new Map(), learningRate: learningRateAt(config, 0), steps: 0, evaluateNets: new NetCache() });
+}
+
+function releaseTraining(model: Model): void {
+  const old = states.get(model);
+  for (const s of old?.sessions.values() ?? []) s.destroy();
+  old?.evaluateNets.clear();
+}
+
+/**
+ * `model.dispose()`: frees the GPU memory the model's compiled steps and kept inference Nets hold;
+ * the weights stay, and the next fit, evaluate or predict compiles again.
+ */
+export function disposeModel(model: Model): void {
+  releaseTraining(model);
+  const old = states.get(model);
+  if (old) states.set(model, { ...old, sessions: new Map(), evaluateNets: new NetCache() });
+  predictNets.get(model)?.clear();
+  predictNets.delete(model);
 }
 
 function inputSlots(model: Model) {
@@ -91,29 +112,42 @@ function targetSlots(model: Model, config: CompiledConfig) {
   return model.outputs.map((o, i) => ({ name: `${model.outputNames[i]}_target`, perSample: numel(config.targetShape(i, o.shape)), dtype: 'float32' as const }));
 }
 
-/** Runs compiled inference (or evaluation) over all samples in batches; a last partial batch gets a bundle of its own size. */
+/** Input and output bytes one call of a compiled inference Net may hold before the rest goes to the next call. */
+const CALL_BYTES = 64 * 2 ** 20;
+
+/**
+ * Runs compiled inference (or evaluation) over all samples in batches; a last partial batch gets a
+ * Net of its own size. Whole batches go to the Net several at a time (up to CALL_BYTES), so each
+ * batch's upload overlaps the GPU's work on the one before; a Net that carries state runs one a call.
+ * `each` gets the outputs of `samples` samples from `start`, in batches of `batch`.
+ */
 async function runBatched(
-  compileFor: (batch: number) => Net | Promise<Net>,
+  netFor: (batch: number) => Promise<Net>,
   columns: Column[],
   count: number,
   batchSize: number,
-  each: (out: TensorMap, start: number, size: number) => void,
+  each: (out: TensorMap, start: number, samples: number, batch: number) => void,
   finish?: (nets: readonly Net[]) => Promise<void>,
 ): Promise<void> {
-  const nets = new Map<number, Net>();
-  try {
-    for (let start = 0; start < count; start += batchSize) {
-      const size = Math.min(batchSize, count - start);
-      if (!nets.has(size)) nets.set(size, await compileFor(size));
-      const net = nets.get(size)!;
-      const feeds = Object.fromEntries(columns.map((c, i) => [net.inputs[i].name, sliceColumn(c, start, start + size).data]));
-      each(await net.predict(feeds), start, size);
-    }
-    await finish?.([...nets.values()]);
-  } finally {
-    for (const n of nets.values()) n.destroy();
+  const used = new Set<Net>();
+  const inBytes = columns.reduce((a, c) => a + 4 * c.perSample, 0);
+  for (let start = 0; start < count; ) {
+    const batch = Math.min(batchSize, count - start);
+    const net = await netFor(batch);
+    used.add(net);
+    const outBytes = net.outputs.reduce((a, o) => a + 4 * o.shape.reduce((x, y) => x * y, 1), 0);
+    const whole = Math.floor((count - start) / batch);
+    const batches = net.carriesState ? 1 : Math.max(1, Math.min(whole, Math.floor(CALL_BYTES / (batch * inBytes + outBytes))));
+    const samples = batches * batch;
+    const feeds = Object.fromEntries(columns.map((c, i) => [net.inputs[i].name, sliceColumn(c, start, start + samples).data]));
+    each(await net.predict(feeds), start, samples, batch);
+    start += samples;
   }
+  await finish?.([...used]);
 }
+
+/** The inference Nets a model keeps for predict, by batch and precision (evaluate's live in its TrainingState). */
+const predictNets = new WeakMap<Model, NetCache>();
 
 /** `model.evaluate(x, y)`: inference-mode loss and metrics over all samples, as Keras's `[loss, ...metrics]`. */
 export async function evaluateModel(model: Model, x: DataArg, y: DataArg, args: { batchSize?: number } = {}): Promise<number[]> {
@@ -130,13 +164,16 @@ async function evaluateLogs(model: Model, x: DataArg, y: DataArg, batchSize: num
   const names = ['loss', ...objective.metrics];
   const sums = Object.fromEntries(names.map((n) => [n, 0]));
   const gpuCtx = await device();
+  const precision = state.config.precision;
+  const variables = model.toTraced().variables;
   await runBatched(
-    (batch) => Net.create(compileBundle({ name: model.name, program: objective.program }, { batch, profile: profileForAdapter(gpuCtx.adapter, state.config.precision) }).bundle, gpuCtx),
+    (batch) => state.evaluateNets.get(`${batch}/${precision}`, variables, () => Net.create(compileBundle({ name: model.name, program: objective.program }, { batch, profile: profileForAdapter(gpuCtx.adapter, precision) }).bundle, gpuCtx)),
     [...xs.columns, ...ys.columns],
     xs.count,
     batchSize,
-    (out, _start, size) => {
-      for (const n of names) sums[n] += out[n][0] * size;
+    // One loss (and metric) value a batch, each the batch's mean.
+    (out, _start, _samples, batch) => {
+      for (const n of names) for (const v of out[n]) sums[n] += v * batch;
     },
   );
   return Object.fromEntries(names.map((n) => [n, sums[n] / xs.count]));
@@ -160,9 +197,12 @@ export async function predictModel(model: Model, x: DataArg, args: { batchSize?:
   };
   // A model compiled for mixed-precision training predicts in mixed precision too, as Keras's policy does.
   const precision = states.get(model)?.config.precision;
-  await runBatched((batch) => Net.create(compileBundle(model, { batch, profile: profileForAdapter(gpuCtx.adapter, precision) }).bundle, gpuCtx), xs.columns, xs.count, args.batchSize ?? 32, (out, start, size) => {
+  let nets = predictNets.get(model);
+  if (!nets) predictNets.set(model, (nets = new NetCache()));
+  const cache = nets;
+  const netFor = (batch: number) => cache.get(`${batch}/${precision ?? 'policy'}`, traced.variables, () => Net.create(compileBundle(model, { batch, profile: profileForAdapter(gpuCtx.adapter, precision) }).bundle, gpuCtx));
+  await runBatched(netFor, xs.columns, xs.count, args.batchSize ?? 32, (out, start) => {
     names.forEach((n, i) => outs[i].set(out[n] as Float32Array, start * (outs[i].length / xs.count)));
-    void size;
   }, stateVariables.length ? keepState : undefined);
   return outs.length === 1 ? outs[0] : outs;
 }
@@ -304,6 +344,8 @@ declare module '../frontend/model.js' {
     predict(x: DataArg, args?: { batchSize?: number }): Promise<Float32Array | Float32Array[]>;
     /** One optimizer step on one batch: `[loss, ...metrics]`. */
     trainOnBatch(x: DataArg, y: DataArg): Promise<number[]>;
+    /** Frees the GPU memory of the model's compiled steps and kept predict/evaluate Nets, as TF.js's `dispose`; the weights stay. */
+    dispose(): void;
   }
 }
 
@@ -322,5 +364,8 @@ Object.assign(Model.prototype, {
   },
   trainOnBatch(this: Model, x: DataArg, y: DataArg) {
     return trainOnBatchModel(this, x, y);
+  },
+  dispose(this: Model) {
+    disposeModel(this);
   },
 });

@@ -1,7 +1,7 @@
 /** Training: compile/fit/evaluate/predict on models (attached to Model), callbacks, weight files. */
 import './fit.js';
 import './weights-file.js';
-export { useTrainingDevice, compileModel, fitModel, evaluateModel, predictModel, trainOnBatchModel, NaNLossError, type FitArgs } from './fit.js';
+export { useTrainingDevice, compileModel, fitModel, evaluateModel, predictModel, trainOnBatchModel, disposeModel, NaNLossError, type FitArgs } from './fit.js';
 export { type CompileArgs } from './config.js';
 export { TrainingSession, trainingProgram } from './session.js';
 export { ArenaTooLargeError, type MicroBatch } from './micro-batch.js';
