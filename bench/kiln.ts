@@ -110,20 +110,31 @@ for (const batch of opt.batches.split(',').map(Number)) {
       const net = await Net.create(compiled.bundle, gpu);
       inputs = randomInputs(net.inputs);
       const p = await timed(() => net.predict(inputs));
-      emit({ ...base, metric: 'predict', ms: p.ms, n: p.n, window: p.window, kernels: compiled.bundle.manifest.steps.length, compile_ms: compiled.millis });
+      // compile's 'auto' may run the batch in micro-batches (MICRO_BATCH_RULE): the rows say so, and the same batch in one run is timed beside.
+      const micro = compiled.bundle.manifest.model.microBatches ?? 1;
+      const shape = (c: typeof compiled) => ({ kernels: c.bundle.manifest.steps.length, ...((c.bundle.manifest.model.microBatches ?? 1) > 1 ? { micro_batches: c.bundle.manifest.model.microBatches } : {}) });
+      emit({ ...base, metric: 'predict', ms: p.ms, n: p.n, window: p.window, ...shape(compiled), compile_ms: compiled.millis });
       // Mixed bundles too: their plain rows carry the same upload as float32's, which hides what their kernels save.
       if (!base.variant || base.variant === 'mixed') {
         const g = await timedOnGpu(net, inputs, (buffers) => net.predict(buffers));
-        emit({ ...base, variant: base.variant ? `${base.variant},gpu-input` : 'gpu-input', metric: 'predict', ms: g.ms, n: g.n, window: g.window, kernels: compiled.bundle.manifest.steps.length });
+        emit({ ...base, variant: base.variant ? `${base.variant},gpu-input` : 'gpu-input', metric: 'predict', ms: g.ms, n: g.n, window: g.window, ...shape(compiled) });
       }
       net.destroy();
-      // The same rows from the host through a Net compiled for a quarter of the batch: four batches in one
-      // call, each uploaded while the GPU computes the one before (Net.predict's batches).
-      if (batch >= BATCHES_FROM && !base.variant) {
+      if (micro > 1 && (!base.variant || base.variant === 'mixed')) {
+        const whole = compileBundle(got.model, { batch, profile: profileForAdapter(gpu.adapter), tuning, microBatch: batch, ...(mixed ? { precision: 'mixed' as const } : {}) });
+        const one = await Net.create(whole.bundle, gpu);
+        const w = await timed(() => one.predict(inputs));
+        emit({ ...base, variant: [base.variant, 'one run'].filter(Boolean).join(','), metric: 'predict', ms: w.ms, n: w.n, window: w.window, ...shape(whole) });
+        const wg = await timedOnGpu(one, inputs, (buffers) => one.predict(buffers));
+        emit({ ...base, variant: [base.variant, 'one run', 'gpu-input'].filter(Boolean).join(','), metric: 'predict', ms: wg.ms, n: wg.n, window: wg.window, ...shape(whole) });
+        one.destroy();
+      } else if (batch >= BATCHES_FROM && !base.variant) {
+        // The same rows from the host through a Net compiled for a quarter of the batch: four batches in one
+        // call, each uploaded while the GPU computes the one before (what the micro-batches do), for a model 'auto' keeps whole.
         const quarter = compileBundle(got.model, { batch: batch / 4, profile: profileForAdapter(gpu.adapter), tuning });
         const small = await Net.create(quarter.bundle, gpu);
         const q = await timed(() => small.predict(inputs));
-        emit({ ...base, variant: `4×${batch / 4}`, metric: 'predict', ms: q.ms, n: q.n, window: q.window, kernels: quarter.bundle.manifest.steps.length });
+        emit({ ...base, variant: `4×${batch / 4}`, metric: 'predict', ms: q.ms, n: q.n, window: q.window, ...shape(quarter) });
         small.destroy();
       }
     } catch (e) {

@@ -131,7 +131,7 @@ for (const r of rows) {
     const during = clocksDuring(clocks, r.window[0], r.window[1]);
     if (during.length) (c.clocks[who] ??= []).push(...during);
   }
-  if (r.part === 'models' && who === 'kiln') c.notes.push(`${r.kernels} kernels${r.pipelined_ms !== undefined ? `, pipelined ${fmt(r.pipelined_ms as number)} ms` : ''}`);
+  if (r.part === 'models' && who === 'kiln') c.notes.push(`${r.kernels} kernels${r.micro_batches ? ` × ${r.micro_batches} micro-batches` : ''}${r.pipelined_ms !== undefined ? `, pipelined ${fmt(r.pipelined_ms as number)} ms` : ''}`);
   if (r.part === 'gemm') {
     c.notes.push(`${r.system === 'torch' ? `PyTorch ${r.precision}` : `kiln (${r.path})`} max|err| ${g(r.max_abs_err)} (|ref| ≤ ${g(r.ref_scale)})`);
   }

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { MMA_FEATURES, PROFILES, gemmPrecision, type Precision } from '../codegen/profile.js';
 import { compileBundle } from '../codegen/compile.js';
@@ -7,7 +7,9 @@ import { printGraph } from '../ir/printer.js';
 import { inference } from '../passes/pipelines.js';
 import type { Program } from '../passes/program.js';
 import { isBundleKind, pathKind } from './bundle-files.js';
-import { arenaLayoutNote, fmtBytes, fmtMs, kernelCount, weightEntries } from './describe.js';
+import { arenaLayoutNote, fmtBytes, fmtMs, kernelCount, microNote, weightEntries } from './describe.js';
+import { callBatch } from '../runtime/format.js';
+import type { PredictMicroBatch } from '../codegen/micro-batch.js';
 import { CliError } from './errors.js';
 import { loadModel } from './load-model.js';
 import { EXPORT_HELP, intOption } from './options.js';
@@ -20,6 +22,7 @@ interface CompileCliOptions {
   out: string;
   export?: string;
   batch: number;
+  microBatch: PredictMicroBatch;
   singleFile?: boolean;
   check?: boolean;
   dumpAfter?: string;
@@ -37,6 +40,13 @@ const passList = () => [...new Set(PASS_NAMES)].join(', ');
  * `kiln compile <model.ts> -o <out>`: traces the model, runs the inference pipeline, generates the
  * kernels and writes the bundle; prints one summary of what it wrote.
  */
+/** `--micro-batch`: 'auto' or a positive integer. */
+function microBatchOption(value: string): PredictMicroBatch {
+  if (value.trim() === 'auto') return 'auto';
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError(`expected 'auto' or a whole number of samples ≥ 1, got '${value}'`);
+  return Number(value);
+}
+
 export function compileCommand(): Command {
   return new Command('compile')
     .description('compile a model file into a bundle (WGSL kernels, weights, manifest, typed loader) for one batch size')
@@ -44,6 +54,7 @@ export function compileCommand(): Command {
     .requiredOption('-o, --out <path>', 'where to write the bundle: a folder, or one file with --single-file')
     .option('-e, --export <name>', EXPORT_HELP)
     .option('-b, --batch <n>', 'the batch size baked into every shape; the bundle runs exactly this batch', intOption(1, 1 << 20), 1)
+    .option('--micro-batch <n>', "samples of one run of the kernels: a call runs batch / n of them, each upload overlapping the run before; 'auto' (default) cuts only where that pays", microBatchOption, 'auto')
     .option('--single-file', 'write the bundle as one file instead of a folder')
     .option('--target <profile>', "tune kernels for 'gpu' (many workgroups) or 'cpu' (software adapters such as lavapipe)", 'gpu')
     .option('--precision <p>', "GEMM arithmetic: 'float32', or 'mixed' (f16 operands, f32 accumulation); default: mixed for a model with Keras mixed_float16 layers, else float32")
@@ -73,7 +84,7 @@ export function compileCommand(): Command {
       const target = PROFILES[opts.target as keyof typeof PROFILES];
       if (!target) throw new CliError(`unknown --target '${opts.target}'; use ${Object.keys(PROFILES).join(' or ')}`);
       const { profile, precision } = precisionOf({ ...opts, precision: opts.precision ?? policyPrecision(model) }, target);
-      const compiled = compileBundle(model, { batch: opts.batch, check: opts.check, onPass, profile, precision });
+      const compiled = compileBundle(model, { batch: opts.batch, check: opts.check, onPass, profile, precision, microBatch: opts.microBatch });
       await writeBundle(compiled.bundle, out, { singleFile: opts.singleFile, overwrite: existing !== 'missing' });
       const ms = performance.now() - t0;
 
@@ -83,8 +94,8 @@ export function compileCommand(): Command {
       }
       const m = compiled.bundle.manifest;
       const kernelFiles = m.kernels.length;
-      console.log(`compiled model '${m.model.name}' (export '${exportName}' of ${file}) for batch ${m.model.batch}${opts.check ? ', graph validated after every pass' : ''}`);
-      console.log(`  ${kernelCount(m)}, one submit per predict`);
+      console.log(`compiled model '${m.model.name}' (export '${exportName}' of ${file}) for batch ${callBatch(m)}${microNote(m)}${opts.check ? ', graph validated after every pass' : ''}`);
+      console.log(`  ${kernelCount(m)}, ${(m.model.microBatches ?? 1) > 1 ? 'one submit per micro-batch, each upload overlapping the micro-batch before' : 'one submit per predict'}`);
       console.log(`  precision     ${precisionNote(gemmPrecision({ ...profile, precision }), m.features)}`);
       console.log(`  arena         ${fmtBytes(m.arena.size)}${arenaLayoutNote(m.arena)}`);
       console.log(`  weights       ${fmtBytes(m.weights.size)}, ${weightEntries(m)}`);

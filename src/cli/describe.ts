@@ -9,6 +9,12 @@ export function fmtBytes(n: number): string {
   return `${exact} (${v.toFixed(2)} ${unit})`;
 }
 
+/** `, in 4 micro-batches of 1024` for a bundle that runs its call in micro-batches, else nothing. */
+export function microNote(m: Manifest): string {
+  const k = m.model.microBatches ?? 1;
+  return k > 1 ? `, in ${k} micro-batches of ${m.model.batch}` : '';
+}
+
 /** `3 kernels (3 distinct)`: kernel launches per call (steps), and the distinct shaders they use. */
 export function kernelCount(m: Manifest): string {
   return `${m.steps.length} kernel${m.steps.length === 1 ? '' : 's'} (${m.kernels.length} distinct)`;

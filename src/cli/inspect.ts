@@ -3,7 +3,8 @@ import { formatShape } from '../ir/errors.js';
 import type { Graph, Node } from '../ir/types.js';
 import { readBundle } from '../runtime/load.js';
 import { bundleGraph, isBundleKind, pathKind } from './bundle-files.js';
-import { arenaLayoutNote, fmtBytes, fmtDims, kernelCount, weightEntries } from './describe.js';
+import { arenaLayoutNote, fmtBytes, fmtDims, kernelCount, microNote, weightEntries } from './describe.js';
+import { callBatch, callSignature } from '../runtime/format.js';
 import { CliError } from './errors.js';
 
 /** The ops a step's node runs: a fused group's body (`matmul → add → relu`), or the node's own op. */
@@ -40,13 +41,13 @@ export function inspectCommand(): Command {
       const log = (line: string) => console.log(line);
 
       log(`bundle ${path} (${kind === 'bundle-file' ? 'single file' : 'folder'}): ${m.format} v${m.version}, written by kiln ${m.kiln}`);
-      log(`model '${m.model.name}', compiled for batch ${m.model.batch}: ${kernelCount(m)}, one submit per predict`);
+      log(`model '${m.model.name}', compiled for batch ${callBatch(m)}${microNote(m)}: ${kernelCount(m)}, ${(m.model.microBatches ?? 1) > 1 ? 'one submit per micro-batch' : 'one submit per predict'}`);
       log(`precision: ${m.precision ?? 'float32'}${m.features?.length ? `; needs the WebGPU features ${m.features.join(', ')}` : ''}`);
       log('');
       log('signature:');
       table([
-        ...m.model.inputs.map((s) => ['input', `'${s.name}'`, formatShape(s.shape), s.dtype, `arena offset ${s.offset}`]),
-        ...m.model.outputs.map((s) => ['output', `'${s.name}'`, formatShape(s.shape), s.dtype, `arena offset ${s.offset}`]),
+        ...m.model.inputs.map((s) => ['input', `'${s.name}'`, formatShape(callSignature(m, s).shape), s.dtype, `arena offset ${s.offset}`]),
+        ...m.model.outputs.map((s) => ['output', `'${s.name}'`, formatShape(callSignature(m, s).shape), s.dtype, `arena offset ${s.offset}`]),
       ]).forEach(log);
       log('');
       log('buffers:');

@@ -5,11 +5,11 @@ import type { Model } from '../frontend/model.js';
 import { formatShape } from '../ir/errors.js';
 import { interpret } from '../ir/interpreter.js';
 import type { NDArray } from '../ir/ndarray.js';
-import type { Bundle } from '../runtime/format.js';
+import { callBatch, callSignature, type Bundle, type Manifest } from '../runtime/format.js';
 import { readBundle } from '../runtime/load.js';
 import { bundleGraph, bundleWeights, isBundleKind, pathKind } from './bundle-files.js';
 import { checkOutputs, DEFAULT_TOLERANCE, type Tolerance } from './check.js';
-import { fmtMs, kernelCount } from './describe.js';
+import { fmtMs, kernelCount, microNote } from './describe.js';
 import { CliError } from './errors.js';
 import { openGpu, runOnce } from './gpu.js';
 import { loadModel } from './load-model.js';
@@ -97,8 +97,24 @@ async function runModelOnGpu(model: Model, from: string, opts: RunOptions): Prom
   const compiled = compileBundle(model, { batch });
   const m = compiled.bundle.manifest;
   log(`model '${model.name}' (${from}) compiled in memory for batch ${batch}: ${kernelCount(m)} in ${fmtMs(compiled.millis)}`);
-  const inputs = randomFeeds(m.model.inputs, { seed: opts.seed, intBound: intBound(model) });
+  const inputs = randomFeeds(m.model.inputs.map((s) => callSignature(m, s)), { seed: opts.seed, intBound: intBound(model) });
   await runOnGpu(compiled.bundle, inputs, opts, () => interpretModel(model, inputs.map((x) => x.value)).outputs);
+}
+
+/** The bundle's graph (shaped for one run of its steps) interpreted once per micro-batch, outputs joined in order. */
+function interpretRuns(graph: ReturnType<typeof bundleGraph>, m: Manifest, inputs: readonly RandomInput[], weights: ReturnType<typeof bundleWeights>, precision: 'float32' | 'float64'): Record<string, NDArray> {
+  const k = m.model.microBatches ?? 1;
+  const slice = (x: NDArray, r: number) => {
+    const n = x.data.length / k;
+    return { ...x, shape: [x.shape[0] / k, ...x.shape.slice(1)], data: x.data.subarray(r * n, (r + 1) * n) } as NDArray;
+  };
+  const runs = Array.from({ length: k }, (_, r) => interpret(graph, Object.fromEntries(inputs.map((x) => [x.name, slice(x.value, r)])), { weights, precision }).outputs);
+  return Object.fromEntries(Object.keys(runs[0]).map((name) => {
+    const parts = runs.map((o) => o[name]);
+    const data = new (parts[0].data.constructor as new (n: number) => NDArray['data'])(parts.reduce((a, p) => a + p.data.length, 0));
+    parts.reduce((at, p) => (data.set(p.data as never, at), at + p.data.length), 0);
+    return [name, { ...parts[0], shape: [parts[0].shape[0] * k, ...parts[0].shape.slice(1)], data } as NDArray];
+  }));
 }
 
 /** `kiln run <bundle>`: load it, run on the GPU, optionally check against the interpreter on its graph.json and weights. */
@@ -106,17 +122,16 @@ async function runBundle(path: string, opts: RunOptions): Promise<void> {
   if (opts.export !== undefined) throw new CliError('--export picks a model in a model file; a bundle holds one model');
   const bundle = await readBundle(path);
   const m = bundle.manifest;
-  if (opts.batch !== undefined && opts.batch !== m.model.batch) {
-    throw new CliError(`${path} was compiled for batch ${m.model.batch}, not ${opts.batch}: compile the model again with --batch ${opts.batch}`, { file: path });
+  if (opts.batch !== undefined && opts.batch !== callBatch(m)) {
+    throw new CliError(`${path} was compiled for batch ${callBatch(m)}, not ${opts.batch}: compile the model again with --batch ${opts.batch}`, { file: path });
   }
   const graph = () => bundleGraph(bundle, path);
   const hasGraph = !!m.graph && bundle.files.has(m.graph.file);
-  const inputs = randomFeeds(m.model.inputs, { seed: opts.seed, intBound: hasGraph ? graphIntBound(graph()) : undefined });
-  const reference = (precision: 'float32' | 'float64' = 'float64') =>
-    interpret(graph(), Object.fromEntries(inputs.map((x) => [x.name, x.value])), { weights: bundleWeights(bundle), precision }).outputs;
+  const inputs = randomFeeds(m.model.inputs.map((s) => callSignature(m, s)), { seed: opts.seed, intBound: hasGraph ? graphIntBound(graph()) : undefined });
+  const reference = (precision: 'float32' | 'float64' = 'float64') => interpretRuns(graph(), m, inputs, bundleWeights(bundle), precision);
   if (opts.interpret) {
     if (opts.check) throw new CliError('--check compares the GPU with the interpreter; with --interpret there is no GPU run to check (drop --interpret)');
-    log(`bundle ${path}: model '${m.model.name}', batch ${m.model.batch}, on the reference interpreter (its graph.json): ${opts.precision}, seed ${opts.seed}`);
+    log(`bundle ${path}: model '${m.model.name}', batch ${callBatch(m)}, on the reference interpreter (its graph.json): ${opts.precision}, seed ${opts.seed}`);
     printInputs(inputs);
     const t0 = performance.now();
     const outputs = reference(opts.precision);
@@ -125,7 +140,7 @@ async function runBundle(path: string, opts: RunOptions): Promise<void> {
     log(`interpreted in ${ms.toFixed(1)} ms`);
     return;
   }
-  log(`bundle ${path}: model '${m.model.name}', batch ${m.model.batch}, ${kernelCount(m)}`);
+  log(`bundle ${path}: model '${m.model.name}', batch ${callBatch(m)}${microNote(m)}, ${kernelCount(m)}`);
   await runOnGpu(bundle, inputs, opts, reference);
 }
 

@@ -53,7 +53,7 @@ export function rebuildBundle(bundle: Bundle, profile: TargetProfile, tuning?: T
   const m = bundle.manifest;
   const graph = bundleGraph(bundle, source);
   const target = m.precision ? { ...profile, precision: m.precision } : profile;
-  return withTuning(tuning, () => buildBundle(graph, bundleWeights(bundle), m.model.name, m.model.batch, { mode: m.mode, profile: target }).bundle, onLookup);
+  return withTuning(tuning, () => buildBundle(graph, bundleWeights(bundle), m.model.name, m.model.batch, { mode: m.mode, profile: target, microBatches: m.model.microBatches }).bundle, onLookup);
 }
 
 const tilesName = (t: TunedChoice) =>

@@ -43,7 +43,7 @@ export function buildBundle(
   weights: ReadonlyMap<string, NDArray>,
   modelName: string,
   batch: number,
-  options: { mode?: 'inference' | 'training'; profile?: TargetProfile; splitAt?: number } = {},
+  options: { mode?: 'inference' | 'training'; profile?: TargetProfile; splitAt?: number; microBatches?: number } = {},
 ): { bundle: Bundle; report: BundleReport } {
   const training = options.mode === 'training';
   // State an inference bundle carries from call to call (a stateful RNN's), updated at the end of each.
@@ -201,7 +201,7 @@ export function buildBundle(
     version: BUNDLE_VERSION,
     kiln: KILN_VERSION,
     mode: training ? 'training' : 'inference',
-    model: { name: modelName, batch, inputs, outputs },
+    model: { name: modelName, batch, inputs, outputs, ...((options.microBatches ?? 1) > 1 ? { microBatches: options.microBatches } : {}) },
     arena: { size: arenaSize, ...(paged ? { pageBytes, windowBytes } : {}) },
     weights: { file: 'weights.bin', size: wsize, sha256: sha(weightBytes), entries },
     kernels: [...kernels.values()],

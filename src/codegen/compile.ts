@@ -12,6 +12,7 @@ import type { ReplicatedNet } from '../runtime/replicas.js';
 import type { PlacedNet } from '../runtime/placed.js';
 import { loadCachedTuning, withTuning, type TuningTable } from './tuning.js';
 import { policyPrecision } from '../frontend/policy.js';
+import { chooseMicroBatch, type PredictMicroBatch } from './micro-batch.js';
 
 /** Options of compiling a model. */
 export interface CompileOptions {
@@ -33,6 +34,13 @@ export interface CompileOptions {
    * 'shader-f16' it falls back to float32 and `compile` says so.
    */
   precision?: Precision;
+  /**
+   * Samples of one run of the steps (default 'auto'): a call of `batch` samples runs batch / microBatch
+   * of them, each micro-batch's host upload written while the GPU computes the one before. 'auto' cuts a
+   * call only where that pays (MICRO_BATCH_RULE: a large upload and heavy kernels); `microBatch: batch`
+   * keeps one run. The Net still takes and returns the whole batch.
+   */
+  microBatch?: PredictMicroBatch;
 }
 
 /** A compiled model in memory, with what went into it. */
@@ -53,11 +61,13 @@ export function compileBundle(model: Model | { name: string; program: Program },
   const start = performance.now();
   const source = 'program' in model ? model.program : { graph: model.toGraph(), weights: model.weightValues() };
   const name = model.name;
-  const program = runPipeline(source, inference, { phase: 'inference', batch }, { check: options.check, onPass: options.onPass });
+  // A traced program (an evaluation objective) is cut only when asked.
+  const micro = 'program' in model && options.microBatch === undefined ? batch : chooseMicroBatch(source.graph, batch, options.microBatch);
+  const program = runPipeline(source, inference, { phase: 'inference', batch: micro }, { check: options.check, onPass: options.onPass });
   // A model with Keras mixed_float16 layers compiles mixed unless the options say otherwise.
   const precision = options.precision ?? ('program' in model ? undefined : asMixed(policyPrecision(model)));
   const profile = precision ? { ...(options.profile ?? PROFILES.gpu), precision } : options.profile;
-  const { bundle, report } = withTuning(options.tuning, () => buildBundle(program.graph, program.weights, name, batch, { profile }));
+  const { bundle, report } = withTuning(options.tuning, () => buildBundle(program.graph, program.weights, name, micro, { profile, microBatches: batch / micro }));
   return { bundle, program, report, millis: performance.now() - start };
 }
 

@@ -90,9 +90,15 @@ export interface Manifest {
   readonly mode?: 'inference' | 'training';
   readonly model: {
     readonly name: string;
+    /** The batch the steps run (a micro-batch when `microBatches` is given); signatures are shaped by it. */
     readonly batch: number;
     readonly inputs: readonly TensorSignature[];
     readonly outputs: readonly TensorSignature[];
+    /**
+     * A call takes `batch × microBatches` samples and runs the steps once per micro-batch, each
+     * micro-batch's upload written while the GPU computes the one before (absent: 1).
+     */
+    readonly microBatches?: number;
   };
   /**
    * Bytes of the arena; when paged, it spans pages of `pageBytes` (the last one shorter), each its own
@@ -130,4 +136,15 @@ export const BINDINGS = { arena: 0, weights: 1, params: 2 } as const;
 /** The binding of a kernel's arena slot: slot 0 at BINDINGS.arena, slot k ≥ 1 after the params. */
 export function arenaBinding(slot: number): number {
   return slot === 0 ? BINDINGS.arena : BINDINGS.params + slot;
+}
+
+/** Samples one call of the bundle takes: its batch times its micro-batches. */
+export function callBatch(m: Manifest): number {
+  return m.model.batch * (m.model.microBatches ?? 1);
+}
+
+/** A model's signature as a call sees it: every dimension 0 (the batch) times the micro-batches. */
+export function callSignature<T extends { readonly shape: readonly number[] }>(m: Manifest, s: T): T {
+  const k = m.model.microBatches ?? 1;
+  return k === 1 ? s : { ...s, shape: [s.shape[0] * k, ...s.shape.slice(1)] };
 }

@@ -1,4 +1,4 @@
-import { BINDING_ALIGNMENT, BINDINGS, type Bundle, type Manifest, type StateEntry, type TensorSignature } from './format.js';
+import { BINDING_ALIGNMENT, BINDINGS, callBatch, callSignature, type Bundle, type Manifest, type StateEntry, type TensorSignature } from './format.js';
 import { BundleError, OutOfMemoryError, PredictInputError, RunError } from './errors.js';
 import { openDevice, type AdapterDescription, type GpuContext } from './gpu.js';
 import { Arena, kernelLayouts } from './arena.js';
@@ -45,11 +45,21 @@ interface Upload {
   ready: Promise<undefined>;
 }
 
-/** A GPUBuffer a call copies an input from. */
-interface GpuSource {
-  readonly s: TensorSignature;
+/** A GPUBuffer a call copies an input from, from byte `offset` (a micro-batch's place in a call's input). */
+interface GpuSlice {
   readonly buffer: GPUBuffer;
+  readonly offset: number;
 }
+
+/** A GPUBuffer input of one call, for the input `s`. */
+interface GpuSource extends GpuSlice {
+  readonly s: TensorSignature;
+}
+
+/** What one run of the steps takes for an input: host values, or a slice of a GPUBuffer. */
+type CallInput = TensorData | GpuSlice;
+
+const isSlice = (x: CallInput): x is GpuSlice => !ArrayBuffer.isView(x);
 
 /** Staging buffers per large input, used in turn, so a call need not wait for the previous one's GPU work. */
 const UPLOAD_RING = 2;
@@ -194,13 +204,17 @@ export class Net {
     return net;
   }
 
-  /** The model's input signature. */
+  /** The model's input signature, as a call takes it (micro-batches included). */
   get inputs(): readonly TensorSignature[] {
-    return this.manifest.model.inputs;
+    return this.manifest.model.inputs.map((s) => callSignature(this.manifest, s));
   }
-  /** The model's output signature. */
+  /** The model's output signature, as a call returns it (micro-batches included). */
   get outputs(): readonly TensorSignature[] {
-    return this.manifest.model.outputs;
+    return this.manifest.model.outputs.map((s) => callSignature(this.manifest, s));
+  }
+  /** Samples a call takes (a whole number of calls' worth of host values also runs, in turn). */
+  get batch(): number {
+    return callBatch(this.manifest);
   }
 
   /** Whether the model carries state from call to call (a stateful RNN): such a Net runs one batch a call. */
@@ -215,38 +229,78 @@ export class Net {
    * outputs come back together, k batches long.
    */
   predict(inputs: Record<string, PredictInput>): Promise<TensorMap> {
-    let checked: Map<TensorSignature, TensorData | GPUBuffer>[];
+    let runs: Map<TensorSignature, CallInput>[];
     try {
-      checked = this.batchesOf(inputs).map((part) => this.checkInputs(part));
+      runs = this.runsOf(inputs);
     } catch (e) {
       return Promise.reject(e);
     }
-    const run = this.queue.then(() => (checked.length === 1 ? this.run(checked[0]) : this.runBatches(checked as Map<TensorSignature, TensorData>[])));
+    const run = this.queue.then(() => (runs.length === 1 ? this.run(runs[0]) : this.runBatches(runs)));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   /**
-   * The call's inputs split into batches: one (the inputs as given) unless every input is host data
-   * holding the same whole number k > 1 of the compiled batch.
+   * A call's inputs checked against the call's signature, then cut into the runs of the steps: one,
+   * or one per micro-batch, and host values holding j > 1 calls' worth run j times that.
    */
-  private batchesOf(inputs: Record<string, PredictInput>): Record<string, PredictInput>[] {
-    const counts = this.manifest.model.inputs.map((s) => {
-      const given = inputs[s.name];
-      const n = sizeOf(s.shape);
-      return given !== undefined && !isGpuBuffer(given) && ArrayBuffer.isView(given) && given.length > n && given.length % n === 0 ? given.length / n : 1;
-    });
-    const k = counts[0];
-    if (k === 1 || counts.some((c) => c !== k) || Object.values(inputs).some(isGpuBuffer)) return [inputs];
-    if (this.carriesState) {
-      throw new PredictInputError(`model '${this.manifest.model.name}' carries state from call to call, so it runs one batch of ${this.manifest.model.batch} a call; got ${k} batches`, { batches: k });
+  private runsOf(inputs: Record<string, PredictInput>): Map<TensorSignature, CallInput>[] {
+    if (this.destroyed) throw new PredictInputError(`model '${this.manifest.model.name}' was destroyed`);
+    const m = this.manifest;
+    const k = m.model.microBatches ?? 1;
+    const names = m.model.inputs.map((s) => s.name);
+    for (const key of Object.keys(inputs)) {
+      if (!names.includes(key)) throw new PredictInputError(`unknown input '${key}'; model '${m.model.name}' takes ${names.map((n) => `'${n}'`).join(', ')}`, { input: key });
     }
-    return Array.from({ length: k }, (_, i) =>
-      Object.fromEntries(this.manifest.model.inputs.map((s) => {
+    const given = m.model.inputs.map((s) => this.checkInput(s, inputs[s.name]));
+    // Runs each input holds: a GPUBuffer one call's micro-batches, host values a whole number of calls' worth.
+    const counts = given.map((g, i) => (ArrayBuffer.isView(g) ? (g.length / sizeOf(m.model.inputs[i].shape)) : k));
+    const runs = counts[0];
+    const odd = counts.findIndex((c) => c !== runs);
+    if (odd >= 0) {
+      const wrong = counts.findIndex((c) => c !== k);
+      throw this.sizeError(m.model.inputs[wrong], (given[wrong] as TensorData).length);
+    }
+    if (runs > k && this.carriesState) {
+      throw new PredictInputError(`model '${m.model.name}' carries state from call to call, so it runs one batch of ${callBatch(m)} a call; got ${runs / k} batches`, { batches: runs / k });
+    }
+    return Array.from({ length: runs }, (_, r) =>
+      new Map(m.model.inputs.map((s, i) => {
+        const g = given[i];
         const n = sizeOf(s.shape);
-        return [s.name, (inputs[s.name] as TensorData).subarray(i * n, (i + 1) * n)];
+        return [s, ArrayBuffer.isView(g) ? g.subarray(r * n, (r + 1) * n) : { buffer: g, offset: r * 4 * n }] as const;
       })),
     );
+  }
+
+  /** One input of a call: a GPUBuffer large enough for the call, or host values of a whole number of calls. */
+  private checkInput(s: TensorSignature, given: PredictInput | undefined): TensorData | GPUBuffer {
+    const call = callSignature(this.manifest, s);
+    const want = `${sizeOf(call.shape)} ${s.dtype} values (shape [${call.shape.join(', ')}])`;
+    if (given === undefined) throw new PredictInputError(`missing input '${s.name}': expected ${want}`, { input: s.name });
+    if (isGpuBuffer(given)) {
+      const bytes = 4 * sizeOf(call.shape);
+      if (!(given.usage & GPUBufferUsage.COPY_SRC)) throw new PredictInputError(`input '${s.name}': a GPUBuffer input needs COPY_SRC usage (net.createInputBuffer makes one)`, { input: s.name });
+      if (given.size < bytes) throw new PredictInputError(`input '${s.name}' expects ${want}, ${bytes} bytes, got a GPUBuffer of ${given.size} bytes`, { input: s.name });
+      return given;
+    }
+    const Ctor = ARRAY_OF[s.dtype];
+    let data: TensorData;
+    if (Array.isArray(given)) data = Ctor.from(given as number[]);
+    else if (given instanceof Ctor) data = given as TensorData;
+    else throw new PredictInputError(`input '${s.name}' must be a ${Ctor.name} of ${want}, got ${(given as object).constructor?.name ?? typeof given}`, { input: s.name });
+    const n = sizeOf(call.shape);
+    if (data.length === 0 || data.length % n !== 0) throw this.sizeError(s, data.length);
+    return data;
+  }
+
+  /** The error of host values that are not one call's worth, with the batch they hold where they hold a whole one. */
+  private sizeError(s: TensorSignature, length: number): PredictInputError {
+    const call = callSignature(this.manifest, s);
+    const want = `${sizeOf(call.shape)} ${s.dtype} values (shape [${call.shape.join(', ')}])`;
+    const perSample = sizeOf(s.shape.slice(1));
+    const hint = length % perSample === 0 ? `; that is a batch of ${length / perSample}, but this bundle was compiled for batch ${callBatch(this.manifest)}: compile again with that batch` : '';
+    return new PredictInputError(`input '${s.name}' expects ${want}, got ${length}${hint}`, { input: s.name });
   }
 
   /**
@@ -254,8 +308,10 @@ export class Net {
    * large host input's staging ring holds the writes back only when the GPU lags two batches), its
    * outputs copied by its own command buffer to their place in one readback buffer, read once at the end.
    */
-  private async runBatches(batches: readonly Map<TensorSignature, TensorData>[]): Promise<TensorMap> {
+  private async runBatches(batches: readonly Map<TensorSignature, CallInput>[]): Promise<TensorMap> {
     const { slices, at } = this.readSlices(true);
+    const watched = batches.some((b) => [...b.values()].some(isSlice));
+    if (watched) this.device.pushErrorScope('validation');
     const bytes = Math.max(4, batches.length * at);
     if (!this.batchReadback || this.batchReadback.size < bytes) {
       this.batchReadback?.destroy();
@@ -263,8 +319,18 @@ export class Net {
     }
     const readback = this.batchReadback;
     // Each batch's own command buffer ends with its outputs' copies to their place: one submit a batch.
-    for (const [i, batch] of batches.entries()) await this.record(batch, 0, this.steps.length, true, true, { buffer: readback, base: i * at });
-    await readback.mapAsync(GPUMapMode.READ, 0, bytes);
+    try {
+      for (const [i, batch] of batches.entries()) await this.record(batch, 0, this.steps.length, true, true, { buffer: readback, base: i * at });
+    } catch (e) {
+      if (watched) void this.device.popErrorScope();
+      throw e;
+    }
+    const check = watched ? this.device.popErrorScope().then((error) => (error ? this.refusal(batches[0], error) : undefined)) : undefined;
+    const [, error] = await Promise.all([readback.mapAsync(GPUMapMode.READ, 0, bytes), check]);
+    if (error) {
+      readback.unmap();
+      throw error;
+    }
     const mapped = readback.getMappedRange(0, bytes);
     const result: TensorMap = {};
     for (const { o, at: off, bytes: n } of slices) {
@@ -283,7 +349,8 @@ export class Net {
    * one call in phases (data-parallel training: gradients, then the update, with a reduction between).
    */
   runSteps(from: number, to: number, inputs: TensorMap, options: { copies: boolean; read: boolean }): Promise<TensorMap> {
-    const checked = new Map<TensorSignature, TensorData | GPUBuffer>();
+    if ((this.manifest.model.microBatches ?? 1) > 1) return Promise.reject(new PredictInputError(`model '${this.manifest.model.name}' runs in micro-batches: runSteps takes bundles of one batch a call`));
+    const checked = new Map<TensorSignature, CallInput>();
     for (const [name, data] of Object.entries(inputs)) {
       const s = this.manifest.model.inputs.find((x) => x.name === name);
       if (!s) return Promise.reject(new PredictInputError(`unknown input '${name}' of model '${this.manifest.model.name}'`, { input: name }));
@@ -300,7 +367,7 @@ export class Net {
    * `data` when given: upload once, then pass it to `predict` as often as needed.
    */
   createInputBuffer(name: string, data?: TensorData): GPUBuffer {
-    const s = this.manifest.model.inputs.find((x) => x.name === name);
+    const s = this.inputs.find((x) => x.name === name);
     if (!s) throw new PredictInputError(`unknown input '${name}'; model '${this.manifest.model.name}' takes ${this.manifest.model.inputs.map((x) => `'${x.name}'`).join(', ')}`, { input: name });
     const bytes = 4 * sizeOf(s.shape);
     if (data && data.byteLength !== bytes) throw new PredictInputError(`input '${name}' expects ${sizeOf(s.shape)} values (shape [${s.shape.join(', ')}]), got ${data.length}`, { input: name });
@@ -456,40 +523,6 @@ export class Net {
     return up;
   }
 
-  private checkInputs(inputs: Record<string, PredictInput>): Map<TensorSignature, TensorData | GPUBuffer> {
-    if (this.destroyed) throw new PredictInputError(`model '${this.manifest.model.name}' was destroyed`);
-    const sig = this.manifest.model.inputs;
-    const names = sig.map((s) => s.name);
-    for (const key of Object.keys(inputs)) {
-      if (!names.includes(key)) throw new PredictInputError(`unknown input '${key}'; model '${this.manifest.model.name}' takes ${names.map((n) => `'${n}'`).join(', ')}`, { input: key });
-    }
-    const out = new Map<TensorSignature, TensorData | GPUBuffer>();
-    for (const s of sig) {
-      const given = inputs[s.name];
-      const want = `${sizeOf(s.shape)} ${s.dtype} values (shape [${s.shape.join(', ')}])`;
-      if (given === undefined) throw new PredictInputError(`missing input '${s.name}': expected ${want}`, { input: s.name });
-      if (isGpuBuffer(given)) {
-        const bytes = 4 * sizeOf(s.shape);
-        if (!(given.usage & GPUBufferUsage.COPY_SRC)) throw new PredictInputError(`input '${s.name}': a GPUBuffer input needs COPY_SRC usage (net.createInputBuffer makes one)`, { input: s.name });
-        if (given.size < bytes) throw new PredictInputError(`input '${s.name}' expects ${want}, ${bytes} bytes, got a GPUBuffer of ${given.size} bytes`, { input: s.name });
-        out.set(s, given);
-        continue;
-      }
-      const Ctor = ARRAY_OF[s.dtype];
-      let data: TensorData;
-      if (Array.isArray(given)) data = Ctor.from(given as number[]);
-      else if (given instanceof Ctor) data = given as TensorData;
-      else throw new PredictInputError(`input '${s.name}' must be a ${Ctor.name} of ${want}, got ${(given as object).constructor?.name ?? typeof given}`, { input: s.name });
-      if (data.length !== sizeOf(s.shape)) {
-        const perSample = sizeOf(s.shape.slice(1));
-        const hint = data.length % perSample === 0 ? `; that is a batch of ${data.length / perSample}, but this bundle was compiled for batch ${this.manifest.model.batch}: compile again with that batch` : '';
-        throw new PredictInputError(`input '${s.name}' expects ${want}, got ${data.length}${hint}`, { input: s.name });
-      }
-      out.set(s, data);
-    }
-    return out;
-  }
-
   /**
    * One call. A call with GPUBuffer inputs is recorded and submitted under a validation scope, so one
    * the GPU refuses (such an input destroyed, or from another device) rejects with a RunError instead of
@@ -499,7 +532,7 @@ export class Net {
    * tiny model ran 14–16 µs beyond the bare round trip, against −11 in run M (host figures that swing
    * by tens of µs between runs; `bench/results/2026-11-22-h100-session6-overhead-check*.log`).
    */
-  private async run(inputs: Map<TensorSignature, TensorData | GPUBuffer>, from = 0, to = this.steps.length, copies = true, read = true): Promise<TensorMap> {
+  private async run(inputs: Map<TensorSignature, CallInput>, from = 0, to = this.steps.length, copies = true, read = true): Promise<TensorMap> {
     const refused = this.refused;
     if (refused) {
       this.refused = undefined;
@@ -507,7 +540,7 @@ export class Net {
     }
     const { device } = this;
     let watched = false;
-    for (const data of inputs.values()) watched ||= isGpuBuffer(data);
+    for (const data of inputs.values()) watched ||= isSlice(data);
     if (watched) device.pushErrorScope('validation');
     let recorded: Awaited<ReturnType<Net['record']>>;
     try {
@@ -544,8 +577,8 @@ export class Net {
   }
 
   /** The error of a call the GPU refused, naming its GPUBuffer inputs, the likely cause. */
-  private refusal(inputs: Map<TensorSignature, TensorData | GPUBuffer>, error: GPUError): RunError {
-    const names = [...inputs].filter(([, data]) => isGpuBuffer(data)).map(([s]) => `'${s.name}'`);
+  private refusal(inputs: Map<TensorSignature, CallInput>, error: GPUError): RunError {
+    const names = [...inputs].filter(([, data]) => isSlice(data)).map(([s]) => `'${s.name}'`);
     return new RunError(`model '${this.manifest.model.name}': the GPU refused a call (GPUBuffer input ${names.join(', ')}: destroyed, or made on another device?): ${error.message}`, { inputs: names });
   }
 
@@ -555,7 +588,7 @@ export class Net {
    * output copies, from a command buffer encoded while the previous call's GPU work ran when one for
    * the same kind of call and the same GPUBuffers is waiting (see `encodeAhead`).
    */
-  private async record(inputs: Map<TensorSignature, TensorData | GPUBuffer>, from: number, to: number, copies: boolean, read: boolean, readTo?: ReadTarget) {
+  private async record(inputs: Map<TensorSignature, CallInput>, from: number, to: number, copies: boolean, read: boolean, readTo?: ReadTarget) {
     const { device } = this;
     let inputEncoder: GPUCommandEncoder | undefined;
     const copier = () => (inputEncoder ??= device.createCommandEncoder({ label: 'kiln inputs' }));
@@ -563,8 +596,8 @@ export class Net {
     // GPUBuffer inputs are copied in by the call's own command buffer, so one encoded ahead serves a call with the same buffers.
     const sources: GpuSource[] = [];
     for (const [s, data] of inputs) {
-      if (isGpuBuffer(data)) {
-        sources.push({ s, buffer: data });
+      if (isSlice(data)) {
+        sources.push({ s, ...data });
         continue;
       }
       const to = this.arena.at(s.offset, 4 * sizeOf(s.shape));
@@ -581,7 +614,7 @@ export class Net {
     const key = `${from}:${to}:${copies}:${read}${readTo ? `:${readTo.base}` : ''}`;
     const ahead = this.ahead;
     this.ahead = undefined;
-    const reuse = ahead && ahead.key === key && ahead.sources.length === sources.length && ahead.sources.every((a, k) => a.s === sources[k].s && a.buffer === sources[k].buffer);
+    const reuse = ahead && ahead.key === key && ahead.sources.length === sources.length && ahead.sources.every((a, k) => a.s === sources[k].s && a.buffer === sources[k].buffer && a.offset === sources[k].offset);
     const commands = reuse && !readTo ? ahead.commands : this.encodeCall(from, to, copies, read, sources, readTo);
     const { slices, at } = this.readSlices(read);
     device.queue.submit(inputEncoder ? [inputEncoder.finish(), commands] : [commands]);
@@ -623,10 +656,10 @@ export class Net {
   /** The copies of GPUBuffer inputs, the steps [from, to), the state copies when `copies`, and the output copies when `read`, as one command buffer. */
   private encodeCall(from: number, to: number, copies: boolean, read: boolean, sources: readonly GpuSource[], readTo: ReadTarget = { buffer: this.staging, base: 0 }): GPUCommandBuffer {
     const encoder = this.device.createCommandEncoder({ label: 'kiln predict' });
-    for (const { s, buffer } of sources) {
+    for (const { s, buffer, offset } of sources) {
       const bytes = 4 * sizeOf(s.shape);
       const at = this.arena.at(s.offset, bytes);
-      encoder.copyBufferToBuffer(buffer, 0, at.buffer, at.offset, bytes);
+      encoder.copyBufferToBuffer(buffer, offset, at.buffer, at.offset, bytes);
     }
     const pass = encoder.beginComputePass();
     // Indexed, not sliced: a predict allocates nothing it can reuse.

@@ -198,3 +198,27 @@ describe('kiln compile --precision mixed', () => {
     expect(fails(await kiln('compile', 'samples/mlp.ts', '-o', out, '--precision', 'half'))).toContain("unknown --precision 'half'");
   });
 });
+
+describe('kiln compile --micro-batch', () => {
+  const micro = join(tmp, 'mlp.micro.kiln');
+
+  it('compiles the kernels for the micro-batch and says how many a call runs', async () => {
+    const out = ok(await kiln('compile', 'samples/mlp.ts', '-o', micro, '--batch', '6', '--micro-batch', '2'));
+    expect(out).toContain("compiled model 'mlp' (export 'model' of samples/mlp.ts) for batch 6, in 3 micro-batches of 2");
+    expect(out).toContain('one submit per micro-batch, each upload overlapping the micro-batch before');
+    expect(ok(await kiln('inspect', micro))).toMatch(/compiled for batch 6, in 3 micro-batches of 2[\s\S]*input\s+'input_layer'\s+\(6, 784\)/);
+  });
+
+  it('runs the whole batch on the GPU and PASSes against the interpreter, micro-batch by micro-batch', async () => {
+    const out = ok(await kiln('run', micro, '--random-input', '--check'));
+    expect(out).toContain("output 'dense_2': (6, 10) float32");
+    expect(out).toContain('check: PASS');
+  });
+
+  it("refuses a micro-batch that does not divide the batch, and a value that is neither a number nor 'auto'", async () => {
+    expect(fails(await kiln('compile', 'samples/mlp.ts', '-o', join(tmp, 'never.kiln'), '--batch', '6', '--micro-batch', '4'))).toContain('microBatch must be a whole number of samples that divides the batch 6, got 4');
+    const r = await kiln('compile', 'samples/mlp.ts', '-o', join(tmp, 'never.kiln'), '--micro-batch', 'half');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("argument 'half' is invalid. expected 'auto' or a whole number of samples ≥ 1, got 'half'");
+  });
+});

@@ -43,7 +43,7 @@ describe('model.predict', () => {
     const calls = vi.spyOn(Net.prototype, 'predict');
     const got = (await model.predict(x, { batchSize: BATCH })) as Float32Array;
     expectClose(got, hostPredict(model, x), TOL, 'predict');
-    expect(calls.mock.calls.map(([feeds]) => Object.values(feeds)[0].length)).toEqual([2 * BATCH * IN, 2 * IN]);
+    expect(calls.mock.calls.map(([feeds]) => (Object.values(feeds)[0] as Float32Array).length)).toEqual([2 * BATCH * IN, 2 * IN]);
     model.dispose();
   });
 
