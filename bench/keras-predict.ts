@@ -40,6 +40,7 @@ for (const name of opt.models.split(',')) {
     const { first, rest } = await timeCalls(() => model.predict(x, { batchSize: c.batchSize }), Number(opt.iters));
     console.log(`${name} predict ${c.label}: first ${fmt(first)} ms, then median ${fmt(median(rest))} ms (${fmt(Math.min(...rest))}–${fmt(Math.max(...rest))}) over ${rest.length} calls`);
   }
+  console.log(`  (model.dispose: ${typeof (model as unknown as { dispose?: unknown }).dispose})`);
   (model as unknown as { dispose?: () => void }).dispose?.();
 }
 process.exit(0);
