@@ -5,7 +5,8 @@
 # WebGPU and CPU backends through their Node entry points). With onnxruntime-node's native library
 # (about 13 MiB compressed) the pack must still fit the 64 MiB a device call carries, with the tracked tree
 # (11 MiB on disk in session 16): so core-js (the TF.js umbrella's, whose dist is left out) and h5wasm
-# (imported only to read .h5 files) stay behind too.
+# (imported only to read .h5 files) stay behind too, and, as the tracked results grew (12 MiB in session 19),
+# the test runner and TypeScript's compiler (tsx runs on esbuild; ts-morph bundles its own TypeScript).
 # Usage (project root): bash bench/pack.sh
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
@@ -13,5 +14,7 @@ cd "$(git rev-parse --show-toplevel)"
 export TAR_OPTIONS="--exclude=node_modules/@tensorflow/tfjs/dist --exclude=node_modules/@tensorflow/tfjs-backend-webgl \
 --exclude=node_modules/@tensorflow/*/dist/*.min.js --exclude=node_modules/@tensorflow/*/dist/*.es2017.js \
 --exclude=node_modules/@tensorflow/*/dist/*.fesm.js --exclude=node_modules/@rolldown --exclude=node_modules/lightningcss* \
---exclude=node_modules/playwright-core --exclude=node_modules/core-js --exclude=node_modules/h5wasm ${TAR_OPTIONS:-}"
+--exclude=node_modules/playwright-core --exclude=node_modules/core-js --exclude=node_modules/h5wasm \
+--exclude=node_modules/typescript --exclude=node_modules/vitest --exclude=node_modules/@vitest --exclude=node_modules/vite \
+--exclude=node_modules/fast-check --exclude=node_modules/uglify-js ${TAR_OPTIONS:-}"
 if [[ -f scripts/device-pack.sh ]]; then bash scripts/device-pack.sh "$@"; else bash ../shared/device/pack.sh "$@"; fi

@@ -10,7 +10,6 @@ import { arenaSlots } from './arena-slots.js';
 import { ArenaPlan } from './arena-layout.js';
 import { numel } from './indexing.js';
 import { KILN_VERSION } from './version.js';
-import { typedLoader } from './loader.js';
 import { arenaLayoutBytes, gemmPrecision, PROFILES, type TargetProfile } from './profile.js';
 import { graphToJSON } from '../ir/json.js';
 import { CodegenError } from './errors.js';
@@ -213,9 +212,6 @@ export function buildBundle(
     ...(gemmPrecision(profile) !== 'f32' ? { precision: 'mixed' as const } : {}),
   };
   files.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
-  const loader = typedLoader(manifest);
-  files.set('index.ts', new TextEncoder().encode(loader.ts));
-  files.set('index.d.ts', new TextEncoder().encode(loader.dts));
   // Steps follow node order, so the nodes before `splitAt` are the steps before splitStep.
   const splitStep = options.splitAt === undefined ? undefined : perNode.slice(0, options.splitAt).reduce((a, specs) => a + specs.length, 0);
   return { bundle: { manifest, files }, report: { steps: report, kernels: allSpecs, ...(splitStep === undefined ? {} : { splitStep }) } };

@@ -1,6 +1,5 @@
 /** Codegen: lowers compiled graphs to WGSL kernels and writes bundles. */
 export { compile, compileBundle, type CompileOptions, type Compiled } from './compile.js';
-export { typedLoader } from './loader.js';
 export { buildBundle, CodegenError, type BundleReport } from './bundle.js';
 export { writeBundle } from './write.js';
 export { planMemory, type MemoryPlan, type Slot } from './plan.js';
