@@ -18,3 +18,6 @@ export TAR_OPTIONS="--exclude=node_modules/@tensorflow/tfjs/dist --exclude=node_
 --exclude=node_modules/typescript --exclude=node_modules/vitest --exclude=node_modules/@vitest --exclude=node_modules/vite \
 --exclude=node_modules/fast-check --exclude=node_modules/uglify-js ${TAR_OPTIONS:-}"
 if [[ -f scripts/device-pack.sh ]]; then bash scripts/device-pack.sh "$@"; else bash ../shared/device/pack.sh "$@"; fi
+# The shared pack compresses at xz -6 in two threads; one thread at -9e saves 1.2 MiB (about 2 minutes more).
+xz -dc .devpack/tree.tar.xz | xz -9e -T1 > .devpack/tree.tar.xz.tmp && mv .devpack/tree.tar.xz.tmp .devpack/tree.tar.xz
+du -sh .devpack
