@@ -14,7 +14,7 @@ export async function gemmProbe(precision: Precision): Promise<{ gpu: GpuContext
   clearSession();
   const x = Input({ shape: [size] });
   const model = new Model({ inputs: x, outputs: layers.Dense(size, { useBias: false })(x) });
-  return { gpu, size, compiled: compileBundle(model, { batch: size, profile: profileForAdapter(gpu.adapter), precision }) };
+  return { gpu, size, compiled: compileBundle(model, { batch: size, microBatch: size, profile: profileForAdapter(gpu.adapter), precision }) };
 }
 
 /** A line naming a measurement, its milliseconds and the GEMM's TFLOP/s. */

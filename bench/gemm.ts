@@ -54,7 +54,7 @@ for (const size of opt.sizes.split(',').map(Number)) {
       clearSession();
       const x = Input({ shape: [size] });
       const model = new Model({ name: `gemm${size}`, inputs: x, outputs: layers.Dense(size, { useBias: false })(x) });
-      const options = { batch: size, profile: profileForAdapter(gpu.adapter), tuning, ...(PRECISION[precision] ?? { precision }) } as CompileOptions;
+      const options = { batch: size, microBatch: size, profile: profileForAdapter(gpu.adapter), tuning, ...(PRECISION[precision] ?? { precision }) } as CompileOptions;
       const compiled = compileBundle(model, options);
       const wgsl = [...compiled.bundle.files].filter(([f]) => f.endsWith('.wgsl')).map(([, b]) => new TextDecoder().decode(b)).join('\n');
       if (precision === 'mixed' && !/\benable\s+f16\b/.test(wgsl)) {

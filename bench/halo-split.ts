@@ -6,7 +6,7 @@ import { Net, openDevice } from '../src/runtime/index.js';
 
 const { model } = await import('../samples/resnet.js');
 const gpu = await openDevice();
-const compiled = compileBundle(model, { batch: Number(process.env.BATCH ?? 256), profile: profileForAdapter(gpu.adapter), precision: 'float32' });
+const compiled = compileBundle(model, { batch: Number(process.env.BATCH ?? 256), microBatch: Number(process.env.BATCH ?? 256), profile: profileForAdapter(gpu.adapter), precision: 'float32' });
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 const halo = [...compiled.bundle.files].filter(([f, b]) => f.endsWith('.wgsl') && decode(b).includes('var<workgroup> tileX')).map(([f]) => f);
 const variants: Record<string, (s: string) => string> = {

@@ -17,7 +17,7 @@ const perCall = (fn: () => Promise<unknown>) => medianMicros(fn, iters, 30);
 
 const got = await benchModel(opt.model);
 if ('missing' in got) throw new Error(got.missing);
-const net = await Net.create(compileBundle(got.model, { batch: Number(opt.batch), profile: profileForAdapter(gpu.adapter) }).bundle, gpu);
+const net = await Net.create(compileBundle(got.model, { batch: Number(opt.batch), microBatch: Number(opt.batch), profile: profileForAdapter(gpu.adapter) }).bundle, gpu);
 const feeds = randomInputs(net.inputs) as Record<string, Float32Array>;
 const buffers = Object.fromEntries(Object.entries(feeds).map(([n, d]) => [n, net.createInputBuffer(n, d)]));
 const inBytes = Object.values(feeds).reduce((a, d) => a + d.byteLength, 0);

@@ -87,7 +87,7 @@ for (const name of opt.models.split(',')) {
     continue;
   }
   try {
-    const compiled = compileBundle(got.model, { batch, profile: profileForAdapter(gpu.adapter), tuning: loadCachedTuning(gpu.adapter) });
+    const compiled = compileBundle(got.model, { batch, microBatch: batch, profile: profileForAdapter(gpu.adapter), tuning: loadCachedTuning(gpu.adapter) });
     const net = await Net.create(compiled.bundle, gpu);
     const inputs = randomInputs(net.inputs);
     const p = await perCall(() => net.predict(inputs));

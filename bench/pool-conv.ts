@@ -25,7 +25,7 @@ function vgg(): Model {
 }
 
 for (const batch of opt.batches.split(',').map(Number)) {
-  const net = await Net.create(compileBundle(vgg(), { batch, profile: profileForAdapter(gpu.adapter) }).bundle, gpu);
+  const net = await Net.create(compileBundle(vgg(), { batch, microBatch: batch, profile: profileForAdapter(gpu.adapter) }).bundle, gpu);
   const inputs = randomInputs(net.inputs);
   await net.predict(inputs);
   const steps = await net.timeSteps(20);

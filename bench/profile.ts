@@ -8,7 +8,7 @@ import { profileForAdapter, type Precision } from '../src/codegen/profile.js';
 const { values: opt } = parseArgs({ options: { model: { type: 'string', default: 'resnet' }, batch: { type: 'string', default: '256' }, precision: { type: 'string', default: 'float32' } } });
 const { model } = await import(`../samples/${opt.model}.js`);
 const gpu = await openDevice();
-const compiled = compileBundle(model, { batch: Number(opt.batch), profile: profileForAdapter(gpu.adapter), precision: opt.precision as Precision });
+const compiled = compileBundle(model, { batch: Number(opt.batch), microBatch: Number(opt.batch), profile: profileForAdapter(gpu.adapter), precision: opt.precision as Precision });
 const net = await Net.create(compiled.bundle, gpu);
 await net.predict(Object.fromEntries(net.inputs.map((s) => [s.name, new Float32Array(s.shape.reduce((a, b) => a * b, 1)).fill(0.5)])));
 const times = await net.timeSteps(50);

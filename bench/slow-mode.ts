@@ -24,7 +24,7 @@ const say = (s: string) => console.log(`[${((performance.now() - t0) / 1000).toF
 async function build(name: string, batch: number, precision: Precision) {
   const got = await benchModel(name);
   if ('missing' in got) throw new Error(got.missing);
-  const compiled = compileBundle(got.model, { batch, profile: profileForAdapter(gpu.adapter), precision });
+  const compiled = compileBundle(got.model, { batch, microBatch: batch, profile: profileForAdapter(gpu.adapter), precision });
   const net = await Net.create(compiled.bundle, gpu);
   return { net, model: got.model, inputs: randomInputs(net.inputs) };
 }

@@ -438,7 +438,8 @@ export class Net {
 
   /**
    * Milliseconds each step takes on the GPU, measured by recording it `repeats` times in one submit
-   * (for profiling; the arena holds whatever the last predict left).
+   * (for profiling; the arena holds whatever the last predict left). A bundle in micro-batches times one
+   * micro-batch's steps: compile with `microBatch: batch` to time the whole batch's kernels.
    */
   async timeSteps(repeats = 50): Promise<{ name: string; ms: number }[]> {
     const out: { name: string; ms: number }[] = [];
@@ -449,6 +450,7 @@ export class Net {
   /**
    * Milliseconds the whole chain of steps takes on the GPU, recorded `repeats` times in one submit: what
    * a call's kernels cost together (caches and barriers as in a call), to set against `timeSteps`' sum.
+   * One micro-batch's, in a bundle that has them (see timeSteps).
    */
   timeChain(repeats = 50): Promise<number> {
     return this.timeRepeated(this.steps, repeats);
