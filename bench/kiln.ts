@@ -2,7 +2,9 @@
 // written, one submit, outputs read back) and a train step (SGD, categorical cross-entropy, loss read
 // back) exactly as the peers time theirs; with --precision mixed, both in mixed precision (a mixed train
 // step also scales its loss, as Keras's LossScaleOptimizer). One `bench {...}` line per measurement.
-// Usage: node --import tsx bench/kiln.ts [--batches 1,256,4096] [--iters 20] [--models mlp,cnn,resnet,lstm] [--predict-only]
+// --micro 64,128 also times each predict (from the host and from the GPU) compiled in micro-batches of
+// those sizes that divide the batch: the data behind compile's MICRO_BATCH_RULE.
+// Usage: node --import tsx bench/kiln.ts [--batches 1,256,4096] [--iters 20] [--models mlp,cnn,resnet,lstm] [--predict-only] [--micro 64,128]
 import { parseArgs } from 'node:util';
 import { compileBundle } from '../src/codegen/index.js';
 import { profileForAdapter } from '../src/codegen/profile.js';
@@ -17,7 +19,7 @@ import { smClock } from './gpu-clock.js';
 const { values: opt } = parseArgs({ options: {
   batches: { type: 'string', default: '1,256' }, iters: { type: 'string', default: '20' }, models: { type: 'string', default: 'mlp,cnn,resnet,lstm' },
   'predict-only': { type: 'boolean', default: false }, 'budget-ms': { type: 'string', default: '4000' },
-  precision: { type: 'string', default: 'float32' },
+  precision: { type: 'string', default: 'float32' }, micro: { type: 'string', default: '' },
 } });
 
 const gpu = await benchDevice();
@@ -128,7 +130,19 @@ for (const batch of opt.batches.split(',').map(Number)) {
         const wg = await timedOnGpu(one, inputs, (buffers) => one.predict(buffers));
         emit({ ...base, variant: [base.variant, 'one run', 'gpu-input'].filter(Boolean).join(','), metric: 'predict', ms: wg.ms, n: wg.n, window: wg.window, ...shape(whole) });
         one.destroy();
-      } else if (batch >= BATCHES_FROM && !base.variant) {
+      }
+      for (const m of opt.micro ? opt.micro.split(',').map(Number) : []) {
+        if (m >= batch || batch % m !== 0 || m === compiled.bundle.manifest.model.batch) continue;
+        const sweep = compileBundle(got.model, { batch, profile: profileForAdapter(gpu.adapter), tuning, microBatch: m, ...(mixed ? { precision: 'mixed' as const } : {}) });
+        const net = await Net.create(sweep.bundle, gpu);
+        const label = `${batch / m}×${m}`;
+        const h = await timed(() => net.predict(inputs));
+        emit({ ...base, variant: [base.variant, label].filter(Boolean).join(','), metric: 'predict', ms: h.ms, n: h.n, window: h.window, ...shape(sweep) });
+        const g = await timedOnGpu(net, inputs, (buffers) => net.predict(buffers));
+        emit({ ...base, variant: [base.variant, label, 'gpu-input'].filter(Boolean).join(','), metric: 'predict', ms: g.ms, n: g.n, window: g.window, ...shape(sweep) });
+        net.destroy();
+      }
+      if (micro === 1 && batch >= BATCHES_FROM && !base.variant && !opt.micro) {
         // The same rows from the host through a Net compiled for a quarter of the batch: four batches in one
         // call, each uploaded while the GPU computes the one before (what the micro-batches do), for a model 'auto' keeps whole.
         const quarter = compileBundle(got.model, { batch: batch / 4, profile: profileForAdapter(gpu.adapter), tuning });
