@@ -8,16 +8,20 @@ export type PredictMicroBatch = number | 'auto';
  * When `compile` runs a predict in micro-batches on its own: a call's host upload is long enough to be
  * worth hiding, and the model's kernels are heavy enough, per input byte, to hide the next micro-batch's
  * upload. On the H100 the host copies 6–12 GB/s into staging while the ResNet's convs run at ~20
- * TFLOP/s, so about 2000 FLOPs per byte break even: the bench ResNet (9,400) went from 23.3 to 17.3 ms
- * at batch 4096 in 4 micro-batches, while the mlp (430) and cnn (160) lost (run AZ, BENCHMARKS.md).
+ * TFLOP/s, so about 2000 FLOPs per byte break even. Measured there (`…-session19-micro-sweep.log`, one
+ * process each, so ±10%): the bench ResNet (9,400 FLOPs a byte) at batch 4096 took 23.2 ms from the host
+ * in one run, 16.9 in 4 micro-batches and 16.7 in 8, and in mixed precision 18.1, 13.0 and 11.0; with its
+ * input already on the GPU the micro-batches cost 4–16% (13.6 against 14.3 and 14.9 ms; mixed 6.5, 7.1,
+ * 7.5). At batch 256 (3 MiB) every cut lost (1.46 ms whole, 1.58–1.89 cut). The mlp (430), cnn (160)
+ * and LSTM (96) moved either way between runs (AZ, BB and the sweep), so they stay whole.
  */
 export const MICRO_BATCH_RULE = {
   /** Host input bytes of a call below which one batch stays one run. */
   minCallInputBytes: 8 * 2 ** 20,
   /** FLOPs per input byte below which the uploads, not the kernels, set the pace. */
   minFlopsPerInputByte: 2000,
-  /** Input bytes a micro-batch aims at: a full GPU's worth, and a short first upload. */
-  targetInputBytes: 12 * 2 ** 20,
+  /** Input bytes a micro-batch aims at: enough work to fill the GPU, and a short first upload. */
+  targetInputBytes: 6 * 2 ** 20,
 } as const;
 
 const numel = (t: TensorType) => t.shape.reduce<number>((a, d) => a * (d ?? 1), 1);
