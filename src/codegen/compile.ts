@@ -61,12 +61,12 @@ export function compileBundle(model: Model | { name: string; program: Program },
   const start = performance.now();
   const source = 'program' in model ? model.program : { graph: model.toGraph(), weights: model.weightValues() };
   const name = model.name;
-  // A traced program (an evaluation objective) is cut only when asked.
-  const micro = 'program' in model && options.microBatch === undefined ? batch : chooseMicroBatch(source.graph, batch, options.microBatch);
-  const program = runPipeline(source, inference, { phase: 'inference', batch: micro }, { check: options.check, onPass: options.onPass });
   // A model with Keras mixed_float16 layers compiles mixed unless the options say otherwise.
   const precision = options.precision ?? ('program' in model ? undefined : asMixed(policyPrecision(model)));
   const profile = precision ? { ...(options.profile ?? PROFILES.gpu), precision } : options.profile;
+  // A traced program (an evaluation objective) is cut only when asked.
+  const micro = 'program' in model && options.microBatch === undefined ? batch : chooseMicroBatch(source.graph, batch, options.microBatch, gemmPrecision(profile ?? PROFILES.gpu));
+  const program = runPipeline(source, inference, { phase: 'inference', batch: micro }, { check: options.check, onPass: options.onPass });
   const { bundle, report } = withTuning(options.tuning, () => buildBundle(program.graph, program.weights, name, micro, { profile, microBatches: batch / micro }));
   return { bundle, program, report, millis: performance.now() - start };
 }

@@ -12,7 +12,9 @@ export type PredictMicroBatch = number | 'auto';
  * process each, so ±10%): the bench ResNet (9,400 FLOPs a byte) at batch 4096 took 23.2 ms from the host
  * in one run, 16.9 in 4 micro-batches and 16.7 in 8, and in mixed precision 18.1, 13.0 and 11.0; with its
  * input already on the GPU the micro-batches cost 4–16% (13.6 against 14.3 and 14.9 ms; mixed 6.5, 7.1,
- * 7.5). At batch 256 (3 MiB) every cut lost (1.46 ms whole, 1.58–1.89 cut). The mlp (430), cnn (160)
+ * 7.5). So float32 GEMMs, which hide the upload anyway, take the larger micro-batches (their [gpu-input]
+ * row costs less), and f16 ones, whose kernels take half the time, the smaller (their host row gains
+ * 15%). At batch 256 (3 MiB) every cut lost (1.46 ms whole, 1.58–1.89 cut). The mlp (430), cnn (160)
  * and LSTM (96) moved either way between runs (AZ, BB and the sweep), so they stay whole.
  */
 export const MICRO_BATCH_RULE = {
@@ -20,8 +22,8 @@ export const MICRO_BATCH_RULE = {
   minCallInputBytes: 8 * 2 ** 20,
   /** FLOPs per input byte below which the uploads, not the kernels, set the pace. */
   minFlopsPerInputByte: 2000,
-  /** Input bytes a micro-batch aims at: enough work to fill the GPU, and a short first upload. */
-  targetInputBytes: 6 * 2 ** 20,
+  /** Input bytes a micro-batch aims at, by the GEMMs' arithmetic: enough work to fill the GPU, and a short first upload. */
+  targetInputBytes: { f32: 12 * 2 ** 20, f16: 6 * 2 ** 20, mma: 6 * 2 ** 20 },
 } as const;
 
 const numel = (t: TensorType) => t.shape.reduce<number>((a, d) => a * (d ?? 1), 1);
@@ -74,10 +76,10 @@ function batchMajor(graph: Graph): boolean {
 
 /**
  * The samples of one micro-batch of a predict of `batch` (the batch itself: one run). A number must
- * divide the batch. 'auto' applies MICRO_BATCH_RULE, and never cuts a model that carries state between
+ * divide the batch. 'auto' applies MICRO_BATCH_RULE for GEMMs in `gemms`' arithmetic, and never cuts a model that carries state between
  * calls or whose inputs and outputs are not all batch-major.
  */
-export function chooseMicroBatch(graph: Graph, batch: number, wanted: PredictMicroBatch = 'auto'): number {
+export function chooseMicroBatch(graph: Graph, batch: number, wanted: PredictMicroBatch = 'auto', gemms: 'f32' | 'f16' | 'mma' = 'f32'): number {
   if (wanted !== 'auto') {
     if (!Number.isInteger(wanted) || wanted < 1 || batch % wanted !== 0) throw new ModelError(`microBatch must be a whole number of samples that divides the batch ${batch}, got ${wanted}`, { microBatch: wanted, batch });
     if (wanted < batch && graph.updates.some((u) => u.inference)) throw new ModelError(`this model carries state from call to call (a stateful layer), so it runs its batch of ${batch} whole; got microBatch ${wanted}`, { microBatch: wanted });
@@ -88,7 +90,7 @@ export function chooseMicroBatch(graph: Graph, batch: number, wanted: PredictMic
   const { flops, inputBytes } = perSampleCost(graph);
   const rule = MICRO_BATCH_RULE;
   if (inputBytes === 0 || batch * inputBytes < rule.minCallInputBytes || flops / inputBytes < rule.minFlopsPerInputByte) return batch;
-  const most = Math.max(1, Math.floor(rule.targetInputBytes / inputBytes));
+  const most = Math.max(1, Math.floor(rule.targetInputBytes[gemms] / inputBytes));
   let micro = Math.min(most, batch);
   while (batch % micro !== 0) micro--;
   return micro;

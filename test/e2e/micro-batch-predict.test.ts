@@ -116,11 +116,12 @@ describe("'auto' (MICRO_BATCH_RULE)", () => {
     expect(perSampleCost(mlp.toGraph())).toEqual({ flops: 2 * (784 * 512 + 512 * 512 + 512 * 10), inputBytes: 4 * 784 });
   });
 
-  it('cuts the bench ResNet at batch 4096 into 8 micro-batches of 512, and nothing lighter or smaller', async () => {
+  it('cuts the bench ResNet at batch 4096 into 4 micro-batches of 1024 (8 of 512 with f16 GEMMs), and nothing lighter or smaller', async () => {
     const resnet = (await sample('resnet')).toGraph();
     const cost = perSampleCost(resnet);
     expect(cost.flops / cost.inputBytes).toBeGreaterThan(MICRO_BATCH_RULE.minFlopsPerInputByte);
-    expect(chooseMicroBatch(resnet, 4096)).toBe(512);
+    expect(chooseMicroBatch(resnet, 4096)).toBe(1024);
+    expect(chooseMicroBatch(resnet, 4096, 'auto', 'mma')).toBe(512);
     // 3 MiB of input: the upload is not worth hiding.
     expect(chooseMicroBatch(resnet, 256)).toBe(256);
     for (const name of ['mlp', 'cnn', 'lstm']) expect(chooseMicroBatch((await sample(name)).toGraph(), 4096), name).toBe(4096);
