@@ -27,7 +27,7 @@ export async function writeBundle(bundle: Bundle, path: string, options: { singl
 /**
  * The bundle's files with its typed loader (`index.ts`, `index.d.ts`), written here and not at compile:
  * an in-memory compile (compile, predict, fit) never reads it, and generating it through ts-morph took
- * 8–13 ms a compile of the bench MLP (21–27 ms without it), and importing kiln 0.7 s more
+ * 8–22 ms a compile of the bench MLP (21–27 ms without it), and importing kiln 0.7 s more
  * (bench/import-cost.ts, `…-session19-import-cost-{old,new}.log`).
  */
 async function withLoader(bundle: Bundle): Promise<ReadonlyMap<string, Uint8Array>> {
