@@ -56,9 +56,9 @@ export class ReplicatedNet {
   get outputs(): BatchSignature[] {
     return this.replicas[0].outputs.map((s) => this.whole(s));
   }
-  /** Samples per call: replicas × the bundle's batch. */
+  /** Samples per call: replicas × each replica's batch (its micro-batches included). */
   get batch(): number {
-    return this.replicas.length * this.manifest.model.batch;
+    return this.replicas.length * this.replicas[0].batch;
   }
 
   private whole(s: TensorSignature): BatchSignature {
@@ -72,10 +72,10 @@ export class ReplicatedNet {
     const slices: TensorMap[] = Array.from({ length: n }, () => ({}));
     for (const s of this.inputs) {
       const given = inputs[s.name];
-      if (given === undefined) throw new PredictInputError(`missing input '${s.name}': expected ${sizeOf(s.shape)} ${s.dtype} values (shape [${s.shape.join(', ')}], ${n} replicas of batch ${this.manifest.model.batch})`, { input: s.name });
+      if (given === undefined) throw new PredictInputError(`missing input '${s.name}': expected ${sizeOf(s.shape)} ${s.dtype} values (shape [${s.shape.join(', ')}], ${n} replicas of batch ${this.replicas[0].batch})`, { input: s.name });
       const data = Array.isArray(given) ? (s.dtype === 'float32' ? Float32Array.from(given) : Int32Array.from(given)) : (given as TensorData);
       if (data.length !== sizeOf(s.shape)) {
-        throw new PredictInputError(`input '${s.name}' expects ${sizeOf(s.shape)} values (shape [${s.shape.join(', ')}]: ${n} replicas × batch ${this.manifest.model.batch}), got ${data.length}`, { input: s.name });
+        throw new PredictInputError(`input '${s.name}' expects ${sizeOf(s.shape)} values (shape [${s.shape.join(', ')}]: ${n} replicas × batch ${this.replicas[0].batch}), got ${data.length}`, { input: s.name });
       }
       const per = data.length / n;
       for (let r = 0; r < n; r++) slices[r][s.name] = data.subarray(r * per, (r + 1) * per);

@@ -49,6 +49,20 @@ describe('replicas for inference', () => {
     two.destroy();
   });
 
+  it('each replica may run its share in micro-batches: the whole batch in, the whole batch out', async () => {
+    const model = mlp();
+    const two = (await compile(model, { batch: 8, replicas: 2, devices: await twoDevices(), microBatch: 2 })) as ReplicatedNet;
+    expect(two.manifest.model.microBatches).toBe(2);
+    expect(two.batch).toBe(8);
+    expect(two.inputs[0].shape).toEqual([8, 5]);
+    const x = randomData(8 * 5, 5);
+    const got = await two.predict({ [two.inputs[0].name]: x });
+    const ref = interpretModel(model, [{ shape: [8, 5], dtype: 'float32', data: x }]);
+    expectClose(got[two.outputs[0].name], Object.values(ref.outputs)[0].data, { rtol: 1e-4, atol: 1e-5 }, 'micro-batched replicas vs interpreter');
+    await expect(two.predict({ [two.inputs[0].name]: randomData(4 * 5, 6) })).rejects.toThrow(/expects 40 values.*2 replicas × batch 4.*got 20/);
+    two.destroy();
+  });
+
   it('a convolutional model split over two replicas matches the float64 interpreter', async () => {
     clearSession();
     const model = new Sequential({ name: 'replica_cnn', layers: [layers.Conv2D({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [6, 6, 2] }), layers.MaxPooling2D({ poolSize: 2 }), layers.Flatten(), layers.Dense(3)] });
