@@ -24,7 +24,7 @@ if (opt.prepare) {
       continue;
     }
     const compiled = compileBundle(got.model, { batch: 1, profile: profileForAdapter(gpu.adapter), tuning: loadCachedTuning(gpu.adapter) });
-    await writeBundle(compiled.bundle, join(dir, `${name}.kiln`), { singleFile: true, overwrite: true });
+    await writeBundle(compiled.bundle, join(dir, `${name}.kiln`), { singleFile: true, overwrite: true, loader: false });
   }
   process.exit(0);
 }

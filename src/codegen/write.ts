@@ -4,15 +4,18 @@ import { KilnError } from '../ir/errors.js';
 import type { Bundle } from '../runtime/format.js';
 import { isContainer, packFiles } from '../runtime/container.js';
 
-/** Writes a bundle as a folder, or as one file with `singleFile`. An existing path is replaced only with `overwrite`. */
-export async function writeBundle(bundle: Bundle, path: string, options: { singleFile?: boolean; overwrite?: boolean } = {}): Promise<void> {
+/**
+ * Writes a bundle as a folder, or as one file with `singleFile`, with its typed loader unless `loader`
+ * is false. An existing path is replaced only with `overwrite`.
+ */
+export async function writeBundle(bundle: Bundle, path: string, options: { singleFile?: boolean; overwrite?: boolean; loader?: boolean } = {}): Promise<void> {
   const existing = await stat(path).catch(() => undefined);
   if (existing) {
     const isBundle = existing.isDirectory() ? await stat(join(path, 'manifest.json')).then(() => true, () => false) : await startsLikeContainer(path);
     if (!options.overwrite && !isBundle) throw new KilnError(`'${path}' exists and is not a kiln bundle; refusing to overwrite it`, { path });
     await rm(path, { recursive: true, force: true });
   }
-  const files = await withLoader(bundle);
+  const files = options.loader === false ? bundle.files : await withLoader(bundle);
   if (options.singleFile) {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, packFiles(files));
