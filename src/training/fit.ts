@@ -146,6 +146,15 @@ async function runBatched(
   await finish?.([...used]);
 }
 
+const deviceIds = new WeakMap<GPUDevice, number>();
+let nextDeviceId = 0;
+/** A number per device, for the kept Nets' keys: after useTrainingDevice, a Net on the old device is not reused. */
+function deviceId(ctx: GpuContext): number {
+  let id = deviceIds.get(ctx.device);
+  if (id === undefined) deviceIds.set(ctx.device, (id = nextDeviceId++));
+  return id;
+}
+
 /** The inference Nets a model keeps for predict, by batch and precision (evaluate's live in its TrainingState). */
 const predictNets = new WeakMap<Model, NetCache>();
 
@@ -167,7 +176,7 @@ async function evaluateLogs(model: Model, x: DataArg, y: DataArg, batchSize: num
   const precision = state.config.precision;
   const variables = model.toTraced().variables;
   await runBatched(
-    (batch) => state.evaluateNets.get(`${batch}/${precision}`, variables, () => Net.create(compileBundle({ name: model.name, program: objective.program }, { batch, profile: profileForAdapter(gpuCtx.adapter, precision) }).bundle, gpuCtx)),
+    (batch) => state.evaluateNets.get(`${deviceId(gpuCtx)}/${batch}/${precision}`, variables, () => Net.create(compileBundle({ name: model.name, program: objective.program }, { batch, profile: profileForAdapter(gpuCtx.adapter, precision) }).bundle, gpuCtx)),
     [...xs.columns, ...ys.columns],
     xs.count,
     batchSize,
@@ -200,7 +209,7 @@ export async function predictModel(model: Model, x: DataArg, args: { batchSize?:
   let nets = predictNets.get(model);
   if (!nets) predictNets.set(model, (nets = new NetCache()));
   const cache = nets;
-  const netFor = (batch: number) => cache.get(`${batch}/${precision ?? 'policy'}`, traced.variables, () => Net.create(compileBundle(model, { batch, profile: profileForAdapter(gpuCtx.adapter, precision) }).bundle, gpuCtx));
+  const netFor = (batch: number) => cache.get(`${deviceId(gpuCtx)}/${batch}/${precision ?? 'policy'}`, traced.variables, () => Net.create(compileBundle(model, { batch, profile: profileForAdapter(gpuCtx.adapter, precision) }).bundle, gpuCtx));
   await runBatched(netFor, xs.columns, xs.count, args.batchSize ?? 32, (out, start) => {
     names.forEach((n, i) => outs[i].set(out[n] as Float32Array, start * (outs[i].length / xs.count)));
   }, stateVariables.length ? keepState : undefined);

@@ -5,7 +5,8 @@
  * overlap the GPU's work. Values are checked against the dense layers computed on the host.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Sequential, layers, clearSession, type Model } from '../../src/index.js';
+import { Sequential, layers, clearSession, useTrainingDevice, type Model } from '../../src/index.js';
+import { openDevice } from '../../src/runtime/gpu.js';
 import { Net } from '../../src/runtime/net.js';
 import { NetCache } from '../../src/training/net-cache.js';
 import { randomData } from '../support/random.js';
@@ -79,6 +80,19 @@ describe('model.predict', () => {
     const creates = vi.spyOn(Net, 'create');
     expectClose((await model.predict(x, { batchSize: BATCH })) as Float32Array, hostPredict(model, x), TOL, 'after dispose');
     expect(creates).toHaveBeenCalledTimes(2);
+    model.dispose();
+  });
+});
+
+describe('kept Nets and devices', () => {
+  it('a Net kept on one device is not used once useTrainingDevice picks another', async () => {
+    const model = denseModel();
+    await model.predict(x, { batchSize: BATCH });
+    const other = await openDevice();
+    useTrainingDevice(other);
+    const creates = vi.spyOn(Net, 'create');
+    expectClose((await model.predict(x, { batchSize: BATCH })) as Float32Array, hostPredict(model, x), TOL, 'on the other device');
+    expect(creates.mock.calls.map(([, gpu]) => gpu)).toEqual([other, other]);
     model.dispose();
   });
 });
