@@ -16,7 +16,7 @@ export type PredictMicroBatch = number | 'auto';
  * row costs less), and f16 ones, whose kernels take half the time, the smaller (their host row gains
  * 15%). At batch 256 (3 MiB) every cut lost (1.46 ms whole, 1.58–1.89 cut). The mlp (430), cnn (160)
  * and LSTM (96) moved either way between runs from the host (−26% to +34%, BENCHMARKS.md) and lost
- * 20–60% with their input on the GPU, so they stay whole.
+ * 29–59% as 4 × 1024 with their input on the GPU, so they stay whole.
  */
 export const MICRO_BATCH_RULE = {
   /** Host input bytes of a call below which one batch stays one run. */
