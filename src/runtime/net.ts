@@ -87,8 +87,6 @@ export class Net {
   private readonly uploads = new Map<TensorSignature, { ring: Upload[]; next: number }>();
   /** The command buffer of the next call, encoded while this one ran, and the kind of call it serves. */
   private ahead: { key: string; sources: readonly GpuSource[]; commands: GPUCommandBuffer } | undefined;
-  /** The command buffers of a call of several runs from GPUBuffers only, encoded while the last such call ran (see runBatches). */
-  private aheadRuns: { sources: readonly (readonly GpuSource[])[]; readback: GPUBuffer; commands: GPUCommandBuffer[] } | undefined;
   /** Host inputs from this many bytes go through mapped staging buffers (`NetOptions.mappedUploadFrom`). */
   private mappedUploadFrom = MAPPED_UPLOAD_FROM;
   /** The outputs' places in the readback buffer, laid out at the first call that reads them. */
@@ -320,20 +318,15 @@ export class Net {
       this.batchReadback = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'kiln batches readback' });
     }
     const readback = this.batchReadback;
-    const onGpu = batches.every((b) => [...b.values()].every(isSlice));
+    // Each batch's own command buffer ends with its outputs' copies to their place: one submit a batch.
     try {
-      // Runs from GPUBuffers only need no host between them: one submit, of buffers encoded ahead where the last such call left them.
-      if (onGpu) this.submitRuns(batches.map((b) => [...b].map(([s, d]) => ({ s, ...(d as GpuSlice) }))), readback, at);
-      // Each batch's own command buffer ends with its outputs' copies to their place: one submit a batch.
-      else for (const [i, batch] of batches.entries()) await this.record(batch, 0, this.steps.length, true, true, { buffer: readback, base: i * at });
+      for (const [i, batch] of batches.entries()) await this.record(batch, 0, this.steps.length, true, true, { buffer: readback, base: i * at });
     } catch (e) {
       if (watched) void this.device.popErrorScope();
       throw e;
     }
     const check = watched ? this.device.popErrorScope().then((error) => (error ? this.refusal(batches[0], error) : undefined)) : undefined;
-    const mapping = readback.mapAsync(GPUMapMode.READ, 0, bytes);
-    if (onGpu && !this.destroyed) this.aheadRuns = { ...this.aheadRuns!, commands: this.encodeRuns(this.aheadRuns!.sources, readback, at) };
-    const [, error] = await Promise.all([mapping, check]);
+    const [, error] = await Promise.all([readback.mapAsync(GPUMapMode.READ, 0, bytes), check]);
     if (error) {
       readback.unmap();
       throw error;
@@ -348,22 +341,6 @@ export class Net {
     }
     readback.unmap();
     return result;
-  }
-
-  /** Submits one call's runs from GPUBuffers at once, with the command buffers encoded ahead for these very slices if there are some. */
-  private submitRuns(sources: readonly (readonly GpuSource[])[], readback: GPUBuffer, at: number): void {
-    const ahead = this.aheadRuns;
-    this.aheadRuns = undefined;
-    const same = (a: readonly GpuSource[], b: readonly GpuSource[]) => a.length === b.length && a.every((x, k) => x.s === b[k].s && x.buffer === b[k].buffer && x.offset === b[k].offset);
-    const reuse = ahead && ahead.readback === readback && ahead.sources.length === sources.length && ahead.sources.every((a, i) => same(a, sources[i]));
-    this.device.queue.submit(reuse ? ahead.commands : this.encodeRuns(sources, readback, at));
-    this.submits++;
-    this.aheadRuns = { sources, readback, commands: [] };
-  }
-
-  /** One command buffer per run: its input slices' copies, the steps, and its outputs' copies to their place in `readback`. */
-  private encodeRuns(sources: readonly (readonly GpuSource[])[], readback: GPUBuffer, at: number): GPUCommandBuffer[] {
-    return sources.map((src, i) => this.encodeCall(0, this.steps.length, true, true, src, { buffer: readback, base: i * at }));
   }
 
   /**

@@ -89,29 +89,6 @@ describe('a predict bundle in micro-batches', () => {
     img.destroy();
   });
 
-  it('runs GPUBuffer-only calls in one submit, the next call\'s commands encoded ahead, and refuses a destroyed buffer by name', async () => {
-    const model = twoHeads();
-    const net = await netFor(model, 2);
-    const x = inputsOf(1);
-    const img = net.createInputBuffer('img', x.img);
-    const v = net.createInputBuffer('v', x.v);
-    const want = reference(model, x, BATCH);
-    for (let call = 0; call < 3; call++) {
-      const before = net.submits;
-      const got = await net.predict({ img, v });
-      expect(net.submits - before, 'submits a call').toBe(1);
-      expectClose(got.p as Float32Array, want.p.data, TOL, `p, call ${call + 1}`);
-    }
-    // New contents in the same buffers: the commands encoded ahead read them.
-    const y = inputsOf(1);
-    net.device.queue.writeBuffer(img, 0, y.img);
-    net.device.queue.writeBuffer(v, 0, y.v);
-    expectClose((await net.predict({ img, v })).q as Float32Array, reference(model, y, BATCH).q.data, TOL, 'q after new contents');
-    img.destroy();
-    await expect(net.predict({ img, v })).rejects.toThrow(/GPU refused a call \(GPUBuffer input 'img', 'v'/);
-    v.destroy();
-  });
-
   it('refuses a micro-batch\'s worth of values, and a GPUBuffer smaller than the call, naming the whole batch', async () => {
     const net = await netFor(twoHeads(), 2);
     const x = inputsOf(1);
