@@ -5,26 +5,28 @@ import { ModelError } from '../ir/errors.js';
 export type PredictMicroBatch = number | 'auto';
 
 /**
- * When `compile` runs a predict in micro-batches on its own: a call's host upload is long enough to be
- * worth hiding, and the model's kernels are heavy enough, per input byte, to hide the next micro-batch's
- * upload. On the H100 the host copies 6–12 GB/s into staging while the ResNet's convs run at ~20
- * TFLOP/s, so about 2000 FLOPs per byte break even. Measured there (`…-session19-micro-sweep.log`, one
- * process each, so ±10%): the bench ResNet (9,400 FLOPs a byte) at batch 4096 took 23.2 ms from the host
- * in one run, 16.9 in 4 micro-batches and 16.7 in 8, and in mixed precision 18.1, 13.0 and 11.0; with its
- * input already on the GPU the micro-batches cost 4–16% (13.6 against 14.3 and 14.9 ms; mixed 6.5, 7.1,
- * 7.5). So float32 GEMMs, which hide the upload anyway, take the larger micro-batches (their [gpu-input]
- * row costs less), and f16 ones, whose kernels take half the time, the smaller (their host row gains
- * 15%). At batch 256 (3 MiB) every cut lost (1.46 ms whole, 1.58–1.89 cut). The mlp (430), cnn (160)
- * and LSTM (96) moved either way between runs from the host (−26% to +34%, BENCHMARKS.md) and lost
- * 29–59% as 4 × 1024 with their input on the GPU, so they stay whole.
+ * When `compile` runs a predict in micro-batches on its own, and how large they are. A micro-batch's host
+ * copy into staging then overlaps the GPU's copy and kernels of the one before, and copies of a few MiB
+ * run faster than one of tens (6–12 GB/s, BENCHMARKS.md); each extra run costs smaller GEMMs, which
+ * shows when the input is already on the GPU. Measured on the H100, each variant alternating call by
+ * call in one process (`bench/micro-ab.ts`, `…-session19-micro-ab-{1,2,mixed}.log`), at batch 4096:
+ * - the bench ResNet (9,400 GEMM FLOPs an input byte, 48 MiB): from the host 23.0–23.3 ms in one run,
+ *   17.2 as 4 × 1024, 16.9 as 8 × 512; from the GPU 13.8, 14.2, 14.9. Mixed: 15.4–15.6, 10.9–11.4,
+ *   10.2–10.4; from the GPU 6.4, 6.8, 7.5. f16 kernels take half the time, so smaller micro-batches
+ *   hide more of the upload;
+ * - the mlp (430, 12.25 MiB), cnn (160) and LSTM (96, 20 MiB), float32 and mixed, against one run: as
+ *   2 × 2048 3–25% faster from the host, and from the GPU 8% faster to 18% slower; as 4 × 1024 9–20%
+ *   faster from the host and 22–52% slower from the GPU;
+ * - at batch 2048 the LSTM (10 MiB) gained 4% from the host as 2 × 1024 and lost 5% from the GPU; at
+ *   batch 256 every cut of the ResNet lost (`…-micro-sweep.log`).
  */
 export const MICRO_BATCH_RULE = {
   /** Host input bytes of a call below which one batch stays one run. */
   minCallInputBytes: 8 * 2 ** 20,
-  /** FLOPs per input byte below which the uploads, not the kernels, set the pace. */
-  minFlopsPerInputByte: 2000,
-  /** Input bytes a micro-batch aims at, by the GEMMs' arithmetic: enough work to fill the GPU, and a short first upload. */
-  targetInputBytes: { f32: 12 * 2 ** 20, f16: 6 * 2 ** 20, mma: 6 * 2 ** 20 },
+  /** GEMM FLOPs per input byte from which a model's kernels hide most of its upload (the ResNet's side of the data above). */
+  heavyFlopsPerInputByte: 2000,
+  /** Input bytes a micro-batch aims at: light models, and heavy ones by their GEMMs' arithmetic. */
+  targetInputBytes: { light: 12 * 2 ** 20, heavy: { f32: 12 * 2 ** 20, f16: 6 * 2 ** 20, mma: 6 * 2 ** 20 } },
 } as const;
 
 const numel = (t: TensorType) => t.shape.reduce<number>((a, d) => a * (d ?? 1), 1);
@@ -90,8 +92,9 @@ export function chooseMicroBatch(graph: Graph, batch: number, wanted: PredictMic
   if (graph.updates.some((u) => u.inference) || !batchMajor(graph)) return batch;
   const { flops, inputBytes } = perSampleCost(graph);
   const rule = MICRO_BATCH_RULE;
-  if (inputBytes === 0 || batch * inputBytes < rule.minCallInputBytes || flops / inputBytes < rule.minFlopsPerInputByte) return batch;
-  const most = Math.max(1, Math.floor(rule.targetInputBytes[gemms] / inputBytes));
+  if (inputBytes === 0 || batch * inputBytes < rule.minCallInputBytes) return batch;
+  const target = flops / inputBytes >= rule.heavyFlopsPerInputByte ? rule.targetInputBytes.heavy[gemms] : rule.targetInputBytes.light;
+  const most = Math.max(1, Math.floor(target / inputBytes));
   let micro = Math.min(most, batch);
   while (batch % micro !== 0) micro--;
   return micro;

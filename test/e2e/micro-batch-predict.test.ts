@@ -116,14 +116,24 @@ describe("'auto' (MICRO_BATCH_RULE)", () => {
     expect(perSampleCost(mlp.toGraph())).toEqual({ flops: 2 * (784 * 512 + 512 * 512 + 512 * 10), inputBytes: 4 * 784 });
   });
 
-  it('cuts the bench ResNet at batch 4096 into 4 micro-batches of 1024 (8 of 512 with f16 GEMMs), and nothing lighter or smaller', async () => {
+  it('cuts the bench ResNet at batch 4096 into 4 micro-batches of 1024 (8 of 512 with f16 GEMMs), and the light models into 2', async () => {
     const resnet = (await sample('resnet')).toGraph();
     const cost = perSampleCost(resnet);
-    expect(cost.flops / cost.inputBytes).toBeGreaterThan(MICRO_BATCH_RULE.minFlopsPerInputByte);
+    expect(cost.flops / cost.inputBytes).toBeGreaterThan(MICRO_BATCH_RULE.heavyFlopsPerInputByte);
     expect(chooseMicroBatch(resnet, 4096)).toBe(1024);
     expect(chooseMicroBatch(resnet, 4096, 'auto', 'mma')).toBe(512);
-    // 3 MiB of input: the upload is not worth hiding.
+    for (const name of ['mlp', 'cnn', 'lstm']) {
+      const graph = (await sample(name)).toGraph();
+      expect(chooseMicroBatch(graph, 4096), name).toBe(2048);
+      expect(chooseMicroBatch(graph, 4096, 'auto', 'mma'), `${name}, f16`).toBe(2048);
+    }
+  });
+
+  it('keeps a call whole below 8 MiB of input, or where a micro-batch would hold all of it', async () => {
+    const resnet = (await sample('resnet')).toGraph();
     expect(chooseMicroBatch(resnet, 256)).toBe(256);
-    for (const name of ['mlp', 'cnn', 'lstm']) expect(chooseMicroBatch((await sample(name)).toGraph(), 4096), name).toBe(4096);
+    expect(chooseMicroBatch((await sample('mlp')).toGraph(), 2048)).toBe(2048);
+    // The LSTM at 2048 holds 10 MiB: more than the minimum, less than one micro-batch's aim.
+    expect(chooseMicroBatch((await sample('lstm')).toGraph(), 2048)).toBe(2048);
   });
 });
