@@ -38,6 +38,13 @@ function reference(model: Model, x: { img: Float32Array; v: Float32Array }, batc
   return interpretModel(model, [ndarray([batch, 5, 5, 2], 'float32', x.img), ndarray([batch, 3], 'float32', x.v)]).outputs;
 }
 
+/** The Net's outputs are the model's on the interpreter, for both heads. */
+function expectModelOutputs(got: Record<string, ArrayLike<number>>, model: Model, x: { img: Float32Array; v: Float32Array }, batch: number): void {
+  const want = reference(model, x, batch);
+  expectClose(got.p as Float32Array, want.p.data, TOL, 'p');
+  expectClose(got.q as Float32Array, want.q.data, TOL, 'q');
+}
+
 async function netFor(model: Model, microBatch: number | 'auto'): Promise<Net> {
   const net = await Net.create(compileBundle(model, { batch: BATCH, microBatch }).bundle, await testGpu());
   nets.push(net);
@@ -60,20 +67,14 @@ describe('a predict bundle in micro-batches', () => {
     expect(net.inputs.map((s) => s.shape)).toEqual([[BATCH, 5, 5, 2], [BATCH, 3]]);
     expect(net.outputs.map((s) => s.shape)).toEqual([[BATCH, 4], [BATCH, 2]]);
     const x = inputsOf(1);
-    const got = await net.predict(x);
-    const want = reference(model, x, BATCH);
-    expectClose(got.p as Float32Array, want.p.data, TOL, 'p');
-    expectClose(got.q as Float32Array, want.q.data, TOL, 'q');
+    expectModelOutputs(await net.predict(x), model, x, BATCH);
   });
 
   it('runs two calls\' worth of host values in one call, rows in order', async () => {
     const model = twoHeads();
     const net = await netFor(model, 3);
     const x = inputsOf(2);
-    const got = await net.predict(x);
-    const want = reference(model, x, 2 * BATCH);
-    expectClose(got.p as Float32Array, want.p.data, TOL, 'p');
-    expectClose(got.q as Float32Array, want.q.data, TOL, 'q');
+    expectModelOutputs(await net.predict(x), model, x, 2 * BATCH);
   });
 
   it('reads a GPUBuffer input micro-batch by micro-batch, beside a host input', async () => {
@@ -82,10 +83,7 @@ describe('a predict bundle in micro-batches', () => {
     const x = inputsOf(1);
     const img = net.createInputBuffer('img', x.img);
     expect(img.size).toBe(4 * BATCH * 50);
-    const got = await net.predict({ img, v: x.v });
-    const want = reference(model, x, BATCH);
-    expectClose(got.p as Float32Array, want.p.data, TOL, 'p');
-    expectClose(got.q as Float32Array, want.q.data, TOL, 'q');
+    expectModelOutputs(await net.predict({ img, v: x.v }), model, x, BATCH);
     img.destroy();
   });
 
